@@ -1,0 +1,1 @@
+"""fairwatch's alert manager: rules, alert lifecycle, routing and receivers."""

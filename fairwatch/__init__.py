@@ -1,0 +1,1 @@
+"""The `fairwatch` command: wires the pipeline (monitor/) to the alert manager (alerting/)."""

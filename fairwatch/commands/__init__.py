@@ -1,0 +1,1 @@
+"""Subcommands of the fairwatch CLI, one module each."""
