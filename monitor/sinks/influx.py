@@ -1,0 +1,369 @@
+"""The InfluxDB sink: rows buffered in memory, written in batches by one thread, retried forever.
+
+Only ``POST /api/v2/write`` is used on the hot path (and ``/ping`` for readiness), which both
+InfluxDB 2.x and the 2.x compatibility API of InfluxDB 1.8 serve; on 1.8 the bucket is
+``database/retention-policy`` (``fairwatch/autogen``) and the org is ignored.
+
+Nothing is dropped while the server is away: the buffer grows, :meth:`InfluxSink.backlog` reports
+its size and :meth:`InfluxSink.is_full` tells the caller to pause consumption. Writing the same
+point again (same measurement, tags and window end) replaces it, both in the buffer (the newer
+values win before they are sent) and in InfluxDB.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.rest import ApiException
+
+from monitor.results import WindowEvaluation
+from monitor.sinks.errors import SinkClosedError, SinkRejectedError, SinkUnavailableError
+from monitor.sinks.points import Row, evaluation_rows, pipeline_rows
+from monitor.types import CounterSample
+
+logger = logging.getLogger(__name__)
+
+Identity = tuple[str, tuple[tuple[str, str], ...], int]
+WriteFunction = Callable[[list[str]], None]
+
+
+def to_line_protocol(row: Row) -> str:
+    """One row as an InfluxDB line-protocol line with a nanosecond timestamp."""
+    point = Point(row.measurement)
+    for key, value in row.tags.items():
+        point.tag(key, value)
+    for name, field in row.fields.items():
+        point.field(name, field)
+    point.time(row.time_ns(), WritePrecision.NS)
+    return str(point.to_line_protocol())
+
+
+class _Rejected(Exception):
+    """The server refused a batch as invalid (not retried)."""
+
+
+class _TooLarge(Exception):
+    """The server refused a batch as too large (split and retried)."""
+
+
+def _classify(error: BaseException) -> tuple[str, bool]:
+    """(reason, retry?) for a failed write. Only 400 (bad data) is never retried."""
+    if isinstance(error, ApiException):
+        status = int(error.status or 0)
+        if status == 400:
+            return "bad_request", False
+        if status == 413:
+            return "too_large", True
+        if status in (401, 403):
+            return "unauthorized", True
+        if status == 404:
+            return "not_found", True
+        if status == 429:
+            return "rate_limited", True
+        if status >= 500:
+            return "server_error", True
+        return f"http_{status}", True
+    name = type(error).__name__.lower()
+    if "timeout" in name:
+        return "timeout", True
+    return "connection", True
+
+
+class InfluxSink:
+    """Writes evaluations and pipeline counters to InfluxDB (1.8 compat API or 2.x).
+
+    Args:
+        url: server URL, e.g. ``http://influxdb:8086``.
+        token: API token (2.x) or ``user:password`` (1.8; any value when auth is off).
+        org: organisation name (2.x); ignored by 1.8.
+        bucket: bucket name (2.x) or ``database/retention-policy`` (1.8).
+        batch_size: most lines per write request.
+        flush_interval: seconds a row may wait for a batch to fill before it is sent anyway.
+        max_backlog: rows buffered before :meth:`is_full` says to pause consumption. Rows are
+            never dropped: the bound is what the caller uses to apply back-pressure.
+        timeout: seconds per HTTP request.
+        retry_initial, retry_max: exponential backoff (with jitter) between retries, in seconds.
+        flush_timeout: default seconds :meth:`flush` waits before raising.
+        write: replaces the HTTP write (a callable taking the lines of one batch); for tests of
+            the buffering logic only.
+    """
+
+    name = "influxdb"
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        org: str,
+        bucket: str,
+        *,
+        batch_size: int = 5000,
+        flush_interval: float = 1.0,
+        max_backlog: int = 200_000,
+        timeout: float = 10.0,
+        retry_initial: float = 0.5,
+        retry_max: float = 30.0,
+        flush_timeout: float = 30.0,
+        write: WriteFunction | None = None,
+    ) -> None:
+        if batch_size < 1 or max_backlog < 1:
+            raise ValueError("batch_size and max_backlog must be at least 1")
+        self.url = url
+        self.bucket = bucket
+        self.org = org or "-"
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.max_backlog = max_backlog
+        self.retry_initial = retry_initial
+        self.retry_max = retry_max
+        self.flush_timeout = flush_timeout
+        self._client: InfluxDBClient | None = None
+        if write is None:
+            self._client = InfluxDBClient(
+                url=url, token=token, org=self.org, timeout=int(timeout * 1000)
+            )
+            self._write_api: Any = self._client.write_api(write_options=SYNCHRONOUS)
+            self._write: WriteFunction = self._http_write
+        else:
+            self._write = write
+        self._cond = threading.Condition()
+        self._pending: dict[Identity, str] = {}
+        self._oldest_pending: float | None = None
+        self._inflight = 0
+        self._flush_waiters = 0
+        self._closing = False
+        self._abandon = threading.Event()
+        self._rejected_since_flush: list[str] = []
+        self._last_error: str | None = None
+        self._last_write_ok: bool | None = None
+        self._rows_written = 0
+        self._rows_rejected = 0
+        self._retries = 0
+        self._failures: dict[str, int] = {}
+        self._thread = threading.Thread(target=self._run, name="influx-sink", daemon=True)
+        self._thread.start()
+
+    # -- MetricsSink -------------------------------------------------------------------------
+
+    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
+        """Buffer the rows of ``evaluations``; they are written in the background."""
+        self.write_rows(evaluation_rows(evaluations))
+
+    def write_pipeline(self, samples: Sequence[CounterSample], now: float) -> None:
+        """Buffer one ``fairwatch_pipeline`` point per label set, at time ``now``."""
+        self.write_rows(pipeline_rows(samples, now))
+
+    def write_rows(self, rows: Sequence[Row]) -> None:
+        """Buffer ``rows``; a row with the identity of a buffered one replaces it."""
+        if not rows:
+            return
+        lines = [(row.identity(), to_line_protocol(row)) for row in rows]
+        with self._cond:
+            if self._closing:
+                raise SinkClosedError("the InfluxDB sink is closed")
+            for identity, line in lines:
+                self._pending[identity] = line
+            if self._oldest_pending is None:
+                self._oldest_pending = time.monotonic()
+            self._cond.notify_all()
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Block until every buffered row is written.
+
+        Raises :class:`SinkUnavailableError` when the server did not take them within
+        ``timeout`` seconds (default ``flush_timeout``; the rows stay buffered and are still
+        retried), and :class:`SinkRejectedError` when rows were rejected as invalid since the
+        last flush.
+        """
+        limit = self.flush_timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        with self._cond:
+            self._flush_waiters += 1
+            self._cond.notify_all()
+            try:
+                while self._pending or self._inflight:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not self._thread.is_alive():
+                        raise SinkUnavailableError(
+                            f"InfluxDB at {self.url} did not accept {self.backlog()} buffered "
+                            f"rows within {limit:.1f}s (last error: {self._last_error}); "
+                            "check that the server is up and the token and bucket are right"
+                        )
+                    self._cond.wait(remaining)
+            finally:
+                self._flush_waiters -= 1
+            rejected, self._rejected_since_flush = self._rejected_since_flush, []
+        if rejected:
+            raise SinkRejectedError(
+                f"InfluxDB at {self.url} rejected {len(rejected)} batch(es) as invalid: "
+                + "; ".join(rejected[:3])
+            )
+
+    def close(self, timeout: float | None = None) -> None:
+        """Flush (bounded by ``timeout``), stop the writer thread and release the client.
+
+        Rows that could not be written in time are logged as lost; close never raises for them.
+        """
+        with self._cond:
+            if self._closing:
+                return
+        try:
+            self.flush(timeout)
+        except (SinkUnavailableError, SinkRejectedError) as error:
+            logger.error("influx_sink_close_incomplete backlog=%d error=%r", self.backlog(), error)
+        with self._cond:
+            self._closing = True
+            self._abandon.set()
+            self._cond.notify_all()
+        self._thread.join(timeout=self.retry_max + 5)
+        if self._client is not None:
+            self._client.close()
+
+    # -- back-pressure and health ------------------------------------------------------------
+
+    def backlog(self) -> int:
+        """Rows accepted but not yet written (buffered plus in flight)."""
+        return len(self._pending) + self._inflight
+
+    def is_full(self) -> bool:
+        """True when the backlog reached ``max_backlog``: pause consuming until it drains."""
+        return self.backlog() >= self.max_backlog
+
+    def wait_for_space(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds until :meth:`is_full` is false; return whether it is."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.is_full():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def is_reachable(self) -> bool:
+        """True when the server answers ``/ping`` and the last write (if any) succeeded."""
+        if self._client is not None and not self._client.ping():
+            return False
+        return self._last_write_ok is not False
+
+    def samples(self) -> list[CounterSample]:
+        """The sink's own counters (for ``/metrics`` and the ``fairwatch_pipeline`` measurement)."""
+        labels = {"sink": self.name}
+        result = [
+            CounterSample("sink_rows_written", float(self._rows_written), dict(labels),
+                          help="Rows written to the sink."),
+            CounterSample("sink_rows_rejected", float(self._rows_rejected), dict(labels),
+                          help="Rows the server rejected as invalid (not retried)."),
+            CounterSample("sink_write_retries", float(self._retries), dict(labels),
+                          help="Write attempts that failed and were retried."),
+            CounterSample("sink_backlog_rows", float(self.backlog()), dict(labels), kind="gauge",
+                          help="Rows buffered, waiting to be written."),
+        ]
+        for reason, count in sorted(self._failures.items()):
+            result.append(
+                CounterSample("sink_write_failures", float(count), {**labels, "reason": reason},
+                              help="Failed write attempts by reason.")
+            )
+        return result
+
+    # -- writer thread -----------------------------------------------------------------------
+
+    def _http_write(self, lines: list[str]) -> None:
+        try:
+            self._write_api.write(
+                bucket=self.bucket, org=self.org, record=lines, write_precision=WritePrecision.NS
+            )
+        except ApiException as error:
+            if error.status == 400:
+                raise _Rejected(str(error.body or error.reason)) from error
+            if error.status == 413:
+                raise _TooLarge() from error
+            raise
+
+    def _due(self) -> bool:
+        if not self._pending:
+            return False
+        if self._closing or self._flush_waiters or len(self._pending) >= self.batch_size:
+            return True
+        oldest = self._oldest_pending or time.monotonic()
+        return time.monotonic() - oldest >= self.flush_interval
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._due():
+                    if self._closing:
+                        return
+                    wait = self.flush_interval if self._pending else None
+                    self._cond.wait(wait)
+                if self._abandon.is_set():
+                    return
+                batch: list[str] = []
+                while self._pending and len(batch) < self.batch_size:
+                    identity = next(iter(self._pending))
+                    batch.append(self._pending.pop(identity))
+                self._inflight = len(batch)
+                self._oldest_pending = time.monotonic() if self._pending else None
+            self._send(batch)
+            with self._cond:
+                self._inflight = 0
+                self._cond.notify_all()
+
+    def _send(self, batch: list[str]) -> None:
+        """Write one batch, retrying with backoff until it is written, rejected or abandoned."""
+        delay = self.retry_initial
+        while not self._abandon.is_set():
+            try:
+                self._write(batch)
+            except _Rejected as error:
+                self._record_rejected(batch, str(error))
+                return
+            except _TooLarge:
+                if len(batch) == 1:
+                    self._record_rejected(batch, "a single line is larger than the server accepts")
+                    return
+                self._count_failure("too_large")
+                self.batch_size = max(1, len(batch) // 2)
+                middle = len(batch) // 2
+                self._send(batch[:middle])
+                self._send(batch[middle:])
+                return
+            except Exception as error:  # every other failure is retried: never drop rows
+                reason, _ = _classify(error)
+                self._count_failure(reason)
+                self._last_write_ok = False
+                self._last_error = f"{reason}: {error}".splitlines()[0][:300]
+                logger.warning(
+                    "influx_write_failed reason=%s lines=%d retry_in=%.2fs error=%s",
+                    reason, len(batch), delay, self._last_error,
+                )
+                self._retries += 1
+                self._abandon.wait(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, self.retry_max)
+                continue
+            if self._last_write_ok is False:
+                logger.info("influx_write_recovered lines=%d", len(batch))
+            self._last_write_ok = True
+            self._last_error = None
+            with self._cond:
+                self._rows_written += len(batch)
+            return
+        # abandoned while closing: the rows were reported as lost by close()
+
+    def _count_failure(self, reason: str) -> None:
+        with self._cond:
+            self._failures[reason] = self._failures.get(reason, 0) + 1
+
+    def _record_rejected(self, batch: list[str], message: str) -> None:
+        logger.error("influx_write_rejected lines=%d error=%s", len(batch), message[:300])
+        with self._cond:
+            self._rows_rejected += len(batch)
+            self._rejected_since_flush.append(message[:300])
+            self._failures["bad_request"] = self._failures.get("bad_request", 0) + 1
