@@ -1,0 +1,301 @@
+"""The ``alerting:`` section of the daemon's YAML config, declared once with its defaults.
+
+``parse_alerting_config(data)`` validates a mapping (``${ENV}`` already substituted by the
+daemon's loader) and raises ``ConfigError`` naming the key path and the expected form. Secrets
+are never in this section: receivers name the environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from fnmatch import fnmatchcase
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from alerting.durations import Duration, parse_duration
+from alerting.errors import ConfigError
+from alerting.receivers import ReceiverConfig
+from alerting.receivers.retraining import RetrainingConfig
+
+Op = Literal[">", ">=", "<", "<="]
+_CONDITION = re.compile(
+    r"^\s*(?:([A-Za-z_][\w*?\[\]]*)\s+)?(>=|<=|>|<)\s*(-?\d+(?:\.\d*)?(?:e-?\d+)?)\s*$"
+)
+_NESTED_PATH = re.compile(r"^((?:rules|routing)[\w\[\].]*): (.*)$", re.DOTALL)
+_FOR_COUNT = re.compile(r"^\s*(\d+)\s*(evaluations?|evals?|windows?)\s*$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Selector(_Frozen):
+    """Which disparities a rule watches; every field is a glob (``*``, ``?``, ``[..]``).
+
+    ``group`` selects the group of a per-group metric (``*_ratio_to_reference``); ``None``
+    (default) accepts any group and metrics without one.
+    """
+
+    model_id: str = "*"
+    attribute: str = "*"
+    metric: str = "*"
+    window: str = "*"
+    group: str | None = None
+
+    def matches(
+        self, model_id: str, attribute: str, metric: str, window: str, group: str | None
+    ) -> bool:
+        if self.group is not None and (group is None or not fnmatchcase(group, self.group)):
+            return False
+        return (
+            fnmatchcase(model_id, self.model_id)
+            and fnmatchcase(attribute, self.attribute)
+            and fnmatchcase(metric, self.metric)
+            and fnmatchcase(window, self.window)
+        )
+
+
+class Condition(_Frozen):
+    """``value op threshold`` breaches; written ``{op: ">", threshold: 0.1}`` or as a string
+    ``"demographic_parity_difference > 0.10"`` (the metric then narrows the selector)."""
+
+    metric: str | None = None
+    op: Op
+    threshold: float
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            match = _CONDITION.match(data)
+            if not match:
+                raise ValueError(
+                    "expected 'METRIC OP NUMBER' or 'OP NUMBER' with OP one of >, >=, <, <= "
+                    f"(e.g. 'demographic_parity_difference > 0.10'), got {data!r}"
+                )
+            metric, op, threshold = match.groups()
+            return {"metric": metric, "op": op, "threshold": float(threshold)}
+        return data
+
+    def breached(self, value: float, threshold: float | None = None) -> bool:
+        limit = self.threshold if threshold is None else threshold
+        return {
+            ">": value > limit,
+            ">=": value >= limit,
+            "<": value < limit,
+            "<=": value <= limit,
+        }[self.op]
+
+    @property
+    def upward(self) -> bool:
+        return self.op in (">", ">=")
+
+
+class ForSpec(_Frozen):
+    """How long a breach must hold before firing: a duration and/or consecutive windows."""
+
+    seconds: float = 0.0
+    evaluations: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return data
+        if isinstance(data, str):
+            match = _FOR_COUNT.match(data)
+            if match:
+                return {"evaluations": int(match.group(1))}
+        try:
+            return {"seconds": parse_duration(data)}
+        except ValueError:
+            raise ValueError(
+                "expected a duration (30s, 5m, 2h) or a count of windows ('3 evaluations')"
+            ) from None
+
+
+class Annotations(_Frozen):
+    """Free-text annotations; the known ones are shown as links or names by the receivers."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    owner: str | None = None
+    runbook_url: str | None = None
+    dashboard_url: str | None = None
+    summary: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {key: str(value) for key, value in self.model_dump().items() if value is not None}
+
+
+class LowVolumeConfig(_Frozen):
+    """Raise the rule's own ``low_volume`` alert when every matched disparity of a model's
+    attribute stays ``insufficient_data`` for ``after``."""
+
+    after: Duration = Field(gt=0)
+    severity: Literal["info", "warning", "critical"] = "warning"
+
+
+class RuleConfig(_Frozen):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
+    selector: Selector = Selector()
+    condition: Condition
+    mode: Literal["point", "confident"] = "point"
+    for_: ForSpec = Field(default=ForSpec(), alias="for")
+    clear_threshold: float | None = None
+    severity: Literal["info", "warning", "critical"] = "warning"
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: Annotations = Annotations()
+    receivers: list[str] = Field(default_factory=list)
+    low_volume: LowVolumeConfig | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> RuleConfig:
+        if self.condition.metric is not None:
+            if self.selector.metric not in ("*", self.condition.metric):
+                raise ValueError(
+                    f"condition metric {self.condition.metric!r} differs from selector.metric "
+                    f"{self.selector.metric!r}: give the metric once"
+                )
+            object.__setattr__(
+                self, "selector", self.selector.model_copy(update={"metric": self.condition.metric})
+            )
+        clear = self.clear_threshold
+        if clear is not None:
+            threshold = self.condition.threshold
+            if (self.condition.upward and clear > threshold) or (
+                not self.condition.upward and clear < threshold
+            ):
+                side = "at or below" if self.condition.upward else "at or above"
+                raise ValueError(
+                    f"clear_threshold {clear:g} must be {side} the threshold {threshold:g} "
+                    "(it resolves the alert once the value is back past it)"
+                )
+        return self
+
+    @property
+    def clear(self) -> float:
+        return self.condition.threshold if self.clear_threshold is None else self.clear_threshold
+
+
+class RouteTiming(_Frozen):
+    group_by: list[str] | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+
+
+class RouteOverride(RouteTiming):
+    """Alerts whose labels match every glob in ``match`` use this route's timing and also go to
+    its ``receivers``; the first matching route wins."""
+
+    match: dict[str, str] = Field(default_factory=dict)
+    receivers: list[str] = Field(default_factory=list)
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return all(fnmatchcase(labels.get(key, ""), pattern) for key, pattern in self.match.items())
+
+
+class RoutingConfig(_Frozen):
+    """Alerts of a receiver sharing the values of ``group_by`` form one group and one message."""
+
+    group_by: list[str] = Field(default_factory=lambda: ["rule", "model_id"])
+    group_wait: Duration = 30.0
+    group_interval: Duration = 300.0
+    repeat_interval: Duration = 14400.0
+    routes: list[RouteOverride] = Field(default_factory=list)
+
+
+class StorageConfig(_Frozen):
+    """The SQLite file (relative to the state dir) holding alerts, the notification log,
+    the outbox and silences."""
+
+    path: str = "alerting.sqlite"
+
+
+class SilencesConfig(_Frozen):
+    max_duration: Duration = Field(default=30 * 86400.0, gt=0)
+
+
+class AlertingConfig(_Frozen):
+    enabled: bool = True
+    rules: list[RuleConfig] = Field(default_factory=list)
+    routing: RoutingConfig = RoutingConfig()
+    receivers: list[Annotated[ReceiverConfig, Field(discriminator="type")]] = Field(
+        default_factory=list
+    )
+    storage: StorageConfig = StorageConfig()
+    silences: SilencesConfig = SilencesConfig()
+    tick_interval: Duration = Field(default=5.0, gt=0)
+    resolved_retention: Duration = 900.0
+
+    @model_validator(mode="after")
+    def _check_references(self) -> AlertingConfig:
+        names = [receiver.name for receiver in self.receivers]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"receiver names must be unique, repeated: {', '.join(duplicates)}")
+        rule_names = [rule.name for rule in self.rules]
+        repeated = sorted({name for name in rule_names if rule_names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"rule names must be unique, repeated: {', '.join(repeated)}")
+        kinds = {receiver.name: receiver for receiver in self.receivers}
+        for index, rule in enumerate(self.rules):
+            for name in rule.receivers:
+                _check_receiver(kinds, name, f"rules[{index}].receivers")
+        for index, route in enumerate(self.routing.routes):
+            for name in route.receivers:
+                _check_receiver(kinds, name, f"routing.routes[{index}].receivers")
+        return self
+
+    def rule(self, name: str) -> RuleConfig | None:
+        return next((rule for rule in self.rules if rule.name == name), None)
+
+    def receiver(self, name: str) -> ReceiverConfig | None:
+        return next((receiver for receiver in self.receivers if receiver.name == name), None)
+
+
+def _check_receiver(kinds: Mapping[str, ReceiverConfig], name: str, where: str) -> None:
+    if name not in kinds:
+        known = ", ".join(sorted(kinds)) or "none configured"
+        raise ValueError(f"{where}: unknown receiver {name!r} (known: {known})")
+    if isinstance(kinds[name], RetrainingConfig):
+        raise ValueError(
+            f"{where}: {name!r} is a retraining webhook; list the rule in its `rules` instead"
+        )
+
+
+def parse_alerting_config(data: Mapping[str, Any] | None) -> AlertingConfig:
+    """Validate the ``alerting:`` mapping; ``ConfigError`` names each bad key path."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"alerting: expected a mapping, got {type(data).__name__}")
+    try:
+        return AlertingConfig.model_validate(dict(data))
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors(include_url=False, include_input=False):
+        path = "alerting"
+        for part in item["loc"]:
+            if isinstance(part, int):
+                path += f"[{part}]"
+            elif part in ("slack", "pagerduty", "webhook", "retraining"):
+                continue  # the discriminated-union tag pydantic inserts into the path
+            else:
+                path += f".{part}"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        nested = _NESTED_PATH.match(message)
+        if nested:  # a cross-reference check reports its own path relative to ``path``
+            path, message = f"{path}.{nested.group(1)}", nested.group(2)
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling)"
+        elif item["type"] == "union_tag_invalid":
+            message = "expected type to be one of slack, pagerduty, webhook, retraining"
+        lines.append(f"{path}: {message}")
+    return "; ".join(lines)

@@ -1,0 +1,177 @@
+"""Rules applied to evaluated windows: which alert instances an evaluation speaks about, and what
+it says about each (an ``Observation``), plus the snapshot receivers see."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+
+from alerting.config import RuleConfig
+from alerting.model import AlertKey, AlertSnapshot, AlertState, Observation, ObservationKind
+from monitor.results import Disparity, GroupResult, WindowEvaluation
+
+LOW_VOLUME = "low_volume"
+LOW_VOLUME_METRIC = "min_group_n"
+
+
+def classify(rule: RuleConfig, disparity: Disparity) -> ObservationKind:
+    """``breach``, ``hold`` (hysteresis band), ``clear`` or ``insufficient`` for one disparity.
+
+    ``insufficient_data`` and undefined values never breach. In ``confident`` mode the whole
+    interval must be beyond the threshold (``ci_low`` for ``>``, ``ci_high`` for ``<``); an
+    interval that is missing counts as insufficient. Clearing uses the point value.
+    """
+    value = disparity.value
+    if disparity.status == "insufficient_data" or value is None:
+        return "insufficient"
+    condition = rule.condition
+    if rule.mode == "confident":
+        if disparity.ci_low is None or disparity.ci_high is None:
+            return "insufficient"
+        bound = disparity.ci_low if condition.upward else disparity.ci_high
+        breach = condition.breached(bound)
+    else:
+        breach = condition.breached(value)
+    if breach:
+        return "breach"
+    return "hold" if condition.breached(value, rule.clear) else "clear"
+
+
+def group_stats(groups: Iterable[GroupResult], attribute: str) -> tuple[dict[str, Any], ...]:
+    """Per-group statistics of ``attribute`` as JSON-ready dicts (evidence and tables)."""
+    return tuple(
+        {
+            "group": group.group,
+            "n": group.n,
+            "n_labeled": group.n_labeled,
+            "rates": dict(group.rates),
+            "intervals": {
+                name: (list(interval) if interval is not None else None)
+                for name, interval in group.intervals.items()
+            },
+        }
+        for group in groups
+        if group.attribute == attribute
+    )
+
+
+def observe(rules: Iterable[RuleConfig], evaluation: WindowEvaluation) -> list[Observation]:
+    """Every observation ``evaluation`` makes for ``rules`` (disparity and low-volume alerts)."""
+    observations: list[Observation] = []
+    for rule in rules:
+        selector = rule.selector
+        if not (
+            fnmatchcase(evaluation.model_id, selector.model_id)
+            and fnmatchcase(evaluation.window, selector.window)
+        ):
+            continue
+        per_attribute: dict[str, list[Disparity]] = defaultdict(list)
+        for disparity in evaluation.disparities:
+            if not selector.matches(
+                evaluation.model_id,
+                disparity.attribute,
+                disparity.metric,
+                evaluation.window,
+                disparity.group,
+            ):
+                continue
+            per_attribute[disparity.attribute].append(disparity)
+            ci = (
+                (disparity.ci_low, disparity.ci_high)
+                if disparity.ci_low is not None and disparity.ci_high is not None
+                else None
+            )
+            observations.append(
+                Observation(
+                    key=AlertKey(
+                        rule.name,
+                        evaluation.model_id,
+                        disparity.attribute,
+                        disparity.metric,
+                        evaluation.window,
+                        disparity.group,
+                    ),
+                    kind=classify(rule, disparity),
+                    window_start=evaluation.window_start,
+                    window_end=evaluation.window_end,
+                    value=disparity.value,
+                    ci=ci,
+                    min_group_n=disparity.min_group_n,
+                    for_seconds=rule.for_.seconds,
+                    for_evaluations=rule.for_.evaluations,
+                    groups=group_stats(evaluation.groups, disparity.attribute),
+                )
+            )
+        if rule.low_volume is not None:
+            for attribute, disparities in per_attribute.items():
+                starved = all(d.status == "insufficient_data" for d in disparities)
+                smallest = min(d.min_group_n for d in disparities)
+                observations.append(
+                    Observation(
+                        key=AlertKey(
+                            rule.name,
+                            evaluation.model_id,
+                            attribute,
+                            LOW_VOLUME_METRIC,
+                            evaluation.window,
+                            None,
+                            LOW_VOLUME,
+                        ),
+                        kind="breach" if starved else "clear",
+                        window_start=evaluation.window_start,
+                        window_end=evaluation.window_end,
+                        value=float(smallest),
+                        min_group_n=smallest,
+                        for_seconds=rule.low_volume.after,
+                        groups=group_stats(evaluation.groups, attribute),
+                    )
+                )
+    return observations
+
+
+def alert_labels(rule: RuleConfig, key: AlertKey, severity: str) -> dict[str, str]:
+    """Labels used for grouping, routing and silences: the rule's labels, then the identity."""
+    return {**rule.labels, **key.labels(), "severity": severity, "alertname": rule.name}
+
+
+def severity_of(rule: RuleConfig, key: AlertKey) -> str:
+    if key.kind == LOW_VOLUME and rule.low_volume is not None:
+        return rule.low_volume.severity
+    return rule.severity
+
+
+def snapshot(
+    rule: RuleConfig, state: AlertState, status: Literal["firing", "resolved"]
+) -> AlertSnapshot:
+    """What receivers see of ``state`` under ``rule``."""
+    key = state.key
+    last = state.last
+    severity = severity_of(rule, key)
+    low_volume = key.kind == LOW_VOLUME
+    return AlertSnapshot(
+        status=status,
+        rule=rule.name,
+        severity=severity,
+        model_id=key.model_id,
+        attribute=key.attribute,
+        metric=key.metric,
+        window=key.window,
+        value=last.value if last else None,
+        ci=last.ci if last else None,
+        threshold=0.0 if low_volume else rule.condition.threshold,
+        op="<" if low_volume else rule.condition.op,
+        clear_threshold=None if low_volume else rule.clear,
+        mode=rule.mode,
+        group=key.group,
+        kind=key.kind,
+        fingerprint=state.fingerprint,
+        starts_at=state.fired_at,
+        ends_at=state.resolved_at if status == "resolved" else None,
+        window_start=last.window_start if last else None,
+        window_end=last.window_end if last else None,
+        groups=last.groups if last else (),
+        labels=alert_labels(rule, key, severity),
+        annotations=rule.annotations.as_dict(),
+    )
