@@ -36,7 +36,8 @@ def make_group(attribute: str = "sex", group: str = "Female", n: int = 100,
     )
 
 
-def make_evaluation(model_id: str = "credit", window: str = "1h", window_end: float = 1_700_003_600.0,
+def make_evaluation(model_id: str = "credit", window: str = "1h",
+                    window_end: float = 1_700_003_600.0,
                     selection_gap: float = 0.1) -> WindowEvaluation:
     groups = (
         make_group("sex", "Female", n=120, tp=20, fp=10, tn=50, fn=10),
@@ -54,3 +55,44 @@ def make_evaluation(model_id: str = "credit", window: str = "1h", window_end: fl
     return WindowEvaluation(model_id, window, window_end - 3600, window_end, groups, disparities)
 
 
+
+
+def engine_evaluations(model_id: str, window_ends: list[float], window: str = "1h",
+                       rows: int = 4000, bias: float = 0.15,
+                       seed: int = 7) -> list[WindowEvaluation]:
+    """Evaluations computed by the real engine from synthetic rows with an injected bias.
+
+    Two attributes (sex: 2 values, race: 4 values) and their intersection; about 80% of the rows
+    are labeled; scores are present so ``ece`` is computed; women are selected ``bias`` less often.
+    """
+    import numpy as np
+
+    from monitor.counts import CountTable, count_batch
+    from monitor.engine import evaluate
+
+    rng = np.random.default_rng(seed)
+    sexes = np.array(["Female", "Male"])
+    races = np.array(["Asian", "Black", "Other", "White"])
+    size = 3600.0 if window == "1h" else 86400.0
+    evaluations = []
+    for window_end in window_ends:
+        sex = rng.choice(2, size=rows, p=[0.4, 0.6])
+        race = rng.choice(4, size=rows, p=[0.1, 0.2, 0.05, 0.65])
+        score = np.clip(rng.normal(0.5, 0.2, size=rows) - bias * (sex == 0), 0.0, 1.0)
+        prediction = (score >= 0.5).astype(np.int64)
+        truth = (rng.random(rows) < score).astype(np.int64)
+        label = np.where(rng.random(rows) < 0.8, truth, -1)
+        table = CountTable(score_bins=10)
+        columns = (
+            ("sex", sex, [str(value) for value in sexes]),
+            ("race", race, [str(value) for value in races]),
+            ("race&sex", race * 2 + sex,
+             [f"{r}&{s}" for r in races for s in sexes]),
+        )
+        for attribute, codes, names in columns:
+            matrix = count_batch(codes, len(names), prediction, label, score, score_bins=10)
+            table.add_matrix([(attribute, name) for name in names], matrix)
+        evaluations.append(
+            evaluate(model_id, window, window_end - size, window_end, table.counts())
+        )
+    return evaluations
