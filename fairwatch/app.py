@@ -1,0 +1,125 @@
+"""The composition root: builds the daemon from a configuration (``fairwatch run``).
+
+``monitor/`` never imports ``alerting/``; this module wires them: the alert manager is one more
+evaluation listener of the pipeline and one more counter source of the health endpoint and the
+``fairwatch_pipeline`` measurement.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from monitor.config import ConfigError, MonitorConfig, load_config
+from monitor.daemon import Daemon
+from monitor.deadletter import DeadLetters, KafkaDeadLetters
+from monitor.pipeline import Pipeline
+from monitor.source import KafkaSource, Source
+from monitor.state import StateStore
+from monitor.types import CounterSource, EvaluationListener, MetricsSink
+
+logger = logging.getLogger(__name__)
+
+
+def validate(config: MonitorConfig) -> Any:
+    """Check the parts other packages validate (the ``alerting:`` section); returns its config."""
+    from alerting.config import parse_alerting_config
+    from alerting.errors import ConfigError as AlertingConfigError
+
+    if config.alerting is None:
+        return None
+    try:
+        return parse_alerting_config(config.alerting)
+    except AlertingConfigError as error:
+        raise ConfigError(str(error)) from None
+
+
+def load(path: str) -> MonitorConfig:
+    """Load and fully validate a configuration file (``fairwatch check-config``)."""
+    config = load_config(path)
+    validate(config)
+    if config.influxdb is None and config.embedded_sink is None:
+        raise ConfigError("influxdb: one of influxdb or embedded_sink must be configured")
+    return config
+
+
+def build_sink(config: MonitorConfig) -> MetricsSink:
+    """The InfluxDB sink when configured, else the embedded SQLite sink."""
+    if config.influxdb is not None:
+        from monitor.sinks.influx import InfluxSink
+
+        settings = config.influxdb
+        return InfluxSink(
+            settings.url,
+            settings.token(),
+            settings.org,
+            settings.bucket,
+            batch_size=settings.batch_size,
+            flush_interval=settings.flush_interval,
+            max_backlog=settings.buffer_points,
+        )
+    if config.embedded_sink is None:
+        raise ConfigError("influxdb: one of influxdb or embedded_sink must be configured")
+    from monitor.sinks.embedded import EmbeddedSink
+
+    return EmbeddedSink(config.embedded_sink.path)
+
+
+def build_daemon(
+    config: MonitorConfig,
+    *,
+    source: Source | None = None,
+    sink: MetricsSink | None = None,
+    dead_letters: DeadLetters | None = None,
+    alerting: bool = True,
+    health: bool = True,
+    listeners: Sequence[EvaluationListener] = (),
+    clock: Callable[[], float] | None = None,
+) -> Daemon:
+    """Everything ``fairwatch run`` runs; the demo passes an embedded source and sink."""
+    sink = sink if sink is not None else build_sink(config)
+    source = source if source is not None else KafkaSource(config.kafka)
+    dead_letters = dead_letters if dead_letters is not None else KafkaDeadLetters(config.kafka)
+    all_listeners: list[EvaluationListener] = [sink, *listeners]
+    counter_sources: list[CounterSource] = []
+    on_stop: list[Callable[[], None]] = []
+    alerting_config = validate(config) if alerting else None
+    if alerting_config is not None:
+        from alerting.manager import AlertManager
+
+        manager = AlertManager(alerting_config, config.state_dir)
+        manager.start()
+        all_listeners.append(manager)
+        counter_sources.append(manager)
+        on_stop.append(manager.stop)
+    sink_samples = getattr(sink, "samples", None)
+    if sink_samples is not None:
+        counter_sources.append(sink)  # type: ignore[arg-type]
+    store = StateStore(config.state_dir)
+    pipeline = Pipeline(config, store, all_listeners)
+    extra = {} if clock is None else {"clock": clock}
+    daemon = Daemon(
+        pipeline,
+        source,
+        dead_letters,
+        sink,
+        counter_sources=counter_sources,
+        on_stop=on_stop,
+        **extra,
+    )
+    if health:
+        from monitor.health import HealthServer
+
+        server = HealthServer(
+            config.health.host,
+            config.health.port,
+            sources=[daemon],
+            readiness={
+                "consumer_assigned": source.is_ready,
+                "sink_reachable": getattr(sink, "is_reachable", lambda: True),
+            },
+        )
+        server.start()
+        daemon.on_stop.append(server.stop)
+    return daemon

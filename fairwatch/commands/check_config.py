@@ -1,0 +1,35 @@
+"""``fairwatch check-config FILE``: validate a configuration file and summarise it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+ORDER = 11
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("check-config", help="validate a daemon configuration file")
+    parser.add_argument("file", help="the YAML configuration file")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fairwatch.app import load
+    from monitor.config import ConfigError
+
+    try:
+        config = load(args.file)
+    except ConfigError as error:
+        print(f"{args.file}: invalid configuration:\n{error}", file=sys.stderr)
+        return 2
+    sink = f"influxdb {config.influxdb.url}" if config.influxdb else "embedded sink"
+    print(
+        f"{args.file}: ok — topics {config.kafka.predictions_topic}/{config.kafka.labels_topic}, "
+        f"group {config.kafka.group_id}, {len(config.models) or 'any'} model(s), "
+        f"attributes {', '.join(config.sensitive.attributes)}, "
+        f"windows {', '.join(spec.name for spec in config.windows)}, {sink}, "
+        f"alerting {'on' if config.alerting else 'off'}"
+    )
+    return 0

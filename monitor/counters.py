@@ -1,0 +1,89 @@
+"""The pipeline's operational counters, reported as :class:`monitor.types.CounterSample`.
+
+The same samples feed the ``fairwatch_pipeline`` measurement of the sinks and the Prometheus
+``/metrics`` endpoint. Counters are totals since the process started; gauges are current values.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from monitor.types import CounterSample
+
+HELP = {
+    "events_consumed": "records read from the input topics",
+    "events_invalid": "records rejected by the decoder, by reason",
+    "events_dead_lettered": "rejected records forwarded to the dead-letter topic",
+    "events_late": "predictions too late for every open window of a window specification",
+    "events_duplicate": "predictions or labels already seen (ignored)",
+    "labels_joined": "labels joined to their prediction",
+    "labels_orphaned": "labels whose prediction never arrived within the label horizon",
+    "predictions_expired_unlabeled": "predictions whose label never came within the horizon",
+    "pending_labels": "predictions waiting for their label",
+    "unmatched_labels": "labels waiting for their prediction",
+    "consumer_lag": "records in the input topics not yet consumed",
+    "windows_evaluated": "window evaluations handed to the sinks and the alert manager",
+    "checkpoints": "checkpoints committed (state and offsets)",
+    "event_time_watermark": "largest prediction event time seen minus the allowed lateness",
+    "consumption_paused": "1 while consumption is paused because the sink buffer is full",
+}
+
+GAUGES = {
+    "pending_labels",
+    "unmatched_labels",
+    "consumer_lag",
+    "event_time_watermark",
+    "consumption_paused",
+}
+
+
+@dataclass
+class PipelineCounters:
+    """Counts kept by the pipeline and the daemon; :meth:`samples` reports them."""
+
+    consumed: Counter[str] = field(default_factory=Counter)  # by topic
+    invalid: Counter[tuple[str, str]] = field(default_factory=Counter)  # by (topic, reason)
+    dead_lettered: int = 0
+    late: Counter[str] = field(default_factory=Counter)  # by window specification
+    duplicate: Counter[str] = field(default_factory=Counter)  # by kind: prediction, label
+    joined: int = 0
+    orphans: int = 0
+    expired_unlabeled: int = 0
+    pending_labels: int = 0
+    unmatched_labels: int = 0
+    consumer_lag: dict[str, int] = field(default_factory=dict)  # by topic
+    windows_evaluated: int = 0
+    checkpoints: int = 0
+    watermark: float | None = None
+    paused: bool = False
+
+    def samples(self) -> list[CounterSample]:
+        out: list[CounterSample] = []
+
+        def add(name: str, value: float, **labels: str) -> None:
+            kind = "gauge" if name in GAUGES else "counter"
+            out.append(CounterSample(name, float(value), dict(labels), kind, HELP[name]))
+
+        for topic, value in sorted(self.consumed.items()):
+            add("events_consumed", value, topic=topic)
+        for (topic, reason), value in sorted(self.invalid.items()):
+            add("events_invalid", value, topic=topic, reason=reason)
+        add("events_dead_lettered", self.dead_lettered)
+        for window, value in sorted(self.late.items()):
+            add("events_late", value, window=window)
+        for kind in ("prediction", "label"):
+            add("events_duplicate", self.duplicate[kind], kind=kind)
+        add("labels_joined", self.joined)
+        add("labels_orphaned", self.orphans)
+        add("predictions_expired_unlabeled", self.expired_unlabeled)
+        add("pending_labels", self.pending_labels)
+        add("unmatched_labels", self.unmatched_labels)
+        for topic, lag in sorted(self.consumer_lag.items()):
+            add("consumer_lag", lag, topic=topic)
+        add("windows_evaluated", self.windows_evaluated)
+        add("checkpoints", self.checkpoints)
+        if self.watermark is not None:
+            add("event_time_watermark", self.watermark)
+        add("consumption_paused", 1.0 if self.paused else 0.0)
+        return out

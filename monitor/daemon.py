@@ -1,0 +1,181 @@
+"""The run loop: poll → process → (periodically) evaluate, write, checkpoint, commit.
+
+The daemon is the only place that reads the wall clock. Each cycle
+(``pipeline.checkpoint_interval``) it
+
+1. confirms to the pipeline that the sink wrote everything handed over before (backlog empty),
+2. evaluates the changed windows and hands them to the sink and the other listeners,
+3. makes sure every dead letter so far is acknowledged (else it skips the checkpoint: a crash
+   then replays those records and their dead letters instead of losing them),
+4. commits the checkpoint (state, pending joins, offsets, windows not yet confirmed written),
+5. commits the same offsets to Kafka.
+
+Outages: kafka-python reconnects by itself (polls return nothing meanwhile); the sinks buffer and
+retry, and while a sink's buffer is full consumption is paused (never dropped). SIGTERM or SIGINT
+stop the loop: the final cycle flushes the sink (bounded by ``shutdown_timeout``), checkpoints and
+commits, and :meth:`Daemon.run` returns 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any
+
+from monitor.deadletter import DeadLetters
+from monitor.pipeline import Pipeline
+from monitor.source import Source
+from monitor.types import CounterSample, CounterSource, MetricsSink
+
+logger = logging.getLogger(__name__)
+
+
+class Daemon:
+    """Drives a :class:`monitor.pipeline.Pipeline` from a source to a sink."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        source: Source,
+        dead_letters: DeadLetters,
+        sink: MetricsSink,
+        *,
+        counter_sources: Sequence[CounterSource] = (),
+        on_stop: Sequence[Callable[[], None]] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        settings = pipeline.config.pipeline
+        self.pipeline = pipeline
+        self.source = source
+        self.dead_letters = dead_letters
+        self.sink = sink
+        self.counter_sources = list(counter_sources)
+        self.on_stop = list(on_stop)
+        self.clock = clock
+        self.checkpoint_interval = settings.checkpoint_interval
+        self.shutdown_timeout = settings.shutdown_timeout
+        self.pipeline_interval = max(5.0, settings.checkpoint_interval)
+        self.max_records = pipeline.config.kafka.max_poll_records
+        self.poll_timeout = pipeline.config.kafka.poll_timeout_ms / 1000.0
+        self.stopping = threading.Event()
+        self._next_cycle = 0.0
+        self._next_pipeline_write = 0.0
+        self._paused = False
+
+    # -- control -------------------------------------------------------------------------------
+
+    def stop(self, *_args: Any) -> None:
+        """Ask the loop to finish (safe from a signal handler or another thread)."""
+        self.stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            logger.info("event=stop_requested signal=%s", signal.Signals(signum).name)
+            self.stop()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    # -- loop ----------------------------------------------------------------------------------
+
+    def run(self, stop_when_idle: bool = False) -> int:
+        """Run until stopped (or, with ``stop_when_idle``, until the source is drained)."""
+        self.source.start(lambda: self.pipeline.positions)
+        logger.info("event=daemon_started positions=%d", len(self.pipeline.positions))
+        try:
+            while not self.stopping.is_set():
+                self._apply_backpressure()
+                records = self.source.poll(self.max_records, self.poll_timeout)
+                if records:
+                    rejected = self.pipeline.process(records)
+                    if rejected:
+                        self.dead_letters.send(rejected)
+                        self.pipeline.counters.dead_lettered += len(rejected)
+                now = self.clock()
+                if now >= self._next_cycle:
+                    self.cycle(now)
+                if stop_when_idle and self.source.is_idle() and not records:
+                    break
+            self._final_cycle()
+        finally:
+            for callback in self.on_stop:
+                try:
+                    callback()
+                except Exception:
+                    logger.exception("event=stop_callback_failed")
+            self.source.close()
+            self.dead_letters.close()
+            self.sink.close()
+            self.pipeline.close()
+        logger.info("event=daemon_stopped")
+        return 0
+
+    def _apply_backpressure(self) -> None:
+        full = bool(getattr(self.sink, "is_full", lambda: False)())
+        if full and not self._paused:
+            logger.warning("event=consumption_paused reason=sink_buffer_full")
+            self.source.pause()
+        elif not full and self._paused:
+            logger.info("event=consumption_resumed")
+            self.source.resume()
+        self._paused = full
+        self.pipeline.counters.paused = full
+
+    def _sink_backlog(self) -> int:
+        backlog = getattr(self.sink, "backlog", None)
+        return int(backlog()) if backlog is not None else 0
+
+    def cycle(self, now: float, final: bool = False) -> bool:
+        """Evaluate, write, checkpoint and commit; returns whether the checkpoint was taken."""
+        self._next_cycle = now + self.checkpoint_interval
+        if self._sink_backlog() == 0:
+            self.pipeline.confirm_written()
+        self.pipeline.evaluate(now)
+        self.pipeline.counters.consumer_lag = self.source.lag(self.pipeline.positions)
+        if final or now >= self._next_pipeline_write:
+            self._next_pipeline_write = now + self.pipeline_interval
+            try:
+                self.sink.write_pipeline(self.samples(), now)
+            except Exception:
+                logger.exception("event=pipeline_counters_not_written")
+        if final:
+            try:
+                self.sink.flush(self.shutdown_timeout)  # type: ignore[call-arg]
+            except TypeError:
+                self.sink.flush()
+            except Exception as error:
+                logger.warning("event=final_flush_incomplete error=%s", error)
+            if self._sink_backlog() == 0:
+                self.pipeline.confirm_written()
+        timeout = self.shutdown_timeout if final else 0.5
+        if not self.dead_letters.flush(timeout):
+            logger.warning("event=checkpoint_deferred reason=dead_letters_not_acknowledged")
+            return False
+        self.pipeline.checkpoint()
+        self.source.commit(self.pipeline.positions)
+        return True
+
+    def _final_cycle(self) -> None:
+        started = time.monotonic()
+        try:
+            taken = self.cycle(self.clock(), final=True)
+        except Exception:
+            logger.exception("event=final_checkpoint_failed")
+            return
+        logger.info(
+            "event=final_checkpoint taken=%s seconds=%.2f", taken, time.monotonic() - started
+        )
+
+    def samples(self) -> list[CounterSample]:
+        """The pipeline's counters and those of the other sources (sink, alert manager)."""
+        out = list(self.pipeline.samples())
+        for source in self.counter_sources:
+            try:
+                out.extend(source.samples())
+            except Exception:
+                logger.exception("event=counter_source_failed source=%s", type(source).__name__)
+        return out

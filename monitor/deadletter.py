@@ -1,0 +1,139 @@
+"""The dead-letter topic: every rejected record, byte for byte, with the reason in headers.
+
+A dead letter's value and key are the original record's, unchanged. Headers (UTF-8):
+``fairwatch.reason`` (e.g. ``invalid_json``), ``fairwatch.detail`` (a readable explanation),
+``fairwatch.source.topic``, ``fairwatch.source.partition`` and ``fairwatch.source.offset``.
+
+Delivery is at least once: the daemon calls :meth:`KafkaDeadLetters.flush` before each
+checkpoint and does not checkpoint until every dead letter is acknowledged, so a crash replays
+the records and sends their dead letters again rather than losing them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from monitor.config import KafkaSettings
+from monitor.events import InvalidEvent
+from monitor.source import kafka_client_settings
+
+logger = logging.getLogger(__name__)
+
+HEADER_REASON = "fairwatch.reason"
+HEADER_DETAIL = "fairwatch.detail"
+
+
+def headers(error: InvalidEvent) -> list[tuple[str, bytes]]:
+    """The dead-letter headers of a rejected record."""
+    record = error.record
+    return [
+        (HEADER_REASON, error.reason.encode()),
+        (HEADER_DETAIL, error.detail.encode("utf-8", "replace")),
+        ("fairwatch.source.topic", record.topic.encode()),
+        ("fairwatch.source.partition", str(record.partition).encode()),
+        ("fairwatch.source.offset", str(record.offset).encode()),
+    ]
+
+
+class DeadLetters(Protocol):
+    def send(self, errors: Sequence[InvalidEvent]) -> None: ...
+
+    def flush(self, timeout: float) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryDeadLetters:
+    """Keeps dead letters in a list (the embedded pipeline and tests)."""
+
+    def __init__(self) -> None:
+        self.letters: list[InvalidEvent] = []
+
+    def send(self, errors: Sequence[InvalidEvent]) -> None:
+        self.letters.extend(errors)
+
+    def flush(self, timeout: float) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+class KafkaDeadLetters:
+    """Produces dead letters to the configured topic with kafka-python (acks=all)."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.topic = settings.dead_letter_topic
+        self.settings = settings
+        self._producer: Any = None
+        self._unsent: list[InvalidEvent] = []
+        self._inflight: list[tuple[InvalidEvent, Any]] = []
+
+    def _ensure_producer(self) -> Any:
+        if self._producer is None:
+            from kafka import KafkaProducer
+
+            self._producer = KafkaProducer(
+                acks="all",
+                linger_ms=20,
+                max_block_ms=2000,
+                retries=5,
+                reconnect_backoff_max_ms=2000,
+                max_request_size=8 * 1024 * 1024,
+                **kafka_client_settings(self.settings),
+            )
+        return self._producer
+
+    def send(self, errors: Sequence[InvalidEvent]) -> None:
+        """Hand dead letters to the producer; any it cannot take now are retried by flush."""
+        self._unsent.extend(errors)
+        self._send_unsent()
+
+    def _send_unsent(self) -> None:
+        if not self._unsent:
+            return
+        try:
+            producer = self._ensure_producer()
+        except Exception as failure:
+            logger.warning("event=dead_letter_producer_unavailable error=%s", failure)
+            return
+        waiting, self._unsent = self._unsent, []
+        for position, letter in enumerate(waiting):
+            try:
+                future = producer.send(
+                    self.topic,
+                    value=letter.record.value or b"",
+                    key=letter.record.key,
+                    headers=headers(letter),
+                )
+            except Exception as failure:
+                logger.warning("event=dead_letter_send_failed error=%s", failure)
+                self._unsent.extend(waiting[position:])
+                return
+            self._inflight.append((letter, future))
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every dead letter so far is acknowledged; False if some are not (yet)."""
+        self._send_unsent()
+        if self._producer is not None and self._inflight:
+            try:
+                self._producer.flush(timeout=timeout)
+            except Exception as failure:
+                logger.warning("event=dead_letter_flush_failed error=%s", failure)
+        still: list[tuple[InvalidEvent, Any]] = []
+        for letter, future in self._inflight:
+            if not future.is_done:
+                still.append((letter, future))
+            elif future.failed():
+                self._unsent.append(letter)
+        self._inflight = still
+        return not self._unsent and not self._inflight
+
+    def close(self) -> None:
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=2)
+            finally:
+                self._producer = None

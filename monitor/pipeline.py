@@ -1,0 +1,420 @@
+"""The pipeline core: records → decode → join → window counts → evaluated windows → listeners.
+
+It knows nothing about Kafka: records come in as :class:`monitor.events.Record` tuples from any
+source (the Kafka consumer of :mod:`monitor.source`, or the :class:`monitor.source.EmbeddedSource`
+used by the demo and the tests), and the daemon (:mod:`monitor.daemon`) drives it.
+
+Public API::
+
+    store = StateStore(config.state_dir)          # monitor.state; one SQLite file
+    pipeline = Pipeline(config, store, listeners=[sink, alert_manager])
+    pipeline.positions                            # {(topic, partition): next offset}, restored
+    rejected = pipeline.process(records)          # -> list[InvalidEvent] (bad input is data)
+    evaluations = pipeline.evaluate(now)          # evaluates the changed windows and hands
+                                                  # them to every listener; returns them
+    pipeline.confirm_written()                    # the sink wrote everything handed so far
+    pipeline.checkpoint()                         # state + offsets in one transaction
+    pipeline.samples()                            # CounterSamples (monitor.counters)
+    pipeline.close()
+
+``process`` may be called any number of times between checkpoints; nothing is durable until
+``checkpoint``. A window's evaluation is handed over again whenever its counts change (a late
+label revises it); sinks overwrite the earlier points. Windows handed over but not yet confirmed
+written are kept in the checkpoint and re-evaluated after a restart. ``now`` is only passed
+through to listeners; every decision inside uses event time.
+
+The simplest complete run, as the demo does it (see :mod:`fairwatch.app`)::
+
+    from fairwatch.app import build_daemon
+    daemon = build_daemon(config, source=EmbeddedSource(records), sink=embedded_sink)
+    daemon.run(stop_when_idle=True)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from monitor.config import MonitorConfig, WindowSpec
+from monitor.counters import PipelineCounters
+from monitor.counts import count_batch, row_width
+from monitor.engine import EngineConfig, evaluate
+from monitor.events import (
+    DecodeRules,
+    InvalidEvent,
+    Labels,
+    Predictions,
+    Record,
+    decode_labels,
+    decode_predictions,
+)
+from monitor.groups import group_codes
+from monitor.join import PendingStore
+from monitor.results import WindowEvaluation
+from monitor.state import StateStore, TopicPartition
+from monitor.types import CounterSample, EvaluationListener
+from monitor.window import (
+    GroupIndex,
+    PaneCounts,
+    Watermark,
+    WindowKey,
+    counts_by_group,
+    pane_starts,
+    windows_of_pane,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def decode_rules(config: MonitorConfig) -> DecodeRules:
+    """What the decoder checks, from the configuration."""
+    return DecodeRules(
+        thresholds=config.thresholds,
+        default_threshold=config.default_threshold,
+        known_models_only=bool(config.models) and not config.accept_unknown_models,
+        attributes=tuple(config.sensitive.attributes),
+        max_event_bytes=config.pipeline.max_event_bytes,
+    )
+
+
+def _first_occurrences(ids: Sequence[str]) -> np.ndarray:
+    seen: dict[str, int] = {}
+    for position, key in enumerate(ids):
+        seen.setdefault(key, position)
+    return np.fromiter(seen.values(), dtype=np.int64, count=len(seen))
+
+
+class Pipeline:
+    """Counts events into windows and evaluates the windows they changed."""
+
+    def __init__(
+        self,
+        config: MonitorConfig,
+        store: StateStore,
+        listeners: Sequence[EvaluationListener] = (),
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.listeners = list(listeners)
+        self.rules = decode_rules(config)
+        self.engine_config: EngineConfig = config.engine.to_engine_config()
+        self.specs: list[WindowSpec] = list(config.windows)
+        self.spec_by_name = {spec.name: spec for spec in self.specs}
+        self.attributes = list(config.sensitive.attributes)
+        self.intersections = [list(members) for members in config.sensitive.intersections]
+        self.score_bins = config.engine.score_bins
+        self.counters = PipelineCounters()
+        self.pending = PendingStore(store.connection)
+        snapshot = store.load()
+        self.panes = PaneCounts(row_width(self.score_bins))
+        for key, matrix in snapshot.panes.items():
+            if key[0] in self.spec_by_name:
+                self.panes.load(key, matrix)
+        self.group_indexes: dict[str, GroupIndex] = snapshot.group_indexes
+        self.positions: dict[TopicPartition, int] = dict(snapshot.offsets)
+        self.partitions: set[int] = {key[3] for key in self.panes}
+        self.watermark = Watermark(config.allowed_lateness)
+        stored_time = snapshot.meta.get("max_event_time")
+        if isinstance(stored_time, int | float):
+            self.watermark.max_event_time = float(stored_time)
+        self.dirty_windows: set[WindowKey] = {
+            key for key in snapshot.unflushed if key[0] in self.spec_by_name
+        }
+        self.unconfirmed: set[WindowKey] = set()
+        self._refresh_gauges()
+        if snapshot.offsets:
+            logger.info(
+                "event=state_restored partitions=%d panes=%d pending_labels=%d "
+                "unmatched_labels=%d windows_to_rewrite=%d",
+                len(self.positions),
+                len(self.panes),
+                self.pending.waiting_predictions,
+                self.pending.early_labels,
+                len(self.dirty_windows),
+            )
+
+    # -- processing ----------------------------------------------------------------------------
+
+    def process(self, records: Sequence[Record]) -> list[InvalidEvent]:
+        """Decode, join and count one batch of records; returns the rejected ones."""
+        predictions_topic = self.config.kafka.predictions_topic
+        labels_topic = self.config.kafka.labels_topic
+        prediction_records: list[Record] = []
+        label_records: list[Record] = []
+        positions = self.positions
+        for record in records:
+            if record.topic == predictions_topic:
+                prediction_records.append(record)
+            elif record.topic == labels_topic:
+                label_records.append(record)
+            else:
+                continue
+            key = (record.topic, record.partition)
+            if record.offset >= positions.get(key, 0):
+                positions[key] = record.offset + 1
+        rejected: list[InvalidEvent] = []
+        if prediction_records:
+            self.counters.consumed[predictions_topic] += len(prediction_records)
+            predictions, errors = decode_predictions(prediction_records, self.rules)
+            rejected.extend(errors)
+            if len(predictions):
+                self._add_predictions(predictions)
+        if label_records:
+            self.counters.consumed[labels_topic] += len(label_records)
+            labels, errors = decode_labels(label_records, self.rules)
+            rejected.extend(errors)
+            if len(labels):
+                self._add_labels(labels)
+        for error in rejected:
+            self.counters.invalid[(error.record.topic, error.reason)] += 1
+        self._refresh_gauges()
+        return rejected
+
+    def _add_predictions(self, events: Predictions) -> None:
+        ids = events.prediction_id
+        keep = _first_occurrences(ids)
+        known = self.pending.known([ids[index] for index in keep])
+        if known:
+            keep = np.fromiter((i for i in keep if ids[i] not in known), dtype=np.int64)
+        self.counters.duplicate["prediction"] += len(ids) - len(keep)
+        if not len(keep):
+            return
+        timestamps, decisions, scores, labels = (array[keep] for array in events.arrays())
+        kept_ids = [ids[index] for index in keep]
+        early = self.pending.take_early_labels(kept_ids)
+        if early:
+            for position, key in enumerate(kept_ids):
+                found = early.get(key)
+                if found is not None and labels[position] < 0:
+                    labels[position] = found
+            self.counters.joined += len(early)
+        partitions = np.asarray(events.partition, dtype=np.int64)[keep]
+        specs = np.zeros(len(keep), dtype=np.int64)
+        for bit, spec in enumerate(self.specs):
+            late = self.watermark.late(spec, timestamps)
+            if late.any():
+                self.counters.late[spec.name] += int(late.sum())
+            specs |= (~late).astype(np.int64) << bit
+        self.watermark.advance(timestamps)
+        counted = np.flatnonzero(specs)
+        if not counted.size:
+            return
+        models = [events.model_id[index] for index in keep]
+        sensitive = [events.sensitive[index] for index in keep]
+        groups = np.zeros((len(keep), self._width_of_groups()), dtype=np.int32)
+        by_model = self._split_by_model([models[index] for index in counted], counted)
+        for model, rows in by_model.items():
+            columns = {name: [sensitive[row].get(name) for row in rows] for name in self.attributes}
+            index = self.group_indexes.setdefault(model, GroupIndex())
+            for column, (attribute, codes, names) in enumerate(
+                group_codes(columns, self.attributes, self.intersections)
+            ):
+                groups[rows, column] = index.rows(attribute, names)[codes]
+            self._count(
+                model,
+                groups[rows],
+                timestamps[rows],
+                partitions[rows],
+                decisions[rows],
+                scores[rows],
+                labels[rows],
+                specs[rows],
+                count_n=True,
+            )
+        self.pending.add_predictions(
+            [kept_ids[index] for index in counted],
+            [models[index] for index in counted],
+            timestamps[counted],
+            partitions[counted].tolist(),
+            groups[counted],
+            decisions[counted],
+            scores[counted],
+            labels[counted],
+            specs[counted],
+        )
+
+    def _add_labels(self, events: Labels) -> None:
+        ids = events.prediction_id
+        keep = _first_occurrences(ids)
+        self.counters.duplicate["label"] += len(ids) - len(keep)
+        kept = [(ids[index], events.label[index]) for index in keep]
+        found = self.pending.lookup([key for key, _label in kept])
+        joins: list[tuple[str, int]] = []
+        early: list[tuple[str, int]] = []
+        for key, label in kept:
+            prediction = found.get(key)
+            if prediction is None:
+                early.append((key, label))
+            elif prediction.label >= 0:
+                self.counters.duplicate["label"] += 1
+            else:
+                joins.append((key, label))
+        if early:
+            clock = self.watermark.max_event_time
+            added = self.pending.hold_labels(early, clock if math.isfinite(clock) else None)
+            self.counters.duplicate["label"] += len(early) - added
+        if not joins:
+            return
+        self.pending.set_labels(joins)
+        self.counters.joined += len(joins)
+        by_model: dict[str, list[tuple[str, int]]] = {}
+        for key, label in joins:
+            by_model.setdefault(found[key].model, []).append((key, label))
+        for model, pairs in by_model.items():
+            rows = [found[key] for key, _label in pairs]
+            self._count(
+                model,
+                np.stack([row.groups for row in rows]),
+                np.fromiter((row.timestamp for row in rows), dtype=np.float64, count=len(rows)),
+                np.fromiter((row.partition for row in rows), dtype=np.int64, count=len(rows)),
+                np.fromiter((row.prediction for row in rows), dtype=np.int64, count=len(rows)),
+                np.fromiter((row.score for row in rows), dtype=np.float64, count=len(rows)),
+                np.fromiter((label for _key, label in pairs), dtype=np.int64, count=len(rows)),
+                np.fromiter((row.specs for row in rows), dtype=np.int64, count=len(rows)),
+                count_n=False,
+            )
+
+    def _width_of_groups(self) -> int:
+        return len(self.attributes) + len(
+            {"&".join(sorted(set(members))) for members in self.intersections}
+        )
+
+    @staticmethod
+    def _split_by_model(models: Sequence[str], rows: np.ndarray) -> dict[str, np.ndarray]:
+        first = models[0]
+        if all(model == first for model in models):
+            return {first: rows}
+        split: dict[str, list[int]] = {}
+        for model, row in zip(models, rows.tolist(), strict=True):
+            split.setdefault(model, []).append(row)
+        return {model: np.asarray(members, dtype=np.int64) for model, members in split.items()}
+
+    def _count(
+        self,
+        model: str,
+        groups: np.ndarray,
+        timestamps: np.ndarray,
+        partitions: np.ndarray,
+        decisions: np.ndarray,
+        scores: np.ndarray,
+        labels: np.ndarray,
+        specs: np.ndarray,
+        *,
+        count_n: bool,
+    ) -> None:
+        """Add rows (each counted once per group column) to the panes of every spec they are in."""
+        n_groups = len(self.group_indexes[model])
+        columns = groups.shape[1]
+        for bit, spec in enumerate(self.specs):
+            selected = np.flatnonzero((specs >> bit) & 1)
+            if not selected.size:
+                continue
+            starts = pane_starts(timestamps[selected], spec.step)
+            keys = np.stack([starts, partitions[selected].astype(np.float64)], axis=1)
+            unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            flat_index = (inverse[:, None] * n_groups + groups[selected]).reshape(-1)
+            matrix = count_batch(
+                flat_index,
+                len(unique) * n_groups,
+                np.repeat(decisions[selected], columns),
+                np.repeat(labels[selected], columns),
+                score=np.repeat(scores[selected], columns),
+                count_n=None if count_n else np.zeros(selected.size * columns, dtype=bool),
+                score_bins=self.score_bins,
+            ).reshape(len(unique), n_groups, -1)
+            for position, (start, partition) in enumerate(unique.tolist()):
+                partition_id = int(partition)
+                self.partitions.add(partition_id)
+                self.panes.add((spec.name, model, start, partition_id), matrix[position])
+                for window_start in windows_of_pane(spec, start):
+                    self.dirty_windows.add((spec.name, model, window_start))
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    def evaluate(self, now: float) -> list[WindowEvaluation]:
+        """Evaluate every window changed since the last call and hand them to the listeners."""
+        if not self.dirty_windows:
+            return []
+        evaluations: list[WindowEvaluation] = []
+        for spec_name, model, window_start in sorted(self.dirty_windows):
+            spec = self.spec_by_name[spec_name]
+            index = self.group_indexes.get(model)
+            matrix = self.panes.window(spec, model, window_start, sorted(self.partitions))
+            if matrix is None or index is None:
+                continue
+            evaluations.append(
+                evaluate(
+                    model,
+                    spec_name,
+                    window_start,
+                    window_start + spec.size,
+                    counts_by_group(matrix, index),
+                    self.engine_config,
+                )
+            )
+        self.unconfirmed |= self.dirty_windows
+        self.dirty_windows = set()
+        self.counters.windows_evaluated += len(evaluations)
+        for listener in self.listeners:
+            try:
+                listener.on_evaluations(evaluations, now)
+            except Exception:  # a listener's failure must not stop the counting
+                logger.exception("event=listener_failed listener=%s", type(listener).__name__)
+        return evaluations
+
+    def confirm_written(self) -> None:
+        """Everything handed to the listeners so far is durably written by the sink."""
+        self.unconfirmed.clear()
+
+    # -- checkpoint ----------------------------------------------------------------------------
+
+    def maintain(self) -> None:
+        """Apply the label horizon: expire old joins and retire panes nothing can change."""
+        clock = self.watermark.max_event_time
+        if not math.isfinite(clock):
+            return
+        horizon = self.config.label_horizon
+        expired, orphans = self.pending.expire(clock - horizon, clock - horizon, clock)
+        self.counters.expired_unlabeled += expired
+        self.counters.orphans += orphans
+        before = self.watermark.value - horizon
+        for spec in self.specs:
+            if self.panes.retire(spec, before):
+                self.dirty_windows = {
+                    key
+                    for key in self.dirty_windows
+                    if key[0] != spec.name or key[2] + spec.size >= before
+                }
+        self._refresh_gauges()
+
+    def checkpoint(self) -> None:
+        """Commit state, pending joins, offsets and the windows still to be written, together."""
+        self.maintain()
+        meta: dict[str, object] = {"windows": [spec.name for spec in self.specs]}
+        if math.isfinite(self.watermark.max_event_time):
+            meta["max_event_time"] = self.watermark.max_event_time
+        self.store.checkpoint(
+            self.panes,
+            self.group_indexes,
+            self.positions,
+            self.dirty_windows | self.unconfirmed,
+            meta,
+        )
+        self.counters.checkpoints += 1
+
+    def _refresh_gauges(self) -> None:
+        self.counters.pending_labels = self.pending.waiting_predictions
+        self.counters.unmatched_labels = self.pending.early_labels
+        if math.isfinite(self.watermark.max_event_time):
+            self.counters.watermark = self.watermark.value
+
+    def samples(self) -> list[CounterSample]:
+        return self.counters.samples()
+
+    def close(self) -> None:
+        """Release the state database without committing (call :meth:`checkpoint` first)."""
+        self.store.close()

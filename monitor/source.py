@@ -1,0 +1,335 @@
+"""Where records come from: the Kafka consumer, or an embedded source for the demo and tests.
+
+A source hands out :class:`monitor.events.Record` batches and resumes from the positions the
+pipeline restored from its checkpoint (the local checkpoint is the truth; Kafka's committed
+offsets only follow it, for monitoring tools).
+
+:class:`KafkaSource` consumes both topics in one consumer group. At start it checks that the
+prediction and label topics are co-partitioned (same partition count, so the same key lands in the
+same partition number) and logs the result. It refuses to run as a second instance of the group:
+counts are kept per input partition but not yet merged across instances, so an instance that does
+not own every partition would publish partial metrics. A newcomer that gets a partial assignment
+raises :class:`GroupConflictError`; a running instance that loses partitions to a newcomer pauses
+until it owns every partition again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from monitor.config import KafkaSettings
+from monitor.events import Record
+
+logger = logging.getLogger(__name__)
+
+TopicPartition = tuple[str, int]
+Positions = Callable[[], Mapping[TopicPartition, int]]
+
+
+class SourceError(Exception):
+    """The source cannot run; the message says what to fix."""
+
+
+class GroupConflictError(SourceError):
+    """Another instance consumes in the same consumer group."""
+
+
+class Source(Protocol):
+    """What the daemon needs from a source of records."""
+
+    def start(self, positions: Positions) -> None: ...
+
+    def poll(self, max_records: int, timeout: float) -> list[Record]: ...
+
+    def commit(self, positions: Mapping[TopicPartition, int]) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[str, int]: ...
+
+    def is_ready(self) -> bool: ...
+
+    def is_idle(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class EmbeddedSource:
+    """Records held in memory (the demo and tests); behaves like one consumer owning all
+    partitions. More records can be appended while the daemon runs."""
+
+    def __init__(self, records: Sequence[Record] = ()) -> None:
+        self.records: list[Record] = list(records)
+        self._cursor = 0
+        self._positions: Mapping[TopicPartition, int] = {}
+        self._paused = False
+        self.committed: dict[TopicPartition, int] = {}
+
+    def append(self, records: Sequence[Record]) -> None:
+        self.records.extend(records)
+
+    def start(self, positions: Positions) -> None:
+        self._positions = dict(positions())
+
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        if self._paused:
+            return []
+        out: list[Record] = []
+        while self._cursor < len(self.records) and len(out) < max_records:
+            record = self.records[self._cursor]
+            self._cursor += 1
+            if record.offset >= self._positions.get((record.topic, record.partition), 0):
+                out.append(record)
+        return out
+
+    def commit(self, positions: Mapping[TopicPartition, int]) -> None:
+        self.committed.update(positions)
+
+    def pause(self) -> None:
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+
+    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[str, int]:
+        lag: dict[str, int] = {}
+        for record in self.records[self._cursor :]:
+            lag[record.topic] = lag.get(record.topic, 0) + 1
+        return lag
+
+    def is_ready(self) -> bool:
+        return True
+
+    def is_idle(self) -> bool:
+        return self._cursor >= len(self.records)
+
+    def close(self) -> None:
+        pass
+
+
+def kafka_client_settings(settings: KafkaSettings) -> dict[str, Any]:
+    """Connection settings shared by the consumer, the producer and the admin client."""
+    return {
+        "bootstrap_servers": list(settings.bootstrap_servers),
+        "client_id": settings.client_id,
+        **settings.security,
+    }
+
+
+class KafkaSource:
+    """Consumes the prediction and label topics with kafka-python in one consumer group."""
+
+    def __init__(self, settings: KafkaSettings, assignment_timeout: float = 60.0) -> None:
+        self.settings = settings
+        self.topics = [settings.predictions_topic, settings.labels_topic]
+        self.assignment_timeout = assignment_timeout
+        self._consumer: Any = None
+        self._positions: Positions = dict
+        self._all_partitions: set[Any] = set()
+        self._owns_all = False
+        self._paused = False
+        self._started = False
+
+    # -- start ---------------------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        from kafka import KafkaConsumer
+        from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+        from kafka.errors import NoBrokersAvailable
+
+        delay = 1.0
+        while True:
+            try:
+                return KafkaConsumer(
+                    group_id=self.settings.group_id,
+                    enable_auto_commit=False,
+                    auto_offset_reset="earliest",
+                    # Round robin over both topics: a second member always gets a share, so
+                    # both instances see a partial assignment and the conflict is detected.
+                    partition_assignment_strategy=[RoundRobinPartitionAssignor],
+                    max_poll_records=self.settings.max_poll_records,
+                    fetch_max_bytes=64 * 1024 * 1024,
+                    max_partition_fetch_bytes=8 * 1024 * 1024,
+                    reconnect_backoff_max_ms=2000,
+                    **kafka_client_settings(self.settings),
+                )
+            except NoBrokersAvailable:
+                logger.warning(
+                    "event=kafka_unavailable bootstrap=%s retry_in=%.0fs",
+                    ",".join(self.settings.bootstrap_servers),
+                    delay,
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    def start(self, positions: Positions) -> None:
+        from kafka import TopicPartition as KafkaTopicPartition
+        from kafka.consumer.subscription_state import ConsumerRebalanceListener
+
+        self._positions = positions
+        consumer = self._connect()
+        self._consumer = consumer
+        counts = {}
+        for topic in self.topics:
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                consumer.close(autocommit=False)
+                raise SourceError(
+                    f"topic {topic!r} does not exist on {self.settings.bootstrap_servers}; "
+                    "create it (same partition count for predictions and labels)"
+                )
+            counts[topic] = len(partitions)
+            self._all_partitions.update(KafkaTopicPartition(topic, p) for p in partitions)
+        predictions, labels = (counts[topic] for topic in self.topics)
+        if predictions == labels:
+            logger.info(
+                "event=co_partitioning_checked predictions_partitions=%d labels_partitions=%d "
+                "co_partitioned=true",
+                predictions,
+                labels,
+            )
+        else:
+            logger.warning(
+                "event=co_partitioning_checked predictions_partitions=%d labels_partitions=%d "
+                "co_partitioned=false note=a_single_instance_still_joins_correctly_but_the_"
+                "topics_cannot_be_split_across_instances",
+                predictions,
+                labels,
+            )
+        source = self
+
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked: Any) -> None:
+                logger.info("event=partitions_revoked count=%d", len(revoked))
+
+            def on_partitions_assigned(self, assigned: Any) -> None:
+                source._on_assigned(set(assigned))
+
+        consumer.subscribe(self.topics, listener=Listener())
+        deadline = time.monotonic() + self.assignment_timeout
+        while not self._started:
+            # Positions are not advanced here: records seen now are fetched again later.
+            consumer.poll(timeout_ms=200, max_records=1, update_offsets=False)
+            if consumer.assignment() and not self._owns_all:
+                self.close()
+                raise GroupConflictError(self._conflict_message(consumer.assignment()))
+            if self._owns_all:
+                self._started = True
+            elif time.monotonic() > deadline:
+                self.close()
+                raise SourceError(
+                    f"no partitions assigned by consumer group {self.settings.group_id!r} "
+                    f"within {self.assignment_timeout:.0f}s"
+                )
+
+    def _conflict_message(self, assigned: set[Any]) -> str:
+        return (
+            f"another instance is consuming in consumer group {self.settings.group_id!r}: this "
+            f"instance was assigned {len(assigned)} of the {len(self._all_partitions)} partitions "
+            f"of {self.topics}. Counts are not yet merged across instances, so a second "
+            "instance would publish partial metrics; stop the other instance or give this one "
+            "another kafka.group_id and state_dir."
+        )
+
+    def _on_assigned(self, assigned: set[Any]) -> None:
+        consumer = self._consumer
+        if assigned != self._all_partitions:
+            self._owns_all = False
+            if self._started:
+                logger.error(
+                    "event=partial_assignment assigned=%d partitions=%d group=%s "
+                    "action=paused_until_every_partition_is_owned_again",
+                    len(assigned),
+                    len(self._all_partitions),
+                    self.settings.group_id,
+                )
+                if assigned:
+                    consumer.pause(*assigned)
+            return
+        self._owns_all = True
+        positions = self._positions()
+        for partition in assigned:
+            offset = positions.get((partition.topic, partition.partition))
+            if offset is None:
+                consumer.seek_to_beginning(partition)
+            else:
+                consumer.seek(partition, offset)
+        if self._paused:
+            consumer.pause(*assigned)
+        else:
+            consumer.resume(*assigned)
+        logger.info(
+            "event=partitions_assigned count=%d resumed_from_checkpoint=true", len(assigned)
+        )
+
+    # -- running -------------------------------------------------------------------------------
+
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        if not self._owns_all:
+            return []
+        out: list[Record] = []
+        for partition, messages in batches.items():
+            topic, number = partition.topic, partition.partition
+            out.extend(
+                Record(topic, number, message.offset, message.key, message.value)
+                for message in messages
+            )
+        return out
+
+    def commit(self, positions: Mapping[TopicPartition, int]) -> None:
+        """Commit the checkpointed positions to Kafka (asynchronously; failures only logged)."""
+        from kafka import OffsetAndMetadata
+        from kafka import TopicPartition as KafkaTopicPartition
+
+        if not self._owns_all:
+            return
+        offsets = {
+            KafkaTopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)
+            for (topic, partition), offset in positions.items()
+        }
+        try:
+            self._consumer.commit_async(offsets)
+        except Exception as error:  # Kafka's copy of the offsets is advisory
+            logger.warning("event=kafka_commit_failed error=%s", error)
+
+    def pause(self) -> None:
+        if not self._paused:
+            self._paused = True
+            self._consumer.pause(*self._consumer.assignment())
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            if self._owns_all:
+                self._consumer.resume(*self._consumer.assignment())
+
+    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[str, int]:
+        """Records behind the high-water marks known from the last fetches, per topic."""
+        lag: dict[str, int] = {}
+        for partition in self._consumer.assignment():
+            highwater = self._consumer.highwater(partition)
+            if highwater is None:
+                continue
+            done = positions.get((partition.topic, partition.partition), 0)
+            lag[partition.topic] = lag.get(partition.topic, 0) + max(0, highwater - done)
+        return lag
+
+    def is_ready(self) -> bool:
+        return self._owns_all
+
+    def is_idle(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            try:
+                self._consumer.close(autocommit=False)
+            finally:
+                self._consumer = None
+                self._owns_all = False

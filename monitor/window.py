@@ -1,0 +1,172 @@
+"""Event-time windows of counts: panes, tumbling and sliding windows, the watermark.
+
+Windows know about time and counts, not about fairness (STYLE.md lesson 4). Counts are kept per
+*pane*: a slice of event time one step long. A window of a specification ``size/step`` starts on a
+multiple of ``step`` and is the sum of ``size / step`` consecutive panes, so an event is counted
+once per specification however many sliding windows contain it. A tumbling window is the case
+``step == size`` (one pane per window).
+
+The watermark is the largest event time seen minus the allowed lateness. A window is *closed*
+once its end is at or before the watermark; a prediction whose every window in a specification is
+closed is *late* for that specification and is counted as such instead of being added. Labels for
+predictions already counted still update closed windows (that is how revised values reach the
+dashboards), until the label horizon retires the panes.
+
+Each pane holds one counts matrix per input partition (rows: the model's groups, see
+:class:`GroupIndex`; columns: :func:`monitor.counts.row_width`), so the counts of several
+consumer instances can later be merged by addition.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.config import WindowSpec
+from monitor.counts import GroupCounts
+
+PaneKey = tuple[str, str, float, int]  # (window spec name, model, pane start, partition)
+WindowKey = tuple[str, str, float]  # (window spec name, model, window start)
+
+
+class GroupIndex:
+    """Stable row numbers of one model's ``(attribute, group)`` pairs in its counts matrices."""
+
+    def __init__(self, keys: Iterable[tuple[str, str]] = ()) -> None:
+        self.keys: list[tuple[str, str]] = []
+        self._rows: dict[tuple[str, str], int] = {}
+        for key in keys:
+            self.row(key)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def row(self, key: tuple[str, str]) -> int:
+        """The row of ``key``, appending it when new."""
+        found = self._rows.get(key)
+        if found is None:
+            found = len(self.keys)
+            self._rows[key] = found
+            self.keys.append(key)
+        return found
+
+    def rows(self, attribute: str, names: Sequence[str]) -> np.ndarray:
+        """Rows of the groups ``names`` of ``attribute``, as a lookup array by local code."""
+        return np.fromiter(
+            (self.row((attribute, name)) for name in names), dtype=np.int32, count=len(names)
+        )
+
+
+def pane_starts(timestamps: np.ndarray, step: float) -> np.ndarray:
+    """Start of the pane holding each event time."""
+    return np.floor(timestamps / step) * step
+
+
+def windows_of_pane(spec: WindowSpec, pane_start: float) -> list[float]:
+    """Starts of every window of ``spec`` that contains the pane starting at ``pane_start``."""
+    count = round(spec.size / spec.step)
+    return [pane_start - index * spec.step for index in range(count)]
+
+
+def panes_of_window(spec: WindowSpec, window_start: float) -> list[float]:
+    """Starts of the panes making up the window starting at ``window_start``."""
+    count = round(spec.size / spec.step)
+    return [window_start + index * spec.step for index in range(count)]
+
+
+@dataclass
+class Watermark:
+    """Event-time progress: the largest prediction time seen, minus the allowed lateness."""
+
+    allowed_lateness: float
+    max_event_time: float = -math.inf
+
+    @property
+    def value(self) -> float:
+        return self.max_event_time - self.allowed_lateness
+
+    def advance(self, timestamps: np.ndarray) -> None:
+        if timestamps.size:
+            self.max_event_time = max(self.max_event_time, float(timestamps.max()))
+
+    def late(self, spec: WindowSpec, timestamps: np.ndarray) -> np.ndarray:
+        """True where every window of ``spec`` holding the event is already closed."""
+        last_window_end = pane_starts(timestamps, spec.step) + spec.size
+        return last_window_end <= self.value
+
+
+class PaneCounts:
+    """The counts of every live pane, with the panes and windows changed since last asked."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self._panes: dict[PaneKey, np.ndarray] = {}
+        self.dirty_panes: set[PaneKey] = set()
+        self.removed_panes: set[PaneKey] = set()
+
+    def __len__(self) -> int:
+        return len(self._panes)
+
+    def __iter__(self) -> Iterator[PaneKey]:
+        return iter(self._panes)
+
+    def matrix(self, key: PaneKey) -> np.ndarray | None:
+        return self._panes.get(key)
+
+    def load(self, key: PaneKey, matrix: np.ndarray) -> None:
+        """Restore a pane from the checkpoint (not marked dirty)."""
+        self._panes[key] = matrix
+
+    def add(self, key: PaneKey, matrix: np.ndarray) -> None:
+        """Add a ``groups × width`` counts matrix to a pane (rows past the pane's are appended)."""
+        current = self._panes.get(key)
+        if current is None:
+            current = np.zeros((matrix.shape[0], self.width), dtype=np.int64)
+        elif current.shape[0] < matrix.shape[0]:
+            current = _grow(current, matrix.shape[0])
+        rows = matrix.shape[0]
+        current[:rows, : matrix.shape[1]] += matrix
+        self._panes[key] = current
+        self.dirty_panes.add(key)
+
+    def window(
+        self, spec: WindowSpec, model: str, window_start: float, partitions: Iterable[int]
+    ) -> np.ndarray | None:
+        """Sum of the window's panes over ``partitions`` (``None`` when nothing was counted)."""
+        total: np.ndarray | None = None
+        for pane in panes_of_window(spec, window_start):
+            for partition in partitions:
+                matrix = self._panes.get((spec.name, model, pane, partition))
+                if matrix is None:
+                    continue
+                if total is None:
+                    total = matrix.copy()
+                    continue
+                if total.shape[0] < matrix.shape[0]:
+                    total = _grow(total, matrix.shape[0])
+                total[: matrix.shape[0]] += matrix
+        return total
+
+    def retire(self, spec: WindowSpec, before: float) -> int:
+        """Drop the panes of ``spec`` whose last window ended before ``before``."""
+        gone = [key for key in self._panes if key[0] == spec.name and key[2] + spec.size < before]
+        for key in gone:
+            del self._panes[key]
+            self.dirty_panes.discard(key)
+            self.removed_panes.add(key)
+        return len(gone)
+
+
+def _grow(matrix: np.ndarray, rows: int) -> np.ndarray:
+    grown = np.zeros((rows, matrix.shape[1]), dtype=np.int64)
+    grown[: matrix.shape[0]] = matrix
+    return grown
+
+
+def counts_by_group(matrix: np.ndarray, index: GroupIndex) -> dict[tuple[str, str], GroupCounts]:
+    """The engine's input: ``(attribute, group) → GroupCounts`` for every non-empty row."""
+    nonempty = np.flatnonzero(matrix.any(axis=1))
+    return {index.keys[row]: GroupCounts.from_row(matrix[row]) for row in nonempty}

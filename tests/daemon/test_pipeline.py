@@ -1,0 +1,224 @@
+"""The pipeline core against a naive batch computation: joins, windows, duplicates, restore."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from monitor.config import MonitorConfig, config_from_dict
+from monitor.events import Record
+from monitor.pipeline import Pipeline
+from monitor.state import StateStore
+from tests.daemon.reference import (
+    Collector,
+    evaluation_counts,
+    make_events,
+    records,
+    reference_counts,
+)
+
+
+def make_config(tmp_path: Path, **changes: Any) -> MonitorConfig:
+    data: dict[str, Any] = {
+        "sensitive": {"attributes": ["sex", "race"], "intersections": [["sex", "race"]]},
+        "windows": ["1h", "2h/30m"],
+        "allowed_lateness": "30d",
+        "label_horizon": "60d",
+        "state_dir": str(tmp_path / "state"),
+        "embedded_sink": {"path": str(tmp_path / "metrics.sqlite")},
+        "engine": {"bootstrap_samples": 10},
+    }
+    data.update(changes)
+    return config_from_dict(data)
+
+
+def open_pipeline(config: MonitorConfig) -> tuple[Pipeline, Collector]:
+    collector = Collector()
+    return Pipeline(config, StateStore(config.state_dir), [collector]), collector
+
+
+def feed(pipeline: Pipeline, stream: list[Record], rng: random.Random) -> None:
+    position = 0
+    while position < len(stream):
+        size = rng.randint(1, 400)
+        pipeline.process(stream[position : position + size])
+        position += size
+
+
+def interleave(stream: list[Record], rng: random.Random) -> list[Record]:
+    queues: dict[tuple[str, int], list[Record]] = {}
+    for record in stream:
+        queues.setdefault((record.topic, record.partition), []).append(record)
+    out: list[Record] = []
+    while queues:
+        key = rng.choice(sorted(queues))
+        out.append(queues[key].pop(0))
+        if not queues[key]:
+            del queues[key]
+    return out
+
+
+def test_stream_equals_batch_with_late_labels_early_labels_and_duplicates(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    predictions, labels = make_events(3000)
+    rng = random.Random(3)
+    early = labels[:200]  # these labels arrive before their predictions
+    duplicates = rng.sample(predictions, 150) + rng.sample(labels, 100)
+    stream = records("labels", early) + records("predictions", predictions[:1500])
+    stream += records("labels", labels[200:900], first_offset=[len(early)])
+    stream += records("predictions", predictions[1500:] + [e for e in duplicates if "score" in e],
+                      first_offset=[1500])
+    stream += records("labels", labels[900:] + [e for e in duplicates if "score" not in e],
+                      first_offset=[900])
+    pipeline, collector = open_pipeline(config)
+    feed(pipeline, stream, rng)
+    pipeline.evaluate(now=0.0)
+    expected = reference_counts(predictions, labels, config.windows)
+    assert evaluation_counts(collector.evaluations) == expected
+    assert pipeline.counters.duplicate["prediction"] == 150
+    assert pipeline.counters.duplicate["label"] == 100
+    assert pipeline.counters.joined == len(labels)
+    assert pipeline.counters.pending_labels == len(predictions) - len(labels)
+    assert pipeline.counters.unmatched_labels == 0
+
+
+def test_a_late_label_rewrites_its_window(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    predictions, labels = make_events(50, spacing=1.0)
+    pipeline, collector = open_pipeline(config)
+    pipeline.process(records("predictions", predictions))
+    first = pipeline.evaluate(now=0.0)
+    assert first and all(group.n_labeled == 0 for e in first for group in e.groups)
+    assert pipeline.evaluate(now=1.0) == []  # nothing changed: nothing re-written
+    pipeline.process(records("labels", labels[:5]))
+    revised = pipeline.evaluate(now=2.0)
+    assert {(e.window, e.window_start) for e in revised} == {
+        (e.window, e.window_start) for e in first
+    }
+    sex_total = sum(g.n_labeled for e in revised if e.window == "1h" for g in e.groups
+                    if g.attribute == "sex")
+    assert sex_total == 5
+
+
+def test_restart_replays_from_the_checkpoint_without_double_counting(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    predictions, labels = make_events(2000)
+    stream = interleave(
+        records("predictions", predictions, partitions=3)
+        + records("labels", labels, partitions=3),
+        random.Random(5),
+    )  # partitions interleave at random (labels before predictions too), each one in order
+    rng = random.Random(11)
+    handed: list[Any] = []
+    for _attempt in range(6):
+        pipeline, collector = open_pipeline(config)
+        positions = dict(pipeline.positions)
+        remaining = [
+            record for record in stream
+            if record.offset >= positions.get((record.topic, record.partition), 0)
+        ]
+        checkpoint_after = rng.randint(0, len(remaining))
+        crash_after = rng.randint(checkpoint_after, len(remaining))
+        pipeline.process(remaining[:checkpoint_after])
+        pipeline.evaluate(now=0.0)
+        pipeline.checkpoint()
+        pipeline.process(remaining[checkpoint_after:crash_after])  # lost in the crash
+        handed.extend(collector.evaluations)
+        pipeline.store.connection.close()  # a crash: nothing after the checkpoint is kept
+    pipeline, collector = open_pipeline(config)
+    positions = dict(pipeline.positions)
+    pipeline.process([
+        record for record in stream
+        if record.offset >= positions.get((record.topic, record.partition), 0)
+    ])
+    pipeline.evaluate(now=0.0)
+    expected = reference_counts(predictions, labels, config.windows)
+    assert evaluation_counts(handed + collector.evaluations) == expected
+
+
+def test_windows_not_confirmed_written_are_rewritten_after_a_restart(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    predictions, _labels = make_events(100, spacing=60.0)
+    pipeline, collector = open_pipeline(config)
+    pipeline.process(records("predictions", predictions))
+    handed = {(e.window, e.window_start) for e in pipeline.evaluate(now=0.0)}
+    pipeline.checkpoint()  # the sink has not confirmed the write
+    pipeline.store.connection.close()
+    pipeline, collector = open_pipeline(config)
+    assert {(e.window, e.window_start) for e in pipeline.evaluate(now=1.0)} == handed
+    pipeline.confirm_written()
+    pipeline.checkpoint()
+    pipeline.close()
+    pipeline, collector = open_pipeline(config)
+    assert pipeline.evaluate(now=2.0) == []
+
+
+def test_late_predictions_are_counted_not_added(tmp_path: Path) -> None:
+    config = make_config(tmp_path, allowed_lateness="10m", windows=["1h"])
+    base = 1_700_000_000.0 - 1_700_000_000.0 % 3600
+    events = [
+        {"prediction_id": "a", "model_id": "m", "timestamp": base + 5 * 3600, "prediction": 1,
+         "sensitive": {"sex": "F", "race": "A"}},
+        # window [base+3h, base+4h) closed at base+4h, watermark is base+5h-10m: late
+        {"prediction_id": "b", "model_id": "m", "timestamp": base + 3 * 3600 + 60,
+         "prediction": 1, "sensitive": {"sex": "F", "race": "A"}},
+        # window [base+4h, base+5h) ends after the watermark: still open
+        {"prediction_id": "c", "model_id": "m", "timestamp": base + 4 * 3600 + 60,
+         "prediction": 0, "sensitive": {"sex": "M", "race": "A"}},
+    ]
+    pipeline, _collector = open_pipeline(config)
+    for record in records("predictions", events):  # the watermark advances between batches
+        pipeline.process([record])
+    assert pipeline.counters.late == {"1h": 1}
+    starts = {e.window_start for e in pipeline.evaluate(now=0.0)}
+    assert starts == {base + 5 * 3600, base + 4 * 3600}
+    # a label for a late prediction is an orphan-in-waiting, not a count
+    pipeline.process(records("labels", [{"prediction_id": "b", "label": 1}]))
+    assert pipeline.counters.unmatched_labels == 1
+
+
+def test_label_horizon_expires_predictions_and_orphans_labels(tmp_path: Path) -> None:
+    config = make_config(tmp_path, label_horizon="1d", allowed_lateness="1h", windows=["1h"])
+    day = 86400.0
+    def prediction(key: str, time: float) -> dict[str, Any]:
+        return {"prediction_id": key, "model_id": "m", "timestamp": time, "prediction": 1,
+                "sensitive": {"sex": "F", "race": "A"}}
+    pipeline, _collector = open_pipeline(config)
+    pipeline.process(records("predictions", [prediction("old", 1_700_000_000.0)]))
+    pipeline.process(records("labels", [{"prediction_id": "never", "label": 1}]))
+    pipeline.checkpoint()
+    assert (pipeline.counters.pending_labels, pipeline.counters.unmatched_labels) == (1, 1)
+    pipeline.process(records("predictions", [prediction("new", 1_700_000_000.0 + 3 * day)],
+                             first_offset=[1]))
+    pipeline.checkpoint()
+    assert pipeline.counters.expired_unlabeled == 1
+    assert pipeline.counters.orphans == 1
+    assert (pipeline.counters.pending_labels, pipeline.counters.unmatched_labels) == (1, 0)
+    # the old prediction's pane is retired: nothing left but the new one
+    assert {key[2] for key in pipeline.panes} == {1_700_000_000.0 + 3 * day - (
+        (1_700_000_000.0 + 3 * day) % 3600)}
+
+
+def test_bad_records_come_back_and_the_rest_is_counted(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    predictions, _labels = make_events(10)
+    stream = records("predictions", [*predictions[:5], b"not json", *predictions[5:]])
+    pipeline, _collector = open_pipeline(config)
+    rejected = pipeline.process(stream)
+    assert [(r.reason, r.record.value) for r in rejected] == [("invalid_json", b"not json")]
+    assert pipeline.counters.invalid == {("predictions", "invalid_json"): 1}
+    assert pipeline.counters.pending_labels == 10
+    assert pipeline.positions == {("predictions", 0): 11}
+
+
+@pytest.mark.parametrize("value", [orjson.dumps({"prediction_id": "x", "label": 7})])
+def test_positions_advance_past_rejected_labels(tmp_path: Path, value: bytes) -> None:
+    config = make_config(tmp_path)
+    pipeline, _collector = open_pipeline(config)
+    rejected = pipeline.process([Record("labels", 4, 41, None, value)])
+    assert [r.reason for r in rejected] == ["label_not_binary"]
+    assert pipeline.positions == {("labels", 4): 42}
