@@ -203,11 +203,11 @@ class AlertStore:
             )
 
     def delivered_since(self, receiver: str, since: float) -> list[float]:
-        """Delivery times to ``receiver`` at or after ``since`` (rate limiting), oldest first."""
+        """Delivery times to ``receiver`` after ``since`` (rate limiting), oldest first."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT delivered_at FROM outbox WHERE receiver=? AND status='delivered'"
-                " AND delivered_at>=? ORDER BY delivered_at",
+                " AND delivered_at>? ORDER BY delivered_at",
                 (receiver, since),
             ).fetchall()
         return [row[0] for row in rows]
