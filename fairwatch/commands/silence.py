@@ -1,7 +1,8 @@
 """``fairwatch silence add|list|expire``: time-boxed mutes of alerts, stored in the state dir.
 
 The state dir is ``--state-dir DIR`` or the ``state_dir`` key of ``--config FILE`` (the daemon's
-YAML); the running daemon picks silences up at its next tick.
+YAML; ``./fairwatch-state`` when the key is absent, as for the daemon); the running daemon picks
+silences up at its next tick.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 ORDER = 61
+DEFAULT_STATE_DIR = "./fairwatch-state"  # the daemon's default state_dir
 
 
 def register(subparsers: Any) -> None:
@@ -63,9 +65,7 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
         from fairwatch.commands.alerts import load_alerting_section
 
         document, section = load_alerting_section(args.config)
-        if not document.get("state_dir"):
-            raise ValueError(f"{args.config}: no state_dir key; pass --state-dir instead")
-        state_dir = Path(str(document["state_dir"]))
+        state_dir = Path(str(document.get("state_dir") or DEFAULT_STATE_DIR))
     config = parse_alerting_config(section)
     return AlertStore(Path(state_dir) / config.storage.path), config
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -20,7 +21,5 @@ def http_server() -> Iterator[Callable[..., RecordingServer]]:
 
     yield start
     for server in servers:
-        try:
+        with contextlib.suppress(OSError):  # a test may have stopped it already
             server.stop()
-        except OSError:
-            pass

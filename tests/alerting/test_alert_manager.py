@@ -160,7 +160,8 @@ def test_receiver_outage_then_delivered_exactly_once(http_server, tmp_path) -> N
     ("replies", "ticks", "expected_attempts"),
     [
         # 500 twice: retried after 0.5 s then 1 s (backoff 1 s doubling, jitter pinned to half)
-        ((Reply(500), Reply(500), Reply(200)), (0, 0.4, 0.5, 1.4, 1.5, 5, 60), [1, 1, 2, 2, 3, 3, 3]),
+        ((Reply(500), Reply(500), Reply(200)), (0, 0.4, 0.5, 1.4, 1.5, 5, 60),
+         [1, 1, 2, 2, 3, 3, 3]),
         # 429 with Retry-After: 120 s is honoured over the shorter backoff
         ((Reply(429, headers={"Retry-After": "120"}), Reply(200)), (0, 1, 60, 119, 120, 600),
          [1, 1, 1, 1, 2, 2]),
