@@ -282,8 +282,10 @@ class CountTable:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CountTable):
             return NotImplemented
-        return self.width == other.width and self._rows.keys() == other._rows.keys() and all(
-            np.array_equal(row, other._rows[key]) for key, row in self._rows.items()
+        return (
+            self.width == other.width
+            and self._rows.keys() == other._rows.keys()
+            and all(np.array_equal(row, other._rows[key]) for key, row in self._rows.items())
         )
 
     __hash__ = None  # type: ignore[assignment]

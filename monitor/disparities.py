@@ -13,10 +13,10 @@ disparity judged by the four-fifths rule.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal
-
-import numpy as np
 
 from monitor.results import Mode, Status
 
@@ -66,6 +66,10 @@ METRIC_BY_NAME = {metric.name: metric for metric in METRICS}
 
 def default_thresholds() -> dict[str, float]:
     """0.1 for every difference, 0.8 for every ratio and for ratios to the reference group."""
+    return dict(DEFAULT_THRESHOLDS)
+
+
+def _default_thresholds() -> dict[str, float]:
     thresholds = {
         metric.name: DEFAULT_DIFFERENCE_THRESHOLD
         if metric.aggregation == "difference"
@@ -76,34 +80,7 @@ def default_thresholds() -> dict[str, float]:
     return thresholds
 
 
-def aggregate(values: np.ndarray, aggregation: Aggregation) -> np.ndarray:
-    """Aggregate rates across groups along the last axis, ignoring NaN (undefined) groups.
-
-    Works on one vector of group rates or on a ``samples × groups`` matrix of draws. NaN when
-    fewer than two groups are defined, or for a ratio whose maximum is 0.
-    """
-    matrix = np.atleast_2d(values)
-    defined = np.sum(~np.isnan(matrix), axis=-1)
-    result = np.full(matrix.shape[:-1], np.nan)
-    rows = defined >= 2
-    if rows.any():
-        usable = matrix[rows]
-        highest = np.nanmax(usable, axis=-1)
-        lowest = np.nanmin(usable, axis=-1)
-        if aggregation == "difference":
-            result[rows] = highest - lowest
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                result[rows] = np.where(highest > 0, lowest / highest, np.nan)
-    return result if np.ndim(values) > 1 else result.reshape(())
-
-
-def worst_case(parts: list[np.ndarray], aggregation: Aggregation) -> np.ndarray:
-    """Largest difference or smallest ratio across several rates' aggregates (NaN if any is)."""
-    stacked = np.stack(parts)
-    if aggregation == "difference":
-        return np.max(stacked, axis=0)  # NaN propagates: undefined if a component is
-    return np.min(stacked, axis=0)
+DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(_default_thresholds())
 
 
 def judge(

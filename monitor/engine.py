@@ -8,28 +8,38 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
 from monitor.counts import BASE_WIDTH, GroupCounts, row_width
 from monitor.disparities import (
+    DEFAULT_THRESHOLDS,
     METRIC_BY_NAME,
     METRICS,
     REFERENCE_SUFFIX,
-    aggregate,
-    default_thresholds,
+    Aggregation,
     judge,
-    worst_case,
+)
+from monitor.disparity_intervals import (
+    RateSpread,
+    combine_bounds,
+    interval_statistics,
+    metric_value,
+    rate_spread,
 )
 from monitor.groups import SEPARATOR, cap_groups
 from monitor.intervals import (
-    bias_corrected_interval,
+    adjusted_rate,
     normal_matrix,
+    ratio_interval,
+    row_quantiles,
     simulate_rates,
     wilson_interval,
 )
 from monitor.rates import (
     RATE_NAMES,
+    all_rate_counts,
     divide,
     expected_calibration_error,
     label_coverage,
@@ -85,7 +95,7 @@ class EngineConfig:
     def threshold(self, metric: str) -> float | None:
         if metric in self.thresholds:
             return self.thresholds[metric]
-        return default_thresholds().get(metric)
+        return DEFAULT_THRESHOLDS.get(metric)
 
 
 def evaluate(
@@ -146,26 +156,17 @@ def _evaluate_attribute(
 def _group_results(
     attribute: str, names: list[str], matrix: np.ndarray, config: EngineConfig
 ) -> list[GroupResult]:
-    rates: dict[str, list[float | None]] = {}
-    lows: dict[str, list[float | None]] = {}
-    highs: dict[str, list[float | None]] = {}
-    for rate in RATE_NAMES:
-        numerator, denominator = rate_counts(matrix, rate)
-        low, high = wilson_interval(numerator, denominator, config.ci_level)
-        rates[rate] = to_optional(divide(numerator, denominator))
-        lows[rate], highs[rate] = to_optional(low), to_optional(high)
+    numerators, denominators = all_rate_counts(matrix)
+    values = divide(numerators, denominators).tolist()
+    low, high = wilson_interval(numerators, denominators, config.ci_level)
+    lows, highs = low.tolist(), high.tolist()
     coverage = to_optional(label_coverage(matrix))
     ece = to_optional(expected_calibration_error(matrix))
     base = matrix[:, :BASE_WIDTH].tolist()
     results = []
     for index, name in enumerate(names):
         n, predicted_positive, tp, fp, tn, fn = base[index]
-        intervals: dict[str, tuple[float, float] | None] = {}
-        for rate in RATE_NAMES:
-            low_value, high_value = lows[rate][index], highs[rate][index]
-            intervals[rate] = (
-                None if low_value is None or high_value is None else (low_value, high_value)
-            )
+        row_values, row_lows, row_highs = values[index], lows[index], highs[index]
         results.append(
             GroupResult(
                 attribute=attribute,
@@ -177,8 +178,16 @@ def _group_results(
                 fp=fp,
                 tn=tn,
                 fn=fn,
-                rates={rate: rates[rate][index] for rate in RATE_NAMES},
-                intervals=intervals,
+                rates={
+                    rate: None if value != value else value
+                    for rate, value in zip(RATE_NAMES, row_values, strict=True)
+                },
+                intervals={
+                    rate: None if low_value != low_value else (low_value, high_value)
+                    for rate, low_value, high_value in zip(
+                        RATE_NAMES, row_lows, row_highs, strict=True
+                    )
+                },
                 label_coverage=coverage[index],
                 ece=ece[index],
             )
@@ -186,119 +195,190 @@ def _group_results(
     return results
 
 
+@dataclass
+class _Pending:
+    """A disparity whose value is known and whose interval awaits the batched percentiles."""
+
+    metric: str
+    kind: Aggregation | Literal["reference"]
+    value: float
+    min_group_n: int
+    per_rate_columns: list[int] = field(default_factory=list)
+    joint_column: int | None = None
+    interval: tuple[float, float] | None = None
+    group: str | None = None
+    reference_group: str | None = None
+
+
 def _disparities(
     attribute: str, names: list[str], matrix: np.ndarray, config: EngineConfig
 ) -> list[Disparity]:
     group_count = len(names)
     samples = config.bootstrap_samples
+    normals = normal_matrix(config.seed, samples, group_count * len(SIMULATED_RATES))
+    metrics = [METRIC_BY_NAME[name] for name in config.metrics] if config.metrics else METRICS
+    needed = {rate for metric in metrics for rate in metric.rates}
+    simulated = needed | set(config.reference_rates) | ({"tpr"} if "fnr" in needed else set())
     estimates: dict[str, np.ndarray] = {}
     draws: dict[str, np.ndarray] = {}
     trials: dict[str, np.ndarray] = {}
-    normals = normal_matrix(config.seed, samples, group_count * len(SIMULATED_RATES))
+    centres: dict[str, np.ndarray] = {}
     for position, rate in enumerate(SIMULATED_RATES):
+        if rate not in simulated:
+            continue
         numerator, denominator = rate_counts(matrix, rate)
         trials[rate] = denominator
         estimates[rate] = divide(numerator, denominator)
-        block = normals[:, position * group_count : (position + 1) * group_count]
+        centres[rate] = adjusted_rate(numerator, denominator)
+        block = normals[position * group_count : (position + 1) * group_count]
         draws[rate] = simulate_rates(numerator, denominator, block)
-    estimates["fnr"] = 1.0 - estimates["tpr"]
-    draws["fnr"] = 1.0 - draws["tpr"]
-    trials["fnr"] = trials["tpr"]
+    if "fnr" in needed:
+        estimates["fnr"] = divide(*rate_counts(matrix, "fnr"))
+        draws["fnr"] = 1.0 - draws["tpr"]
+        centres["fnr"] = 1.0 - centres["tpr"]
+        trials["fnr"] = trials["tpr"]
+    ratio_rates = {
+        rate for metric in metrics if metric.aggregation == "ratio" for rate in metric.rates
+    }
+    spreads = {
+        rate: rate_spread(
+            estimates[rate], draws[rate], centres[rate], trials[rate], rate in ratio_rates
+        )
+        for rate in needed
+    }
 
-    metrics = [METRIC_BY_NAME[name] for name in config.metrics] if config.metrics else METRICS
-    names_out: list[str] = []
-    values: list[np.ndarray] = []
-    statistics: list[np.ndarray] = []
-    min_ns: list[int] = []
-    kinds: list[str] = []
-    groups_out: list[str | None] = []
-    references: list[str | None] = []
+    columns: list[np.ndarray] = []
+    pending: list[_Pending] = []
+
+    def add_column(draw: np.ndarray) -> int:
+        columns.append(draw)
+        return len(columns) - 1
+
     for metric in metrics:
-        values.append(
-            worst_case([aggregate(estimates[r], metric.aggregation) for r in metric.rates],
-                       metric.aggregation)
-        )
-        statistics.append(
-            worst_case([aggregate(draws[r], metric.aggregation) for r in metric.rates],
-                       metric.aggregation)
-        )
-        min_ns.append(int(min(trials[r].min() for r in metric.rates)) if group_count else 0)
-        names_out.append(metric.name)
-        kinds.append(metric.aggregation)
-        groups_out.append(None)
-        references.append(None)
-
-    reference = _reference_group(attribute, names, matrix, config)
-    if reference is not None and group_count > 1:
-        ref_index = names.index(reference)
-        for rate in config.reference_rates:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio_estimate = estimates[rate] / estimates[rate][ref_index]
-                ratio_draws = draws[rate] / draws[rate][:, ref_index : ref_index + 1]
-            ratio_estimate[~np.isfinite(ratio_estimate)] = np.nan
-            ratio_draws[~np.isfinite(ratio_draws)] = np.nan
-            for index, group in enumerate(names):
-                if index == ref_index:
-                    continue
-                names_out.append(rate + REFERENCE_SUFFIX)
-                values.append(ratio_estimate[index])
-                statistics.append(ratio_draws[:, index])
-                min_ns.append(int(min(trials[rate][index], trials[rate][ref_index])))
-                kinds.append("reference")
-                groups_out.append(group)
-                references.append(reference)
-    elif reference is None and attribute in config.reference_groups:
-        for rate in config.reference_rates:
-            names_out.append(rate + REFERENCE_SUFFIX)
-            values.append(np.array(np.nan))
-            statistics.append(np.full(samples, np.nan))
-            min_ns.append(0)
-            kinds.append("reference")
-            groups_out.append(None)
-            references.append(config.reference_groups[attribute])
-
-    if not names_out:
-        return []
-    estimate_vector = np.array([float(value) for value in values])
-    low, high = bias_corrected_interval(
-        estimate_vector, np.column_stack(statistics), config.ci_level
-    )
-    estimate_list = to_optional(estimate_vector)
-    low_list, high_list = to_optional(low), to_optional(high)
-    result = []
-    for index, name in enumerate(names_out):
-        value = estimate_list[index]
-        low_value = None if value is None else low_list[index]
-        high_value = None if value is None else high_list[index]
-        if value is not None and low_value is not None and high_value is not None:
-            low_value, high_value = min(low_value, value), max(high_value, value)
-        threshold = config.threshold(name)
-        kind = kinds[index]
-        result.append(
-            Disparity(
-                attribute=attribute,
-                metric=name,
-                value=value,
-                ci_low=low_value,
-                ci_high=high_value,
-                min_group_n=min_ns[index],
-                status=judge(
-                    value,
-                    low_value,
-                    high_value,
-                    min_ns[index],
-                    threshold,
-                    "reference" if kind == "reference" else METRIC_BY_NAME[name].aggregation,
-                    config.mode,
-                    config.min_group_size,
-                ),
-                threshold=threshold,
-                mode=config.mode,
-                group=groups_out[index],
-                reference_group=references[index],
+        per_rate, joint = interval_statistics(metric, spreads)
+        pending.append(
+            _Pending(
+                metric=metric.name,
+                kind=metric.aggregation,
+                value=metric_value(metric, spreads),
+                min_group_n=min(spreads[rate].min_trials for rate in metric.rates),
+                per_rate_columns=[add_column(column) for column in per_rate],
+                joint_column=add_column(joint),
             )
         )
-    return result
+    pending.extend(_reference_ratios(attribute, names, matrix, config, estimates))
+    if not pending:
+        return []
+    lows: list[float] = []
+    highs: list[float] = []
+    if columns:
+        low, high = row_quantiles(np.vstack(columns), config.ci_level)
+        lows, highs = low.tolist(), high.tolist()
+    return [_finish(attribute, item, spreads, lows, highs, config) for item in pending]
+
+
+def _reference_ratios(
+    attribute: str,
+    names: list[str],
+    matrix: np.ndarray,
+    config: EngineConfig,
+    estimates: dict[str, np.ndarray],
+) -> list[_Pending]:
+    """Each group's rate over the reference group's (Katz log interval), judged by the
+    four-fifths rule."""
+    reference = _reference_group(attribute, names, matrix, config)
+    pending: list[_Pending] = []
+    if reference is None:
+        if attribute in config.reference_groups:  # configured but absent from this window
+            for rate in config.reference_rates:
+                pending.append(
+                    _Pending(
+                        rate + REFERENCE_SUFFIX,
+                        "reference",
+                        float("nan"),
+                        0,
+                        reference_group=config.reference_groups[attribute],
+                    )
+                )
+        return pending
+    ref = names.index(reference)
+    for rate in config.reference_rates:
+        numerator, denominator = rate_counts(matrix, rate)
+        estimate = estimates[rate]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.where(estimate[ref] > 0, estimate / estimate[ref], np.nan)
+        low, high = ratio_interval(
+            numerator, denominator, numerator[ref], denominator[ref], config.ci_level
+        )
+        ratio_list, lows, highs = ratios.tolist(), low.tolist(), high.tolist()
+        group_trials = denominator.tolist()
+        for index, group in enumerate(names):
+            if index == ref:
+                continue
+            pending.append(
+                _Pending(
+                    metric=rate + REFERENCE_SUFFIX,
+                    kind="reference",
+                    value=ratio_list[index],
+                    min_group_n=int(min(group_trials[index], group_trials[ref])),
+                    interval=(lows[index], highs[index]),
+                    group=group,
+                    reference_group=reference,
+                )
+            )
+    return pending
+
+
+def _finish(
+    attribute: str,
+    item: _Pending,
+    spreads: Mapping[str, RateSpread],
+    lows: list[float],
+    highs: list[float],
+    config: EngineConfig,
+) -> Disparity:
+    value: float | None = None if item.value != item.value else item.value
+    low: float | None = None
+    high: float | None = None
+    if value is not None:
+        if item.interval is not None:
+            low, high = item.interval
+            if low != low or high != high:
+                low = high = None
+            else:
+                low, high = min(low, value), max(high, value)
+        elif item.joint_column is not None:
+            metric = METRIC_BY_NAME[item.metric]
+            low, high = combine_bounds(
+                metric,
+                spreads,
+                value,
+                [highs[column] for column in item.per_rate_columns],
+                (lows[item.joint_column], highs[item.joint_column]),
+            )
+    threshold = config.threshold(item.metric)
+    return Disparity(
+        attribute=attribute,
+        metric=item.metric,
+        value=value,
+        ci_low=low,
+        ci_high=high,
+        min_group_n=item.min_group_n,
+        status=judge(
+            value,
+            low,
+            high,
+            item.min_group_n,
+            threshold,
+            item.kind,
+            config.mode,
+            config.min_group_size,
+        ),
+        threshold=threshold,
+        mode=config.mode,
+        group=item.group,
+        reference_group=item.reference_group,
+    )
 
 
 def _reference_group(

@@ -92,9 +92,10 @@ def encode_intersection(
         remainder //= len(names)
     members.reverse()
     group_names = [
-        SEPARATOR.join(names[int(member[position])] for (_c, names), member in zip(
-            columns, members, strict=True
-        ))
+        SEPARATOR.join(
+            names[int(member[position])]
+            for (_c, names), member in zip(columns, members, strict=True)
+        )
         for position in range(observed.shape[0])
     ]
     return inverse.astype(np.int64).reshape(-1), group_names

@@ -56,6 +56,24 @@ def rate_counts(matrix: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     return _field_sum(matrix, rate.numerator), _field_sum(matrix, rate.denominator)
 
 
+def _indicator(fields_of: str) -> np.ndarray:
+    matrix = np.zeros((BASE_WIDTH, len(RATES)), dtype=np.int64)
+    for column, rate in enumerate(RATES):
+        for name in getattr(rate, fields_of):
+            matrix[FIELD_INDEX[name], column] = 1
+    return matrix
+
+
+_NUMERATORS = _indicator("numerator")
+_DENOMINATORS = _indicator("denominator")
+
+
+def all_rate_counts(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numerators and denominators of every rate in :data:`RATES` (groups × rates matrices)."""
+    base = matrix[:, :BASE_WIDTH]
+    return base @ _NUMERATORS, base @ _DENOMINATORS
+
+
 def divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """``numerator / denominator`` as float64, NaN where the denominator is zero."""
     result = np.full(numerator.shape, np.nan)
