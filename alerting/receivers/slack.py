@@ -94,7 +94,7 @@ def _alert_blocks(alert: AlertSnapshot) -> list[dict[str, Any]]:
         ("Model", alert.model_id),
         ("Metric", alert.metric if alert.group is None else f"{alert.metric} ({alert.group})"),
         ("Value (95% CI)", value),
-        ("Threshold", f"{alert.op} {alert.threshold:g} ({alert.mode})"),
+        ("Threshold", _threshold_text(alert)),
         (
             "Window",
             f"{alert.window}: {format_time(alert.window_start)} – {format_time(alert.window_end)}",
@@ -129,6 +129,12 @@ def _alert_blocks(alert: AlertSnapshot) -> list[dict[str, Any]]:
     if context:
         out.append(_context(context))
     return out
+
+
+def _threshold_text(alert: AlertSnapshot) -> str:
+    if alert.kind == "low_volume":
+        return "every group below the minimum sample size"
+    return f"{alert.op} {alert.threshold:g} ({alert.mode})"
 
 
 def _context(text: str) -> dict[str, Any]:
