@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alerting.lifecycle import evaluate, expire
 from alerting.model import AlertKey, AlertState, Observation
@@ -142,3 +144,47 @@ def test_fingerprint_is_stable_and_distinguishes_instances() -> None:
         replace(KEY, kind="low_volume").fingerprint,
     }
     assert KEY.fingerprint not in others and len(others) == 4
+
+
+# Invariants over arbitrary sequences of observations --------------------------------------
+
+KINDS = st.sampled_from(["breach", "hold", "clear", "insufficient"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    steps=st.lists(st.tuples(KINDS, st.booleans()), min_size=1, max_size=40),
+    for_evaluations=st.integers(0, 4),
+    for_seconds=st.sampled_from([0.0, 1800.0, 7200.0]),
+)
+def test_lifecycle_invariants(steps, for_evaluations, for_seconds) -> None:
+    current: AlertState | None = None
+    window_end, now, trailing = T, T, 0
+    for kind, new_window in steps:
+        if new_window or current is None:
+            window_end += 3600
+        now += 3600
+        previous = current
+        current = evaluate(
+            previous, obs(kind, window_end, for_seconds=for_seconds,
+                          for_evaluations=for_evaluations), now,
+        )
+        before = previous.status if previous else "inactive"
+        if kind == "breach":
+            trailing = trailing + 1 if (new_window or previous is None) else max(trailing, 1)
+        else:
+            trailing = 0
+        assert current.consecutive == trailing
+        if kind == "insufficient":  # never a breach: it can only keep or end a state
+            assert current.status in {"inactive", "resolved", "firing"}
+            assert current.status != "firing" or before == "firing"
+        if before == "firing":  # only a clear observation ends a firing alert
+            assert current.status == ("resolved" if kind == "clear" else "firing")
+        if current.status == "firing":
+            assert current.fired_at is not None and current.active_at is not None
+            assert current.active_at <= current.fired_at
+            if before != "firing":  # it just fired: `for` was honoured
+                assert current.consecutive >= for_evaluations
+                assert now - current.active_at >= for_seconds
+        if current.status == "pending":
+            assert kind == "breach" and current.fired_at is None
