@@ -280,7 +280,9 @@ def influxd_works(binary: Path) -> bool:
                                 check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return result.returncode == 0 and b"InfluxDB" in result.stdout
+    # A build without the version stamp reports "vunknown", and clients that look at the
+    # X-Influxdb-Version header would not know they talk to 1.8.
+    return result.returncode == 0 and f"InfluxDB v{INFLUXDB_VERSION}".encode() in result.stdout
 
 
 def ensure_influxd(cache: Path | None = None) -> Path:
@@ -308,17 +310,19 @@ def build_influxd(cache: Path, binary: Path) -> None:
     build_log = cache / "influxd-build.log"
     env = {**os.environ, "GOBIN": str(binary.parent), "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
     module = f"{INFLUXDB_MODULE}/cmd/influxd@v{INFLUXDB_VERSION}"
+    stamp = (f"-ldflags=-X main.version={INFLUXDB_VERSION} -X main.branch=1.8 "
+             f"-X main.commit=v{INFLUXDB_VERSION}")
     log(f"building InfluxDB {INFLUXDB_VERSION} with go install; takes minutes "
         f"the first time (log: {build_log})")
     started = time.monotonic()
-    if run_logged([go, "install", module], build_log, env) and influxd_works(binary):
+    if run_logged([go, "install", stamp, module], build_log, env) and influxd_works(binary):
         log(f"built influxd in {time.monotonic() - started:.0f} s")
         return
     # Fallbacks: the checksum database may be unreachable, and the module cache is
     # read-only, so build from a writable copy of the module source.
     env["GOSUMDB"] = "off"
     log("go install failed; retrying from a writable copy of the module with GOSUMDB=off")
-    if run_logged([go, "install", module], build_log, env) and influxd_works(binary):
+    if run_logged([go, "install", stamp, module], build_log, env) and influxd_works(binary):
         return
     download = subprocess.run(
         [go, "mod", "download", "-json", f"{INFLUXDB_MODULE}@v{INFLUXDB_VERSION}"],
@@ -334,7 +338,7 @@ def build_influxd(cache: Path, binary: Path) -> None:
     shutil.copytree(source, copy)
     for path in copy.rglob("*"):
         path.chmod(path.stat().st_mode | 0o200)
-    build = [go, "build", "-mod=mod", "-o", str(binary), "./cmd/influxd"]
+    build = [go, "build", "-mod=mod", stamp, "-o", str(binary), "./cmd/influxd"]
     if not (run_logged(build, build_log, env, cwd=copy) and influxd_works(binary)):
         raise ServerError(f"could not build InfluxDB {INFLUXDB_VERSION}; see {build_log}:\n"
                           f"{log_tail(build_log)}\nSet FAIRWATCH_INFLUXD to a prebuilt "
