@@ -15,7 +15,7 @@ from monitor.config import ConfigError, MonitorConfig, load_config
 from monitor.daemon import Daemon
 from monitor.deadletter import DeadLetters, KafkaDeadLetters
 from monitor.pipeline import Pipeline
-from monitor.source import KafkaSource, Source
+from monitor.source import KafkaSource, Source, default_instance_id
 from monitor.state import StateStore
 from monitor.types import CounterSource, EvaluationListener, MetricsSink
 
@@ -79,7 +79,8 @@ def build_daemon(
 ) -> Daemon:
     """Everything ``fairwatch run`` runs; the demo passes an embedded source and sink."""
     sink = sink if sink is not None else build_sink(config)
-    source = source if source is not None else KafkaSource(config.kafka)
+    if source is None:
+        source = KafkaSource(config.kafka, default_instance_id(config.kafka, config.state_dir))
     dead_letters = dead_letters if dead_letters is not None else KafkaDeadLetters(config.kafka)
     all_listeners: list[EvaluationListener] = [sink, *listeners]
     counter_sources: list[CounterSource] = []

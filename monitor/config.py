@@ -66,6 +66,11 @@ class KafkaSettings(_Section):
     predictions_topic: str = "predictions"
     labels_topic: str = "labels"
     dead_letter_topic: str = "fairwatch-dead-letter"
+    # Static group membership (group.instance.id): a restarted instance takes its partitions back
+    # at once instead of waiting for the session of the crashed one to time out. Default:
+    # derived from group_id, the host name and the state directory.
+    instance_id: str | None = None
+    session_timeout_ms: int = Field(default=15000, ge=1000)
     max_poll_records: int = Field(default=20000, ge=1)
     poll_timeout_ms: int = Field(default=200, ge=1)
     # Passed unchanged to kafka-python's consumer, producer and admin client, e.g.

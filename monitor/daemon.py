@@ -84,9 +84,9 @@ class Daemon:
 
     def run(self, stop_when_idle: bool = False) -> int:
         """Run until stopped (or, with ``stop_when_idle``, until the source is drained)."""
-        self.source.start(lambda: self.pipeline.positions)
-        logger.info("event=daemon_started positions=%d", len(self.pipeline.positions))
         try:
+            self.source.start(lambda: self.pipeline.positions)
+            logger.info("event=daemon_started positions=%d", len(self.pipeline.positions))
             while not self.stopping.is_set():
                 self._apply_backpressure()
                 records = self.source.poll(self.max_records, self.poll_timeout)

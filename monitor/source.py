@@ -15,9 +15,12 @@ until it owns every partition again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from monitor.config import KafkaSettings
@@ -112,6 +115,15 @@ class EmbeddedSource:
         pass
 
 
+def default_instance_id(settings: KafkaSettings, state_dir: str) -> str:
+    """A group.instance.id stable across restarts of one deployment: the group, the host and
+    the state directory (a second instance elsewhere gets another id and is detected)."""
+    if settings.instance_id:
+        return settings.instance_id
+    digest = hashlib.sha1(str(Path(state_dir).resolve()).encode()).hexdigest()[:10]
+    return f"{settings.group_id}-{socket.gethostname()}-{digest}"
+
+
 def kafka_client_settings(settings: KafkaSettings) -> dict[str, Any]:
     """Connection settings shared by the consumer, the producer and the admin client."""
     return {
@@ -124,8 +136,11 @@ def kafka_client_settings(settings: KafkaSettings) -> dict[str, Any]:
 class KafkaSource:
     """Consumes the prediction and label topics with kafka-python in one consumer group."""
 
-    def __init__(self, settings: KafkaSettings, assignment_timeout: float = 60.0) -> None:
+    def __init__(
+        self, settings: KafkaSettings, instance_id: str, assignment_timeout: float = 60.0
+    ) -> None:
         self.settings = settings
+        self.instance_id = instance_id
         self.topics = [settings.predictions_topic, settings.labels_topic]
         self.assignment_timeout = assignment_timeout
         self._consumer: Any = None
@@ -140,13 +155,15 @@ class KafkaSource:
     def _connect(self) -> Any:
         from kafka import KafkaConsumer
         from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
-        from kafka.errors import NoBrokersAvailable
+        from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
         delay = 1.0
         while True:
             try:
                 return KafkaConsumer(
                     group_id=self.settings.group_id,
+                    group_instance_id=self.instance_id,
+                    session_timeout_ms=self.settings.session_timeout_ms,
                     enable_auto_commit=False,
                     auto_offset_reset="earliest",
                     # Round robin over both topics: a second member always gets a share, so
@@ -158,7 +175,7 @@ class KafkaSource:
                     reconnect_backoff_max_ms=2000,
                     **kafka_client_settings(self.settings),
                 )
-            except NoBrokersAvailable:
+            except (KafkaTimeoutError, KafkaConnectionError):
                 logger.warning(
                     "event=kafka_unavailable bootstrap=%s retry_in=%.0fs",
                     ",".join(self.settings.bootstrap_servers),
@@ -216,8 +233,9 @@ class KafkaSource:
             # Positions are not advanced here: records seen now are fetched again later.
             consumer.poll(timeout_ms=200, max_records=1, update_offsets=False)
             if consumer.assignment() and not self._owns_all:
+                message = self._conflict_message(consumer.assignment())
                 self.close()
-                raise GroupConflictError(self._conflict_message(consumer.assignment()))
+                raise GroupConflictError(message)
             if self._owns_all:
                 self._started = True
             elif time.monotonic() > deadline:
@@ -327,9 +345,31 @@ class KafkaSource:
         return False
 
     def close(self) -> None:
-        if self._consumer is not None:
+        """Close the consumer and leave the group (a static member must be removed explicitly,
+        else its partitions stay assigned to it until its session times out)."""
+        if self._consumer is None:
+            return
+        try:
+            self._consumer.close(autocommit=False)
+        finally:
+            self._consumer = None
+            self._owns_all = False
+            self._leave_group()
+
+    def _leave_group(self) -> None:
+        try:
+            from kafka.admin import KafkaAdminClient, MemberToRemove
+
+            admin = KafkaAdminClient(
+                request_timeout_ms=5000, **kafka_client_settings(self.settings)
+            )
             try:
-                self._consumer.close(autocommit=False)
+                admin.remove_group_members(
+                    self.settings.group_id, [MemberToRemove(group_instance_id=self.instance_id)]
+                )
             finally:
-                self._consumer = None
-                self._owns_all = False
+                admin.close()
+            logger.info("event=left_group group=%s instance=%s", self.settings.group_id,
+                        self.instance_id)
+        except Exception as error:  # the session timeout removes it anyway
+            logger.warning("event=leave_group_failed error=%s", error)

@@ -12,7 +12,9 @@ matches its offsets exactly: the consumer seeks there and nothing is lost or cou
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -72,10 +74,34 @@ def connect(path: Path, cache_mb: int = 32) -> sqlite3.Connection:
     return connection
 
 
+class StateLockedError(RuntimeError):
+    """Another process uses the state directory."""
+
+
+def lock_state_dir(state_dir: Path) -> int:
+    """Hold an exclusive lock on ``state_dir`` for the life of the process (or raise)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / "lock"
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(descriptor, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(descriptor)
+        raise StateLockedError(
+            f"state_dir {state_dir} is in use by another fairwatch process (pid {holder}); "
+            "each instance needs its own state_dir"
+        ) from None
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, str(os.getpid()).encode(), 0)
+    return descriptor
+
+
 class StateStore:
     """The checkpoint database; the pipeline's writes stay in one transaction until committed."""
 
     def __init__(self, state_dir: str | Path, cache_mb: int = 32) -> None:
+        self._lock = lock_state_dir(Path(state_dir))
         self.path = Path(state_dir) / "state.sqlite"
         self.connection = connect(self.path, cache_mb)
         self.connection.executescript(SCHEMA + JOIN_SCHEMA)
@@ -167,3 +193,10 @@ class StateStore:
         with contextlib.suppress(sqlite3.OperationalError):
             self.connection.execute("ROLLBACK")
         self.connection.close()
+        self.release()
+
+    def release(self) -> None:
+        """Give up the state directory lock (closing the connection first is the caller's)."""
+        if self._lock >= 0:
+            os.close(self._lock)
+            self._lock = -1

@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from fairwatch.app import build_daemon, load
     from monitor.config import ConfigError
     from monitor.source import GroupConflictError, SourceError
+    from monitor.state import StateLockedError
 
     logging.basicConfig(
         level=args.log_level,
@@ -42,7 +43,11 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"fairwatch: invalid configuration {args.config}:\n{error}", file=sys.stderr)
         return EXIT_CONFIG
-    daemon = build_daemon(config)
+    try:
+        daemon = build_daemon(config)
+    except StateLockedError as error:
+        print(f"fairwatch: refusing to start: {error}", file=sys.stderr)
+        return EXIT_CONFLICT
     daemon.install_signal_handlers()
     try:
         return daemon.run()

@@ -129,6 +129,7 @@ def test_restart_replays_from_the_checkpoint_without_double_counting(tmp_path: P
         pipeline.process(remaining[checkpoint_after:crash_after])  # lost in the crash
         handed.extend(collector.evaluations)
         pipeline.store.connection.close()  # a crash: nothing after the checkpoint is kept
+        pipeline.store.release()
     pipeline, collector = open_pipeline(config)
     positions = dict(pipeline.positions)
     pipeline.process([
@@ -148,6 +149,7 @@ def test_windows_not_confirmed_written_are_rewritten_after_a_restart(tmp_path: P
     handed = {(e.window, e.window_start) for e in pipeline.evaluate(now=0.0)}
     pipeline.checkpoint()  # the sink has not confirmed the write
     pipeline.store.connection.close()
+    pipeline.store.release()
     pipeline, collector = open_pipeline(config)
     assert {(e.window, e.window_start) for e in pipeline.evaluate(now=1.0)} == handed
     pipeline.confirm_written()
