@@ -68,6 +68,19 @@ class EnvNameValidated(ReceiverConfigBase):
         return value
 
 
+def check_http_url(value: str | None) -> str | None:
+    """``value`` when it is an absolute http(s) URL (else ``ValueError``; the URL is not echoed,
+    it may hold a token)."""
+    if value is not None:
+        try:
+            url = httpx.URL(value)
+        except Exception:
+            raise ValueError("expected an absolute http:// or https:// URL") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("expected an absolute http:// or https:// URL")
+    return value
+
+
 def read_secret(receiver: str, field: str, env_name: str) -> str:
     """The value of the environment variable ``env_name``; the value is never logged."""
     value = os.environ.get(env_name)

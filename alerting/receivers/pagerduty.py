@@ -8,13 +8,14 @@ from typing import Any, Literal
 
 import httpx
 import orjson
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from alerting.model import AlertSnapshot, Notification
 from alerting.receivers.common import (
     DeliveryContext,
     DeliveryResult,
     EnvNameValidated,
+    check_http_url,
     post_json,
     read_secret,
 )
@@ -35,6 +36,12 @@ class PagerDutyConfig(EnvNameValidated):
     url: str = "https://events.pagerduty.com/v2/enqueue"
     source: str = "fairwatch"
     severity_map: dict[str, PagerDutySeverity] = Field(default_factory=_default_severities)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        check_http_url(value)
+        return value
 
 
 class PagerDutyReceiver:

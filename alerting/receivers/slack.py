@@ -12,16 +12,18 @@ import socket
 import urllib.error
 from typing import Any, Literal
 
+from pydantic import field_validator, model_validator
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from alerting.errors import ConfigError, ReceiverError, classify_status, parse_retry_after
+from alerting.errors import ReceiverError, classify_status, parse_retry_after
 from alerting.model import AlertSnapshot, Notification
 from alerting.receivers.common import (
     DeliveryContext,
     DeliveryResult,
     EnvNameValidated,
+    check_http_url,
     read_secret,
 )
 from alerting.render import (
@@ -64,6 +66,23 @@ class SlackConfig(EnvNameValidated):
     webhook_url_env: str | None = None
     base_url: str = "https://slack.com/api/"
     username: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        check_http_url(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> SlackConfig:
+        web_api = self.token_env is not None and self.channel is not None
+        webhook = self.webhook_url_env is not None
+        if web_api == webhook or (webhook and self.token_env is not None):
+            raise ValueError(
+                "expected either token_env and channel (Web API) or webhook_url_env "
+                "(incoming webhook)"
+            )
+        return self
 
 
 def blocks(notification: Notification) -> list[dict[str, Any]]:
@@ -150,24 +169,19 @@ class SlackReceiver:
         timeout = max(1, round(config.timeout))
         self._web: WebClient | None = None
         self._webhook: WebhookClient | None = None
-        if config.token_env and config.channel and not config.webhook_url_env:
-            token = read_secret(config.name, "token_env", config.token_env)
+        if config.webhook_url_env is not None:
+            url = read_secret(config.name, "webhook_url_env", config.webhook_url_env)
+            self._webhook = WebhookClient(
+                url=url, timeout=timeout, retry_handlers=[], logger=_SDK_LOGGER
+            )
+        else:
+            token = read_secret(config.name, "token_env", config.token_env or "")
             self._web = WebClient(
                 token=token,
                 base_url=config.base_url,
                 timeout=timeout,
                 retry_handlers=[],
                 logger=_SDK_LOGGER,
-            )
-        elif config.webhook_url_env and not config.token_env:
-            url = read_secret(config.name, "webhook_url_env", config.webhook_url_env)
-            self._webhook = WebhookClient(
-                url=url, timeout=timeout, retry_handlers=[], logger=_SDK_LOGGER
-            )
-        else:
-            raise ConfigError(
-                f"alerting.receivers[{config.name}]: expected either token_env and channel "
-                "(Web API) or webhook_url_env (incoming webhook)"
             )
 
     @property

@@ -16,13 +16,14 @@ from typing import Any, Literal
 
 import httpx
 import orjson
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from alerting.model import Notification
 from alerting.receivers.common import (
     DeliveryContext,
     DeliveryResult,
     EnvNameValidated,
+    check_http_url,
     post_json,
     read_secret,
 )
@@ -41,6 +42,17 @@ class WebhookConfig(EnvNameValidated):
     hmac_secret_env: str | None = None
     signature_header: str = SIGNATURE_HEADER
     headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return check_http_url(value)
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookConfig:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("expected exactly one of url, url_env")
+        return self
 
 
 def notification_body(notification: Notification) -> dict[str, Any]:
@@ -85,12 +97,6 @@ class WebhookReceiver:
     kind: Literal["notify", "retrain"] = "notify"
 
     def __init__(self, config: WebhookConfig) -> None:
-        if (config.url is None) == (config.url_env is None):
-            from alerting.errors import ConfigError
-
-            raise ConfigError(
-                f"alerting.receivers[{config.name}]: expected exactly one of url, url_env"
-            )
         self._config = config
         self.name = config.name
         self._url = config.url or read_secret(config.name, "url_env", config.url_env or "")

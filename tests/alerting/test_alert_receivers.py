@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 from alert_servers import Reply, always, sequence, slack_api
 
+from alerting.config import parse_alerting_config
 from alerting.errors import ConfigError, ReceiverError
 from alerting.probe import probe_notification
 from alerting.receivers import DeliveryContext
@@ -118,8 +119,8 @@ def test_slack_config_needs_one_mode_and_its_secret(monkeypatch) -> None:
     monkeypatch.delenv("FW_TEST_MISSING", raising=False)
     with pytest.raises(ConfigError, match="token_env: environment variable FW_TEST_MISSING"):
         SlackReceiver(SlackConfig(name="s", token_env="FW_TEST_MISSING", channel="#c"))
-    with pytest.raises(ConfigError, match="expected either token_env and channel"):
-        SlackReceiver(SlackConfig(name="s", channel="#c"))
+    with pytest.raises(ConfigError, match=r"alerting.receivers\[0\]: expected either token_env"):
+        parse_alerting_config({"receivers": [{"type": "slack", "name": "s", "channel": "#c"}]})
 
 
 # PagerDuty ---------------------------------------------------------------------------------
