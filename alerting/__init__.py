@@ -9,6 +9,7 @@ Wiring it into the daemon (the composition root, ``fairwatch/``)::
                                                   # reads receiver secrets from the environment
     manager.start()                               # apscheduler: tick(time.time()) every
                                                   # config.tick_interval seconds
+                                                  # (start(clock=...) for another clock)
     pipeline.listeners.append(manager)            # EvaluationListener:
                                                   #   manager.on_evaluations(evaluations, now)
     counter_sources.append(manager)               # CounterSource: manager.samples()

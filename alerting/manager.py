@@ -65,19 +65,25 @@ class AlertManager:
         self._lock = threading.RLock()
         self._delivery_lock = threading.Lock()
         self._states: dict[str, AlertState] = {}
+        removed: list[str] = []
         for state in self.store.load_alerts():
             if config.rule(state.key.rule) is None:
                 log.warning(
-                    "event=alert_dropped reason=rule_removed rule=%s fingerprint=%s",
+                    "event=alert_dropped reason=rule_removed rule=%s fingerprint=%s status=%s",
                     state.key.rule,
                     state.fingerprint,
+                    state.status,
                 )
+                removed.append(state.fingerprint)
                 continue
             self._states[state.fingerprint] = state
+        if removed:
+            self.store.save_alerts([], deleted=removed)
         self._groups: dict[tuple[str, str], AggregationGroup] = {}
         self._restored = False
         self._last_prune = 0.0
         self._scheduler: Any = None
+        self._clock: Callable[[], float] = time.time
 
     # evaluation ---------------------------------------------------------------------------
     def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
@@ -88,7 +94,17 @@ class AlertManager:
             self._restore(now)
             changed: dict[str, AlertState] = {}
             for evaluation in evaluations:
-                for observation in observe(self.config.rules, evaluation):
+                try:
+                    observations = observe(self.config.rules, evaluation)
+                except Exception:  # a malformed evaluation is logged and skipped, never fatal
+                    log.exception(
+                        "event=evaluation_rejected model_id=%s window=%s",
+                        getattr(evaluation, "model_id", "?"),
+                        getattr(evaluation, "window", "?"),
+                    )
+                    self._counters.inc("fairwatch_alert_evaluations_rejected_total")
+                    continue
+                for observation in observations:
                     fingerprint = observation.key.fingerprint
                     previous = self._states.get(fingerprint)
                     state = evaluate(previous, observation, now)
@@ -330,12 +346,14 @@ class AlertManager:
         return samples
 
     # lifecycle of the manager itself --------------------------------------------------------
-    def start(self) -> None:
-        """Run ``tick(time.time())`` every ``tick_interval`` seconds in a background thread."""
+    def start(self, clock: Callable[[], float] = time.time) -> None:
+        """Run ``tick(clock())`` every ``tick_interval`` seconds in a background thread (pass the
+        daemon's clock when it is not the wall clock)."""
         from apscheduler.schedulers.background import BackgroundScheduler
 
         if self._scheduler is not None:
             return
+        self._clock = clock
         scheduler = BackgroundScheduler(daemon=True)
         scheduler.add_job(
             self._scheduled_tick,
@@ -350,7 +368,7 @@ class AlertManager:
 
     def _scheduled_tick(self) -> None:
         try:
-            self.tick(time.time())
+            self.tick(self._clock())
         except Exception:  # a failing tick must not stop the scheduler; it is retried next time
             log.exception("event=alerting_tick_failed")
 

@@ -11,6 +11,7 @@ fairwatch_alert_notifications_dropped_total    counter  receiver, reason (a fail
 fairwatch_alert_notifications_deferred_total   counter  receiver, reason (rate_limit)
 fairwatch_alert_notifications_suppressed_total counter  reason (silenced, cooldown, unchanged…)
 fairwatch_alert_transitions_total              counter  rule, to (pending|firing|resolved|inactive)
+fairwatch_alert_evaluations_rejected_total     counter  (malformed evaluations skipped)
 fairwatch_alerts                               gauge    state (pending|firing|resolved)
 fairwatch_alert_outbox                         gauge    status (pending|delivered|failed)
 =============================================  =======  ==========================================
@@ -29,6 +30,7 @@ HELP = {
     "fairwatch_alert_notifications_deferred_total": "Deliveries delayed by a local rate limit.",
     "fairwatch_alert_notifications_suppressed_total": "Notifications not sent, by reason.",
     "fairwatch_alert_transitions_total": "Alert state transitions, by rule and new state.",
+    "fairwatch_alert_evaluations_rejected_total": "Malformed evaluations skipped.",
     "fairwatch_alerts": "Alert instances by state.",
     "fairwatch_alert_outbox": "Outbox rows by status.",
 }

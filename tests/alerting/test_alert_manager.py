@@ -314,3 +314,29 @@ def test_scheduler_ticks_in_the_background(http_server, tmp_path) -> None:
     finally:
         m.stop()
     assert statuses(server) == ["firing"]
+
+
+def test_malformed_evaluation_is_skipped_and_counted(http_server, tmp_path) -> None:
+    from dataclasses import replace
+
+    server = http_server(always(Reply(200)))
+    m = manager(config([webhook("hook", server.url)], rule={"for": 0}), tmp_path)
+    good = evaluation(0.2, T0)
+    bad = replace(good, disparities=(replace(good.disparities[0], value="high"),))
+    m.on_evaluations([bad, good], T0)
+    m.tick(T0 + 30)
+    assert statuses(server) == ["firing"]
+    counters = {s.name: s.value for s in m.samples()}
+    assert counters["fairwatch_alert_evaluations_rejected_total"] == 1
+    m.stop()
+
+
+def test_alerts_of_a_removed_rule_are_dropped_at_restart(http_server, tmp_path) -> None:
+    server = http_server(always(Reply(200)))
+    first = manager(config([webhook("hook", server.url)]), tmp_path)
+    breach_until_firing(first)
+    assert len(first.alerts()) == 1
+    first.stop()
+    renamed = manager(config([webhook("hook", server.url)], rule={"name": "dp2"}), tmp_path)
+    assert renamed.alerts() == [] and renamed.store.load_alerts() == []
+    renamed.stop()
