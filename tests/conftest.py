@@ -33,6 +33,9 @@ from typing import Any
 
 import pytest
 
+# pytester runs small pytest sessions in a temporary directory (tests of the CI rule below).
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_FIXTURES = frozenset(
     {"kafka_bootstrap", "influxdb", "influxdb_database", "local_servers_factory", "kafka_topic"}
