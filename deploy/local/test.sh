@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The one test command. From a clean checkout on a machine with Python 3.11, Java 17, Maven and Go:
+# creates .venv, installs fairwatch with its test extras, fetches Kafka's jars and builds InfluxDB
+# (both cached under ~/.cache/fairwatch), starts a private Kafka broker and InfluxDB server on free
+# loopback ports, runs ruff, mypy and the whole pytest suite against them, and stops the servers
+# on exit. Arguments are passed to pytest:  bash deploy/local/test.sh -x -k kafka
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+say() { printf 'test.sh: %s\n' "$*" >&2; }
+
+# --- virtualenv -------------------------------------------------------------------------------
+venv="${FAIRWATCH_VENV:-$root/.venv}"
+if [[ ! -x "$venv/bin/python" ]]; then
+  base="${PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
+  [[ -n "$base" ]] || { say "no python3.11 on PATH (set PYTHON=/path/to/python3.11)"; exit 2; }
+  "$base" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+    || { say "$base is older than Python 3.11"; exit 2; }
+  say "creating $venv"
+  "$base" -m venv "$venv"
+fi
+py="$venv/bin/python"
+# Reinstall only when pyproject.toml changed since the last install into this venv.
+stamp="$venv/.fairwatch-install-stamp"
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
+  say "pip install -e '.[test]'"
+  "$py" -m pip install -q --disable-pip-version-check -e '.[test]'
+  echo "$want" > "$stamp"
+fi
+
+# --- servers ----------------------------------------------------------------------------------
+state="$(mktemp -d "${TMPDIR:-/tmp}/fairwatch-test-servers.XXXXXX")"
+status=0
+cleanup() {
+  "$py" deploy/local/localservers.py stop --state-dir "$state" || true
+  if [[ $status -eq 0 ]]; then rm -rf "$state"; else say "server logs kept in $state"; fi
+}
+trap cleanup EXIT
+trap 'status=130; exit 130' INT TERM
+
+started=$SECONDS
+if ! exports="$("$py" deploy/local/localservers.py start --state-dir "$state")"; then
+  status=1
+  say "could not start the local servers (see above)"
+  exit 1
+fi
+eval "$exports"
+export FAIRWATCH_TEST_KAFKA_BOOTSTRAP FAIRWATCH_TEST_INFLUXDB_URL FAIRWATCH_TEST_INFLUXDB_TOKEN \
+  FAIRWATCH_TEST_INFLUXDB_ORG FAIRWATCH_TEST_INFLUXDB_BUCKET
+say "servers up in $((SECONDS - started)) s: kafka $FAIRWATCH_TEST_KAFKA_BOOTSTRAP, influxdb $FAIRWATCH_TEST_INFLUXDB_URL"
+
+# --- checks: run all three, fail if any failed ------------------------------------------------
+say "ruff check ."
+"$venv/bin/ruff" check . || status=1
+say "mypy (packages from pyproject: monitor, alerting, fairwatch)"
+"$venv/bin/mypy" || status=1
+say "pytest $*"
+"$py" -m pytest "$@" || status=$?
+[[ $status -eq 0 ]] && say "all passed" || say "FAILED (status $status)"
+exit "$status"
