@@ -133,7 +133,9 @@ class ServerPool:
         if self.docker:
             from testcontainers.kafka import KafkaContainer
 
-            container = self.cleanup.enter_context(KafkaContainer().with_kraft())
+            # testcontainers' KafkaContainer drives Confluent's image (Kafka 3.6) in KRaft mode.
+            container = self.cleanup.enter_context(
+                KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft())
             return str(container.get_bootstrap_server())
         server = localservers().KafkaServer(state_dir=self.state_root / "kafka")
         self.cleanup.callback(server.stop)
