@@ -9,7 +9,6 @@ SINK_TESTS = Path(__file__).resolve().parents[1] / "sinks"
 if str(SINK_TESTS) not in sys.path:
     sys.path.insert(0, str(SINK_TESTS))
 
-from influx_servers import InfluxTarget, localservers  # noqa: E402
 from sink_fixtures import influx_target  # noqa: E402
 
-__all__ = ["InfluxTarget", "influx_target", "localservers"]
+__all__ = ["influx_target"]

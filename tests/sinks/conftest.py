@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from sink_builders import make_evaluation
-from sink_fixtures import influx_target, restartable_influx
+from sink_fixtures import influx_target
 
 from monitor.results import WindowEvaluation
 
-__all__ = ["influx_target", "restartable_influx"]
+__all__ = ["influx_target"]
 
 
 @pytest.fixture

@@ -1,37 +1,16 @@
-"""InfluxDB servers for the sink tests: the suite's shared one, or a dedicated restartable one.
-
-The dedicated instance is the project's own local server (``deploy/local/localservers.py``) in a
-temporary state directory, so a test can stop and start it without disturbing other tests.
-"""
+"""Reading back what the sinks wrote to a real InfluxDB server, as rows."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from influxdb_client import InfluxDBClient
 
 from monitor.sinks.points import Row
 
-ROOT = Path(__file__).resolve().parents[2]
 _META = {"result", "table", "_start", "_stop", "_time", "_field", "_value", "_measurement"}
-
-
-def localservers() -> ModuleType:
-    """The ``deploy/local/localservers.py`` module (a script, not a package)."""
-    name = "fairwatch_localservers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "deploy/local/localservers.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @dataclass(frozen=True)
@@ -43,6 +22,7 @@ class InfluxTarget:
 
     @classmethod
     def of(cls, connection: Any) -> InfluxTarget:
+        """From anything with ``url``, ``token``, ``org`` and ``bucket`` (fixtures, servers)."""
         return cls(connection.url, connection.token, connection.org, connection.bucket)
 
     def client(self) -> InfluxDBClient:

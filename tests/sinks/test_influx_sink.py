@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,9 @@ def _expected(evaluations: list, measurement: str) -> list:
 
 
 def test_engine_evaluations_read_back_exactly_and_equal_the_embedded_sink(
-    influx_target: InfluxTarget, tmp_path: Path,
+    influxdb_database: Any, tmp_path: Path,
 ) -> None:
+    influx_target = InfluxTarget.of(influxdb_database)
     model = f"sink-{uuid.uuid4().hex[:8]}"
     evaluations = engine_evaluations(model, [START + HOUR, START + 2 * HOUR])
     sink = _sink(influx_target)
@@ -97,8 +99,11 @@ def test_pipeline_samples_are_written(influx_target: InfluxTarget) -> None:
     ]
 
 
-def test_survives_the_server_going_away_and_coming_back(restartable_influx: Any) -> None:
-    target = InfluxTarget.of(restartable_influx)
+def test_survives_the_server_going_away_and_coming_back(
+    local_servers_factory: Callable[[str], Any],
+) -> None:
+    server = local_servers_factory("influxdb")  # dedicated: this test stops and restarts it
+    target = InfluxTarget.of(server)
     model = f"outage-{uuid.uuid4().hex[:8]}"
     sink = _sink(target, max_backlog=100)
     before = engine_evaluations(model, [START + HOUR])
@@ -106,7 +111,7 @@ def test_survives_the_server_going_away_and_coming_back(restartable_influx: Any)
     sink.flush()
     assert sink.is_reachable()
 
-    restartable_influx.stop()
+    server.stop()
     during = engine_evaluations(model, [START + 2 * HOUR, START + 3 * HOUR], seed=3)
     revised_before = engine_evaluations(model, [START + HOUR], bias=0.3, seed=4)
     sink.on_evaluations(during, now=1)
@@ -121,7 +126,7 @@ def test_survives_the_server_going_away_and_coming_back(restartable_influx: Any)
                 if s.name == "sink_write_failures"}
     assert failures.get("connection", 0) >= 1
 
-    restartable_influx.start()
+    server.start()
     sink.flush(timeout=60)
     assert sink.backlog() == 0 and not sink.is_full() and sink.is_reachable()
     sink.close()
@@ -130,10 +135,10 @@ def test_survives_the_server_going_away_and_coming_back(restartable_influx: Any)
         assert canonical(read_rows(target, measurement, model)) == _expected(final, measurement)
 
 
-def test_rows_rejected_by_the_server_raise_on_flush(restartable_influx: Any) -> None:
-    target = InfluxTarget.of(restartable_influx)
+def test_rows_rejected_by_the_server_raise_on_flush(influxdb_database: Any) -> None:
+    target = InfluxTarget.of(influxdb_database)  # a database of its own: the conflict stays here
     model = f"reject-{uuid.uuid4().hex[:8]}"
-    window_end = 1_000_000_800.0  # a shard of its own (2001), far from other tests' points
+    window_end = 1_000_000_800.0
     with target.client() as client:
         client.write_api(write_options=SYNCHRONOUS).write(
             target.bucket, target.org,
