@@ -60,10 +60,11 @@ class DaemonProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def wait_for_log(self, text: str, timeout: float = 60.0) -> None:
+    def wait_for_log(self, text: str, timeout: float = 60.0, count: int = 1) -> None:
+        """Wait until ``text`` appears ``count`` times in the log (of every run so far)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if text in self.log():
+            if self.log().count(text) >= count:
                 return
             if not self.alive():
                 raise AssertionError(f"daemon exited before logging {text!r}:\n{self.log()[-3000:]}")
