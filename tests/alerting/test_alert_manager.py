@@ -340,3 +340,35 @@ def test_alerts_of_a_removed_rule_are_dropped_at_restart(http_server, tmp_path) 
     renamed = manager(config([webhook("hook", server.url)], rule={"name": "dp2"}), tmp_path)
     assert renamed.alerts() == [] and renamed.store.load_alerts() == []
     renamed.stop()
+
+
+def test_without_send_resolved_the_next_episode_still_pages(http_server, tmp_path) -> None:
+    server = http_server(always(Reply(200)))
+    m = manager(config([webhook("hook", server.url, send_resolved=False)]), tmp_path)
+    fired = breach_until_firing(m)
+    m.tick(fired + 30)
+    m.on_evaluations([evaluation(0.01, fired + HOUR)], fired + HOUR)
+    m.tick(fired + HOUR + 300)
+    assert statuses(server) == ["firing"]  # the resolve is recorded, not sent
+    again = breach_until_firing(m, start=fired + 2 * HOUR)
+    m.tick(again + 30)
+    assert statuses(server) == ["firing", "firing"]
+    m.stop()
+
+
+def test_an_alert_joining_a_notified_group_waits_for_group_interval(http_server, tmp_path):
+    server = http_server(always(Reply(200)))
+    cfg = config([webhook("hook", server.url)], routing={"group_by": ["rule"],
+                                                         "group_wait": "30s",
+                                                         "group_interval": "5m"})
+    m = manager(cfg, tmp_path)
+    fired = breach_until_firing(m, model_id="credit-v3")
+    m.tick(fired + 30)
+    breach_until_firing(m, start=T0 + 60, model_id="credit-v4")  # fires at fired + 60
+    m.tick(fired + 90)
+    m.tick(fired + 329)
+    assert len(server.requests) == 1
+    m.tick(fired + 330)  # one group_interval after the first flush
+    second = server.requests[1].json()
+    assert sorted(a["model_id"] for a in second["alerts"]) == ["credit-v3", "credit-v4"]
+    m.stop()
