@@ -56,16 +56,22 @@ class WebhookConfig(EnvNameValidated):
 
 
 def notification_body(notification: Notification) -> dict[str, Any]:
-    """The webhook JSON: an envelope for the alert group and one object per alert."""
+    """The webhook JSON: the fields of the message's primary alert at the top level (its first
+    firing alert, else its first alert), and every alert of the group in ``alerts``."""
+    alerts = [alert_payload(alert) for alert in notification.alerts]
+    primary_index = next(
+        (i for i, alert in enumerate(notification.alerts) if alert.status == "firing"), 0
+    )
     return {
         "version": PAYLOAD_VERSION,
+        **(alerts[primary_index] if alerts else {"status": notification.status}),
         "receiver": notification.receiver,
-        "status": notification.status,
         "group_key": notification.group_key,
         "group_labels": notification.group_labels,
         "test": notification.test,
         "sent_at": iso_time(notification.created_at),
-        "alerts": [alert_payload(alert) for alert in notification.alerts],
+        "alert_count": len(alerts),
+        "alerts": alerts,
     }
 
 

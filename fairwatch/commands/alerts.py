@@ -30,11 +30,19 @@ def register(subparsers: Any) -> None:
 
 
 def load_alerting_section(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The whole config file and its ``alerting:`` mapping (empty if absent)."""
+    """The whole config file (``${ENV}`` substituted as the daemon does) and its ``alerting:``
+    mapping (empty if absent)."""
+    from monitor.config import ConfigError as MonitorConfigError
+    from monitor.config import substitute_env
+
     with path.open(encoding="utf-8") as handle:
         document = yaml.safe_load(handle) or {}
     if not isinstance(document, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
+    try:
+        document = substitute_env(document)
+    except MonitorConfigError as error:
+        raise ValueError(str(error)) from None
     section = document.get("alerting") or {}
     return document, section
 

@@ -50,6 +50,20 @@ def test_alerts_test_reports_each_receiver(http_server, tmp_path, monkeypatch, c
                       "reason": None}
 
 
+def test_alerts_test_substitutes_env_like_the_daemon(http_server, tmp_path, monkeypatch, capsys):
+    server = http_server(always(Reply(200)))
+    monkeypatch.setenv("FW_TEST_WEBHOOK_URL", f"{server.url}/from-env")
+    path = write_config(tmp_path, {"receivers": [
+        {"type": "webhook", "name": "hook", "url": "${FW_TEST_WEBHOOK_URL:-http://127.0.0.1:9/}"},
+    ]})
+    assert main(["alerts", "test", "--config", str(path)]) == 0
+    assert [r.path for r in server.requests] == ["/from-env"]
+    monkeypatch.delenv("FW_TEST_WEBHOOK_URL")
+    path.write_text(path.read_text().replace(":-http://127.0.0.1:9/", ""))
+    assert main(["alerts", "test", "--config", str(path)]) == 2
+    assert "FW_TEST_WEBHOOK_URL is not set" in capsys.readouterr().err
+
+
 def test_alerts_test_rejects_a_bad_config(tmp_path, capsys) -> None:
     path = write_config(tmp_path, {"receivers": [{"type": "webhook", "name": "w", "timeout": -1,
                                                   "url": "http://127.0.0.1:9/"}]})

@@ -170,15 +170,29 @@ def test_webhook_payload_follows_the_documented_schema(http_server) -> None:
     assert request.headers["X-Team"] == "risk"
     assert SIGNATURE_HEADER not in request.headers
     body = request.json()
-    assert {k: body[k] for k in ("version", "receiver", "status", "test")} == {
-        "version": "1", "receiver": "r", "status": "firing", "test": False}
-    (alert,) = body["alerts"]
+    assert {k: body[k] for k in ("version", "receiver", "status", "test", "alert_count")} == {
+        "version": "1", "receiver": "r", "status": "firing", "test": False, "alert_count": 1}
     documented = {"status", "rule", "severity", "model_id", "attribute", "metric", "window",
                   "value", "ci", "threshold", "groups", "fingerprint", "starts_at", "ends_at",
                   "labels", "annotations"}
-    assert documented <= set(alert)
+    assert documented <= set(body)  # the primary alert at the top level
+    (alert,) = body["alerts"]
+    assert documented <= set(alert) and {k: body[k] for k in documented} == {
+        k: alert[k] for k in documented}
     assert alert["ci"] == [0.101, 0.145] and alert["starts_at"] == "2023-11-14T22:13:20+00:00"
     assert alert["ends_at"] is None and alert["groups"][1]["group"] == "male"
+
+
+def test_webhook_primary_alert_is_the_first_firing_one(http_server) -> None:
+    server = http_server(always(Reply(200)))
+    receiver = WebhookReceiver(WebhookConfig(name="hook", url=server.url))
+    firing = replace(FIRING.alerts[0], model_id="credit-v4", fingerprint="f" * 16)
+    mixed = replace(FIRING, alerts=(RESOLVED.alerts[0], firing))
+    receiver.send(mixed, CONTEXT)
+    body = server.requests[0].json()
+    assert (body["status"], body["model_id"], body["fingerprint"]) == (
+        "firing", "credit-v4", "f" * 16)
+    assert [a["status"] for a in body["alerts"]] == ["resolved", "firing"]
 
 
 def test_webhook_hmac_is_verified_by_the_receiving_server(http_server, monkeypatch) -> None:
