@@ -2,8 +2,9 @@
 
 Test-split rows arrive in a random (seeded) order at Poisson times spread over ``days``. Each
 becomes a prediction event (score and decision, sex and race as sensitive attributes); its label
-follows as a separate label event after a log-normal delay (median ``label_delay_median_hours``),
-and a small share of labels never arrives. Between ``drift_start`` and ``drift_end`` the decision
+follows as a separate label event after a log-normal delay (median
+``label_delay_median_hours``); a small share never arrives (lost, or later than
+``label_delay_max_hours``). Between ``drift_start`` and ``drift_end`` the decision
 threshold of one group (by default ``sex=Female``) is raised to ``drift_threshold``, which cuts
 that group's selection rate: the breach the monitor must catch, alert on and resolve.
 
@@ -43,8 +44,9 @@ class ScenarioSettings:
     drift_attribute: str = "sex"
     drift_group: str = "Female"
     drift_threshold: float = 0.65
-    label_delay_median_hours: float = 18.0
-    label_delay_sigma: float = 0.9
+    label_delay_median_hours: float = 8.0
+    label_delay_sigma: float = 0.8
+    label_delay_max_hours: float = 48.0  # later labels are treated as lost
     label_loss: float = 0.03  # share of predictions whose label never arrives
 
     @property
@@ -118,7 +120,9 @@ def simulate(test_frame: pd.DataFrame, model: TrainedModel, settings: ScenarioSe
         sigma=settings.label_delay_sigma,
         size=count,
     )
-    labeled = random.uniform(size=count) >= settings.label_loss
+    labeled = (random.uniform(size=count) >= settings.label_loss) & (
+        delays <= settings.label_delay_max_hours * HOUR
+    )
 
     rows = pd.DataFrame(
         {

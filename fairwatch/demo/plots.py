@@ -1,0 +1,235 @@
+"""The demo report's figures, drawn with matplotlib and returned as inline SVG text.
+
+Each function takes plain rows (as read back from the embedded sink) and returns an ``<svg>``
+element; nothing here knows about the pipeline. Times are epoch seconds, shown as UTC dates.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: render to SVG only
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
+DRIFT_COLOUR = "#f2c94c"
+FIRING_COLOUR = "#d62728"
+WIDTH_INCHES = 11.0
+
+
+@dataclass(frozen=True)
+class Span:
+    """A shaded stretch of time on every plot (the injected drift, an alert's firing time)."""
+
+    start: float
+    end: float | None
+    label: str
+
+
+def _dates(times: Sequence[float]) -> list[float]:
+    """Epoch seconds as matplotlib date numbers (days)."""
+    moments = [datetime.fromtimestamp(time, tz=UTC) for time in times]
+    return [float(value) for value in mdates.date2num(moments)]
+
+
+def _svg(figure: Figure) -> str:
+    # Fixed margins (not a tight bounding box) so that every figure's time axis lines up.
+    figure.subplots_adjust(left=0.075, right=0.985, top=0.88, bottom=0.16)
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg")
+    plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]  # drop the XML prolog and doctype: inline in HTML
+
+
+def _style(
+    axes: Axes, drift: Span | None, end: float | None, limits: tuple[float, float] | None = None
+) -> None:
+    axes.grid(True, color="#e5e5e5", linewidth=0.8)
+    axes.set_axisbelow(True)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    if drift is not None:
+        axes.axvspan(
+            *_dates([drift.start, drift.end if drift.end is not None else end or drift.start]),
+            color=DRIFT_COLOUR,
+            alpha=0.25,
+            linewidth=0,
+            label=drift.label,
+        )
+    if limits is not None:
+        axes.set_xlim(*_dates(limits))
+    axes.xaxis_date(tz=UTC)
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
+
+
+def disparity_figure(
+    rows: Sequence[Mapping[str, Any]],
+    title: str,
+    threshold: float | None,
+    clear_threshold: float | None,
+    drift: Span | None,
+    firing: Sequence[Span] = (),
+    limits: tuple[float, float] | None = None,
+) -> str:
+    """A disparity over time: its value, its interval band, the rule's thresholds.
+
+    Windows whose status is ``insufficient_data`` are drawn as grey dots on the zero line.
+    """
+    figure, axes = plt.subplots(figsize=(WIDTH_INCHES, 3.4))
+    defined = [row for row in rows if row.get("value") is not None]
+    judged = [row for row in defined if row.get("status") != "insufficient_data"]
+    starved = [row for row in rows if row.get("status") == "insufficient_data"]
+    end = max((row["time"] for row in rows), default=None)
+    _style(axes, drift, end, limits)
+    for span in firing:
+        axes.axvspan(
+            *_dates([span.start, span.end if span.end is not None else end or span.start]),
+            color=FIRING_COLOUR,
+            alpha=0.10,
+            linewidth=0,
+            label=span.label,
+        )
+    if judged:
+        times = _dates([row["time"] for row in judged])
+        values = [row["value"] for row in judged]
+        low = [row.get("ci_low", row["value"]) for row in judged]
+        high = [row.get("ci_high", row["value"]) for row in judged]
+        axes.fill_between(
+            times, low, high, color=PALETTE[0], alpha=0.2, linewidth=0, label="95% interval"
+        )
+        axes.plot(times, values, color=PALETTE[0], linewidth=1.8, label="value")
+    if starved:
+        axes.scatter(
+            _dates([row["time"] for row in starved]),
+            [0.0] * len(starved),
+            s=6,
+            color="#9a9a9a",
+            label="insufficient data",
+            zorder=3,
+        )
+    if threshold is not None:
+        axes.axhline(
+            threshold,
+            color=FIRING_COLOUR,
+            linestyle="--",
+            linewidth=1.2,
+            label=f"fires above {threshold:g}",
+        )
+    if clear_threshold is not None and clear_threshold != threshold:
+        axes.axhline(
+            clear_threshold,
+            color="#e08a00",
+            linestyle=":",
+            linewidth=1.2,
+            label=f"resolves below {clear_threshold:g}",
+        )
+    axes.set_title(title, loc="left", fontsize=11)
+    axes.set_ylabel("difference")
+    axes.legend(loc="upper left", fontsize=8, ncols=3, frameon=False)
+    top = max([threshold or 0.0, *(row.get("ci_high", 0.0) for row in judged), 0.05])
+    bottom = min([-0.02, *(row.get("ci_low", 0.0) for row in judged)])
+    axes.set_ylim(bottom=bottom, top=top * 1.35)
+    return _svg(figure)
+
+
+def rates_figure(
+    rows: Sequence[Mapping[str, Any]],
+    title: str,
+    drift: Span | None,
+    rate: str = "selection_rate",
+    min_group_size: int = 0,
+    limits: tuple[float, float] | None = None,
+) -> str:
+    """Each group's ``rate`` over time with its Wilson interval band.
+
+    Windows where a group is below ``min_group_size`` are left out of its line (too few rows to
+    say anything), so small groups show gaps instead of noise.
+    """
+    figure, axes = plt.subplots(figsize=(WIDTH_INCHES, 3.0))
+    end = max((row["time"] for row in rows), default=None)
+    _style(axes, drift, end, limits)
+    by_group: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_group.setdefault(str(row["group"]), []).append(row)
+    order = sorted(by_group, key=lambda group: -sum(row.get("n", 0) for row in by_group[group]))
+    for index, group in enumerate(order):
+        points = [
+            row
+            for row in by_group[group]
+            if row.get(rate) is not None and row.get("n", 0) >= min_group_size
+        ]
+        if not points:
+            continue
+        colour = PALETTE[index % len(PALETTE)]
+        times = _dates([row["time"] for row in points])
+        low = [row.get(f"{rate}_ci_low", row[rate]) for row in points]
+        high = [row.get(f"{rate}_ci_high", row[rate]) for row in points]
+        axes.fill_between(times, low, high, color=colour, alpha=0.15, linewidth=0)
+        axes.plot(times, [row[rate] for row in points], color=colour, linewidth=1.6, label=group)
+    axes.set_title(title, loc="left", fontsize=11)
+    axes.set_ylabel(rate.replace("_", " "))
+    axes.set_ylim(0.0, 0.6)
+    axes.legend(loc="upper left", fontsize=8, ncols=6, frameon=False)
+    return _svg(figure)
+
+
+def timeline_figure(
+    alerts: Sequence[Mapping[str, Any]], start: float, end: float, drift: Span | None
+) -> str:
+    """One bar per alert instance from firing to resolve, on the stream's time axis."""
+    names = list(dict.fromkeys(str(alert["name"]) for alert in alerts))
+    figure, axes = plt.subplots(figsize=(WIDTH_INCHES, 0.9 + 0.45 * max(1, len(names))))
+    _style(axes, drift, end, (start, end))
+    for alert in alerts:
+        row = names.index(str(alert["name"]))
+        fired, resolved = alert["fired_at"], alert.get("resolved_at")
+        left, right = _dates([fired, resolved if resolved is not None else end])
+        axes.barh(row, right - left, left=left, height=0.5, color=FIRING_COLOUR, alpha=0.8)
+        axes.annotate(
+            "firing",
+            (left, row),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+            color="white",
+        )
+        if resolved is not None:
+            axes.annotate(
+                "resolved",
+                (right, row),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+                color="#2b7a2b",
+            )
+    axes.set_yticks(range(len(names)), names if names else [])
+    axes.set_ylim(-0.7, max(0.7, len(names) - 0.3))
+    if not names:
+        axes.text(
+            0.5,
+            0.5,
+            "no alert fired",
+            transform=axes.transAxes,
+            ha="center",
+            va="center",
+            color="#666666",
+        )
+        axes.set_yticks([])
+    axes.set_title("Alert timeline (event time)", loc="left", fontsize=11)
+    axes.invert_yaxis()
+    return _svg(figure)
