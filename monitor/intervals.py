@@ -46,6 +46,8 @@ def wilson_interval(
         half = z * np.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n)) / (1.0 + z2n)
     low = np.clip(centre - half, 0.0, 1.0)
     high = np.clip(centre + half, 0.0, 1.0)
+    low[k <= 0] = 0.0  # exact at the edges (rounding would leave 1e-17)
+    high[k >= n] = 1.0
     undefined = n <= 0
     low[undefined] = np.nan
     high[undefined] = np.nan
