@@ -2,10 +2,9 @@
 
 The same prediction and label events the embedded demo replays go to the ``predictions`` and
 ``labels`` topics (keyed by ``prediction_id``, so a label lands on its prediction's partition),
-in arrival order, as fast as possible or at ``--speed`` events per second. Event times are
-shifted so that the simulated days end now: dashboards show them in their default time range.
-Missing topics are created with the same partition count (co-partitioned). This is also the demo
-producer service of docker-compose.
+in arrival order, as fast as possible or at ``--speed`` events per second. Event times are the
+demo's own (from 5 January 2026), as in the embedded run. Missing topics are created with the
+same partition count (co-partitioned). This is also the demo producer service of docker-compose.
 """
 
 from __future__ import annotations
@@ -13,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 import orjson
 
-from fairwatch.demo.scenario import HOUR, StreamEvent
+from fairwatch.demo.scenario import StreamEvent
 from fairwatch.demo.settings import DemoOptions
 
 DEFAULT_PARTITIONS = 3
@@ -106,10 +105,7 @@ def produce_demo(options: DemoOptions, stream: TextIO) -> int:
     def say(text: str) -> None:
         print(text, file=stream, flush=True)
 
-    now = time.time()
-    days = options.scenario().days
-    start = now - now % HOUR - days * 24 * HOUR  # the simulated days end at the current hour
-    scenario, _facts = prepare(replace(options, start=start), say)
+    scenario, _facts = prepare(options, say)
     bootstrap = [part.strip() for part in str(options.kafka).split(",") if part.strip()]
     created = ensure_topics(bootstrap, topics, DEFAULT_PARTITIONS)
     if created:

@@ -1,0 +1,85 @@
+"""The closed-window gate: each window reaches the alert manager once, after it has closed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from fairwatch.demo.gate import ClosedWindowGate
+from monitor.results import WindowEvaluation
+
+HOUR = 3600.0
+
+
+def window(start_hour: float, size_hours: float = 12.0, model: str = "m") -> WindowEvaluation:
+    start = start_hour * HOUR
+    return WindowEvaluation(model, "12h/2h", start, start + size_hours * HOUR, (), ())
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.batches: list[list[tuple[str, float]]] = []
+
+    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
+        self.batches.append([(e.model_id, e.window_end / HOUR) for e in evaluations])
+
+    @property
+    def ends(self) -> list[float]:
+        return [end for batch in self.batches for _model, end in batch]
+
+
+@pytest.fixture
+def clock() -> list[float]:
+    return [0.0]  # the watermark, in hours
+
+
+def make(clock: list[float]) -> tuple[ClosedWindowGate, Collector]:
+    collector = Collector()
+    return ClosedWindowGate([collector], lambda: clock[0] * HOUR), collector
+
+
+def test_an_open_window_is_held_until_the_watermark_passes_its_end(clock: list[float]) -> None:
+    gate, seen = make(clock)
+    clock[0] = 11.0
+    gate.on_evaluations([window(0)], now=0.0)
+    assert seen.ends == [] and gate.held == 1
+    clock[0] = 12.0
+    gate.on_evaluations([window(2)], now=0.0)
+    assert seen.ends == [12.0] and gate.held == 1
+
+
+def test_only_the_latest_evaluation_of_a_window_is_released(clock: list[float]) -> None:
+    gate, seen = make(clock)
+    first, second = window(0), window(0)
+    gate.on_evaluations([first], now=0.0)
+    gate.on_evaluations([second], now=0.0)
+    clock[0] = 20.0
+    released = gate.release(now=0.0)
+    assert [evaluation is second for evaluation in released] == [True]
+    assert seen.ends == [12.0]
+
+
+def test_revisions_of_released_windows_are_not_passed_on(clock: list[float]) -> None:
+    gate, seen = make(clock)
+    clock[0] = 14.0
+    gate.on_evaluations([window(0), window(2)], now=0.0)
+    gate.on_evaluations([window(0), window(2)], now=1.0)  # late labels revise both
+    assert seen.ends == [12.0, 14.0]
+    assert gate.revisions_ignored == 2
+
+
+def test_windows_are_released_in_order_of_their_end(clock: list[float]) -> None:
+    gate, seen = make(clock)
+    gate.on_evaluations([window(4), window(0), window(2)], now=0.0)
+    clock[0] = 100.0
+    gate.release(now=0.0)
+    assert seen.ends == [12.0, 14.0, 16.0]
+
+
+def test_models_are_gated_separately(clock: list[float]) -> None:
+    gate, seen = make(clock)
+    clock[0] = 12.0
+    gate.on_evaluations([window(0, model="a")], now=0.0)
+    gate.on_evaluations([window(0, model="b")], now=0.0)
+    assert seen.batches == [[("a", 12.0)], [("b", 12.0)]]
