@@ -32,7 +32,10 @@ class DaemonProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [*FAIRWATCH, "run", "--config", str(self.config_path)],
-            stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=ROOT,
         )
         log.close()
         return self
@@ -67,7 +70,9 @@ class DaemonProcess:
             if self.log().count(text) >= count:
                 return
             if not self.alive():
-                raise AssertionError(f"daemon exited before logging {text!r}:\n{self.log()[-3000:]}")
+                raise AssertionError(
+                    f"daemon exited before logging {text!r}:\n{self.log()[-3000:]}"
+                )
             time.sleep(0.1)
         raise AssertionError(f"daemon did not log {text!r} in {timeout}s:\n{self.log()[-3000:]}")
 
@@ -92,20 +97,26 @@ def daemon_processes() -> Iterator[Callable[[Path, Path], DaemonProcess]]:
         daemon.stop_quietly()
 
 
-def produce(bootstrap: str, topic: str, events: Iterable[dict[str, Any] | bytes],
-            partitions: int | None = None) -> int:
+def produce(
+    bootstrap: str,
+    topic: str,
+    events: Iterable[dict[str, Any] | bytes],
+    partitions: int | None = None,
+) -> int:
     """Send events keyed by prediction id (raw bytes keyed ``bad``); returns how many."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20,
-                             batch_size=256 * 1024)
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024
+    )
     count = 0
     for event in events:
         if isinstance(event, bytes):
             producer.send(topic, value=event, key=b"bad")
         else:
-            producer.send(topic, value=orjson.dumps(event),
-                          key=str(event["prediction_id"]).encode())
+            producer.send(
+                topic, value=orjson.dumps(event), key=str(event["prediction_id"]).encode()
+            )
         count += 1
     producer.flush(timeout=60)
     producer.close()
@@ -147,8 +158,11 @@ def daemon_config(
     }
     if influx is not None:
         data["influxdb"] = {
-            "url": influx.url, "org": influx.org, "bucket": influx.bucket,
-            "token_env": "FAIRWATCH_TEST_TOKEN", "flush_interval": "200ms",
+            "url": influx.url,
+            "org": influx.org,
+            "bucket": influx.bucket,
+            "token_env": "FAIRWATCH_TEST_TOKEN",
+            "flush_interval": "200ms",
         }
     else:
         data["embedded_sink"] = {"path": str(tmp_path / "metrics.sqlite")}
@@ -156,7 +170,9 @@ def daemon_config(
     return data
 
 
-def influx_group_counts(influx: Any, sizes: dict[str, float]) -> dict[tuple[Any, ...], tuple[int, ...]]:
+def influx_group_counts(
+    influx: Any, sizes: dict[str, float]
+) -> dict[tuple[Any, ...], tuple[int, ...]]:
     """``fairness_group`` counts in InfluxDB keyed like tests.daemon.reference.Counts."""
     fields = ("n", "predicted_positive", "tp", "fp", "tn", "fn")
     query = (
@@ -170,8 +186,12 @@ def influx_group_counts(influx: Any, sizes: dict[str, float]) -> dict[tuple[Any,
                 if record.get_field() not in fields:
                     continue
                 window = record.values["window"]
-                key = (window, record.values["model_id"],
-                       record.get_time().timestamp() - sizes[window],
-                       record.values["attribute"], record.values["group"])
+                key = (
+                    window,
+                    record.values["model_id"],
+                    record.get_time().timestamp() - sizes[window],
+                    record.values["attribute"],
+                    record.values["group"],
+                )
                 rows.setdefault(key, {})[record.get_field()] = int(record.get_value())
     return {key: tuple(value.get(name, 0) for name in fields) for key, value in rows.items()}

@@ -18,8 +18,12 @@ Counts = dict[tuple[str, str, float, str, str], tuple[int, int, int, int, int, i
 
 
 def make_events(
-    count: int, seed: int = 7, start: float = 1_700_000_000.0, spacing: float = 7.0,
-    label_share: float = 0.7, models: Sequence[str] = ("credit",),
+    count: int,
+    seed: int = 7,
+    start: float = 1_700_000_000.0,
+    spacing: float = 7.0,
+    label_share: float = 0.7,
+    models: Sequence[str] = ("credit",),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Predictions over two attributes (2 × 4 values) with a bias, and labels for a share."""
     rng = random.Random(seed)
@@ -37,12 +41,18 @@ def make_events(
         }
         predictions.append(event)
         if rng.random() < label_share:
-            labels.append({"prediction_id": event["prediction_id"], "label": int(rng.random() < 0.5)})
+            labels.append(
+                {"prediction_id": event["prediction_id"], "label": int(rng.random() < 0.5)}
+            )
     return predictions, labels
 
 
-def records(topic: str, events: Iterable[dict[str, Any] | bytes], partitions: int = 1,
-            first_offset: Sequence[int] | None = None) -> list[Record]:
+def records(
+    topic: str,
+    events: Iterable[dict[str, Any] | bytes],
+    partitions: int = 1,
+    first_offset: Sequence[int] | None = None,
+) -> list[Record]:
     """Kafka-like records, keyed by prediction id, spread over partitions by a stable hash."""
     offsets = list(first_offset) if first_offset else [0] * partitions
     out = []
@@ -92,7 +102,9 @@ def reference_counts(
                     cell[0] += 1
                     cell[1] += decision
                     if label >= 0:
-                        cell[2 + {(1, 1): 0, (1, 0): 1, (0, 0): 2, (0, 1): 3}[(decision, label)]] += 1
+                        cell[
+                            2 + {(1, 1): 0, (1, 0): 1, (0, 0): 2, (0, 1): 3}[(decision, label)]
+                        ] += 1
     return {key: tuple(value) for key, value in totals.items()}  # type: ignore[misc]
 
 
@@ -105,7 +117,12 @@ def evaluation_counts(evaluations: Iterable[WindowEvaluation]) -> Counts:
     for (window, model, start), evaluation in latest.items():
         for group in evaluation.groups:
             out[(window, model, start, group.attribute, group.group)] = (
-                group.n, group.predicted_positive, group.tp, group.fp, group.tn, group.fn
+                group.n,
+                group.predicted_positive,
+                group.tp,
+                group.fp,
+                group.tn,
+                group.fn,
             )
     return out
 

@@ -37,7 +37,10 @@ def test_check_config_command(capsys: pytest.CaptureFixture[str], tmp_path: Path
     assert "windows[1]" in capsys.readouterr().err
 
 
-BASE: dict[str, Any] = {"sensitive": {"attributes": ["sex", "race"]}, "embedded_sink": {"path": "m"}}
+BASE: dict[str, Any] = {
+    "sensitive": {"attributes": ["sex", "race"]},
+    "embedded_sink": {"path": "m"},
+}
 
 
 @pytest.mark.parametrize(
@@ -51,14 +54,18 @@ BASE: dict[str, Any] = {"sensitive": {"attributes": ["sex", "race"]}, "embedded_
         ({"kafka": {"grup_id": "x"}}, "kafka.grup_id: unknown key"),
         ({"models": {"m": {"threshold": 1.5}}}, "models.m.threshold:"),
         ({"sensitive": {"attributes": []}}, "sensitive.attributes:"),
-        ({"sensitive": {"attributes": ["sex"], "intersections": [["sex", "age"]]}},
-         "intersections[0] names ['age']"),
+        (
+            {"sensitive": {"attributes": ["sex"], "intersections": [["sex", "age"]]}},
+            "intersections[0] names ['age']",
+        ),
         ({"engine": {"mode": "strict"}}, "engine.mode:"),
         ({"engine": {"metrics": ["parity"]}}, "unknown disparity metrics ['parity']"),
         ({"influxdb": {"url": "http://x"}}, "influxdb.org: is required"),
         ({"health": {"port": 70000}}, "health.port:"),
-        ({"influxdb": {"url": "${NO_SUCH_VARIABLE_X}", "org": "o", "bucket": "b"}},
-         "influxdb.url: environment variable NO_SUCH_VARIABLE_X is not set"),
+        (
+            {"influxdb": {"url": "${NO_SUCH_VARIABLE_X}", "org": "o", "bucket": "b"}},
+            "influxdb.url: environment variable NO_SUCH_VARIABLE_X is not set",
+        ),
     ],
 )
 def test_bad_config_names_the_key(changes: dict[str, Any], expected: str) -> None:

@@ -18,9 +18,13 @@ def sink_counts(path: Path, sizes: dict[str, float]) -> Counts:
     sink = EmbeddedSink(path)
     try:
         return {
-            (row["window"], row["model_id"], row["time"] - sizes[row["window"]], row["attribute"],
-             row["group"]): (row["n"], row["predicted_positive"], row["tp"], row["fp"], row["tn"],
-                             row["fn"])
+            (
+                row["window"],
+                row["model_id"],
+                row["time"] - sizes[row["window"]],
+                row["attribute"],
+                row["group"],
+            ): (row["n"], row["predicted_positive"], row["tp"], row["fp"], row["tn"], row["fn"])
             for row in sink.groups()
         }
     finally:
@@ -35,8 +39,12 @@ def test_embedded_daemon_writes_what_a_batch_computes(tmp_path: Path) -> None:
     dead_letters = MemoryDeadLetters()
     source = EmbeddedSource(stream)
     daemon = build_daemon(
-        config, source=source, sink=EmbeddedSink(config.embedded_sink.path),  # type: ignore[union-attr]
-        dead_letters=dead_letters, health=False, alerting=False,
+        config,
+        source=source,
+        sink=EmbeddedSink(config.embedded_sink.path),  # type: ignore[union-attr]
+        dead_letters=dead_letters,
+        health=False,
+        alerting=False,
     )
     assert daemon.run(stop_when_idle=True) == 0
     sizes = {spec.name: spec.size for spec in config.windows}
@@ -57,8 +65,12 @@ def test_stop_from_another_thread_checkpoints_and_returns_zero(tmp_path: Path) -
     predictions, _labels = make_events(300)
     source = EmbeddedSource(records("predictions", predictions))
     daemon = build_daemon(
-        config, source=source, sink=EmbeddedSink(tmp_path / "m.sqlite"),
-        dead_letters=MemoryDeadLetters(), health=False, alerting=False,
+        config,
+        source=source,
+        sink=EmbeddedSink(tmp_path / "m.sqlite"),
+        dead_letters=MemoryDeadLetters(),
+        health=False,
+        alerting=False,
     )
     threading.Timer(0.5, daemon.stop).start()
     started = time.monotonic()
@@ -67,9 +79,12 @@ def test_stop_from_another_thread_checkpoints_and_returns_zero(tmp_path: Path) -
     assert source.committed == {("predictions", 0): 300}
     # a second run resumes from the checkpoint and finds nothing new to count
     again = build_daemon(
-        config, source=EmbeddedSource(records("predictions", predictions)),
-        sink=EmbeddedSink(tmp_path / "m.sqlite"), dead_letters=MemoryDeadLetters(),
-        health=False, alerting=False,
+        config,
+        source=EmbeddedSource(records("predictions", predictions)),
+        sink=EmbeddedSink(tmp_path / "m.sqlite"),
+        dead_letters=MemoryDeadLetters(),
+        health=False,
+        alerting=False,
     )
     assert again.pipeline.positions == {("predictions", 0): 300}
     assert again.run(stop_when_idle=True) == 0

@@ -60,10 +60,16 @@ BAD_PREDICTIONS = [
     ("wrong_type", predict(sensitive={"sex": 1})),
     ("wrong_type", predict(timestamp={"t": 1})),
     ("empty_field", predict(prediction_id="")),
-    ("non_finite_score", b'{"prediction_id":"p","model_id":"credit","timestamp":1,"score":NaN,'
-     b'"sensitive":{"sex":"F"}}'),
-    ("non_finite_score", b'{"prediction_id":"p","model_id":"credit","timestamp":1,'
-     b'"score":Infinity,"sensitive":{"sex":"F"}}'),
+    (
+        "non_finite_score",
+        b'{"prediction_id":"p","model_id":"credit","timestamp":1,"score":NaN,'
+        b'"sensitive":{"sex":"F"}}',
+    ),
+    (
+        "non_finite_score",
+        b'{"prediction_id":"p","model_id":"credit","timestamp":1,'
+        b'"score":Infinity,"sensitive":{"sex":"F"}}',
+    ),
     ("score_out_of_range", predict(score=1.5)),
     ("score_out_of_range", predict(score=-0.1)),
     ("prediction_not_binary", predict(prediction=2)),
@@ -122,8 +128,13 @@ def test_good_prediction_fields() -> None:
     events, errors = decode_predictions([record(value) for value in raw], RULES)
     assert errors == []
     assert events.prediction_id == ["p1", "p2", "p3", "p4", "p5"]
-    assert events.timestamp == [1714564800.0, 1714564800.0, 1714564800.5, 1714564800.0,
-                                1714564800.0]
+    assert events.timestamp == [
+        1714564800.0,
+        1714564800.0,
+        1714564800.5,
+        1714564800.0,
+        1714564800.0,
+    ]
     assert events.prediction == [1, 1, 0, 0, 1]  # p2/p3: score against the model's 0.6
     assert events.label == [-1, -1, -1, 1, -1]
     assert math.isnan(events.score[0]) and events.score[3] == 0.9
@@ -133,8 +144,9 @@ def test_good_prediction_fields() -> None:
 
 def test_any_model_accepted_when_none_is_configured() -> None:
     rules = DecodeRules(attributes=("sex",))
-    events, errors = decode_predictions([record(predict(model_id="anything", score=0.5,
-                                                        prediction=...))], rules)
+    events, errors = decode_predictions(
+        [record(predict(model_id="anything", score=0.5, prediction=...))], rules
+    )
     assert errors == [] and events.prediction == [1]  # default threshold 0.5
 
 

@@ -70,10 +70,14 @@ def test_stream_equals_batch_with_late_labels_early_labels_and_duplicates(tmp_pa
     duplicates = rng.sample(predictions, 150) + rng.sample(labels, 100)
     stream = records("labels", early) + records("predictions", predictions[:1500])
     stream += records("labels", labels[200:900], first_offset=[len(early)])
-    stream += records("predictions", predictions[1500:] + [e for e in duplicates if "score" in e],
-                      first_offset=[1500])
-    stream += records("labels", labels[900:] + [e for e in duplicates if "score" not in e],
-                      first_offset=[900])
+    stream += records(
+        "predictions",
+        predictions[1500:] + [e for e in duplicates if "score" in e],
+        first_offset=[1500],
+    )
+    stream += records(
+        "labels", labels[900:] + [e for e in duplicates if "score" not in e], first_offset=[900]
+    )
     pipeline, collector = open_pipeline(config)
     feed(pipeline, stream, rng)
     pipeline.evaluate(now=0.0)
@@ -89,7 +93,7 @@ def test_stream_equals_batch_with_late_labels_early_labels_and_duplicates(tmp_pa
 def test_a_late_label_rewrites_its_window(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     predictions, labels = make_events(50, spacing=1.0)
-    pipeline, collector = open_pipeline(config)
+    pipeline, _collector = open_pipeline(config)
     pipeline.process(records("predictions", predictions))
     first = pipeline.evaluate(now=0.0)
     assert first and all(group.n_labeled == 0 for e in first for group in e.groups)
@@ -99,8 +103,9 @@ def test_a_late_label_rewrites_its_window(tmp_path: Path) -> None:
     assert {(e.window, e.window_start) for e in revised} == {
         (e.window, e.window_start) for e in first
     }
-    sex_total = sum(g.n_labeled for e in revised if e.window == "1h" for g in e.groups
-                    if g.attribute == "sex")
+    sex_total = sum(
+        g.n_labeled for e in revised if e.window == "1h" for g in e.groups if g.attribute == "sex"
+    )
     assert sex_total == 5
 
 
@@ -108,8 +113,7 @@ def test_restart_replays_from_the_checkpoint_without_double_counting(tmp_path: P
     config = make_config(tmp_path)
     predictions, labels = make_events(2000)
     stream = interleave(
-        records("predictions", predictions, partitions=3)
-        + records("labels", labels, partitions=3),
+        records("predictions", predictions, partitions=3) + records("labels", labels, partitions=3),
         random.Random(5),
     )  # partitions interleave at random (labels before predictions too), each one in order
     rng = random.Random(11)
@@ -118,7 +122,8 @@ def test_restart_replays_from_the_checkpoint_without_double_counting(tmp_path: P
         pipeline, collector = open_pipeline(config)
         positions = dict(pipeline.positions)
         remaining = [
-            record for record in stream
+            record
+            for record in stream
             if record.offset >= positions.get((record.topic, record.partition), 0)
         ]
         checkpoint_after = rng.randint(0, len(remaining))
@@ -132,10 +137,13 @@ def test_restart_replays_from_the_checkpoint_without_double_counting(tmp_path: P
         pipeline.store.release()
     pipeline, collector = open_pipeline(config)
     positions = dict(pipeline.positions)
-    pipeline.process([
-        record for record in stream
-        if record.offset >= positions.get((record.topic, record.partition), 0)
-    ])
+    pipeline.process(
+        [
+            record
+            for record in stream
+            if record.offset >= positions.get((record.topic, record.partition), 0)
+        ]
+    )
     pipeline.evaluate(now=0.0)
     expected = reference_counts(predictions, labels, config.windows)
     assert evaluation_counts(handed + collector.evaluations) == expected
@@ -155,7 +163,7 @@ def test_windows_not_confirmed_written_are_rewritten_after_a_restart(tmp_path: P
     pipeline.confirm_written()
     pipeline.checkpoint()
     pipeline.close()
-    pipeline, collector = open_pipeline(config)
+    pipeline, _collector = open_pipeline(config)
     assert pipeline.evaluate(now=2.0) == []
 
 
@@ -163,14 +171,29 @@ def test_late_predictions_are_counted_not_added(tmp_path: Path) -> None:
     config = make_config(tmp_path, allowed_lateness="10m", windows=["1h"])
     base = 1_700_000_000.0 - 1_700_000_000.0 % 3600
     events = [
-        {"prediction_id": "a", "model_id": "m", "timestamp": base + 5 * 3600, "prediction": 1,
-         "sensitive": {"sex": "F", "race": "A"}},
+        {
+            "prediction_id": "a",
+            "model_id": "m",
+            "timestamp": base + 5 * 3600,
+            "prediction": 1,
+            "sensitive": {"sex": "F", "race": "A"},
+        },
         # window [base+3h, base+4h) closed at base+4h, watermark is base+5h-10m: late
-        {"prediction_id": "b", "model_id": "m", "timestamp": base + 3 * 3600 + 60,
-         "prediction": 1, "sensitive": {"sex": "F", "race": "A"}},
+        {
+            "prediction_id": "b",
+            "model_id": "m",
+            "timestamp": base + 3 * 3600 + 60,
+            "prediction": 1,
+            "sensitive": {"sex": "F", "race": "A"},
+        },
         # window [base+4h, base+5h) ends after the watermark: still open
-        {"prediction_id": "c", "model_id": "m", "timestamp": base + 4 * 3600 + 60,
-         "prediction": 0, "sensitive": {"sex": "M", "race": "A"}},
+        {
+            "prediction_id": "c",
+            "model_id": "m",
+            "timestamp": base + 4 * 3600 + 60,
+            "prediction": 0,
+            "sensitive": {"sex": "M", "race": "A"},
+        },
     ]
     pipeline, _collector = open_pipeline(config)
     for record in records("predictions", events):  # the watermark advances between batches
@@ -186,23 +209,32 @@ def test_late_predictions_are_counted_not_added(tmp_path: Path) -> None:
 def test_label_horizon_expires_predictions_and_orphans_labels(tmp_path: Path) -> None:
     config = make_config(tmp_path, label_horizon="1d", allowed_lateness="1h", windows=["1h"])
     day = 86400.0
+
     def prediction(key: str, time: float) -> dict[str, Any]:
-        return {"prediction_id": key, "model_id": "m", "timestamp": time, "prediction": 1,
-                "sensitive": {"sex": "F", "race": "A"}}
+        return {
+            "prediction_id": key,
+            "model_id": "m",
+            "timestamp": time,
+            "prediction": 1,
+            "sensitive": {"sex": "F", "race": "A"},
+        }
+
     pipeline, _collector = open_pipeline(config)
     pipeline.process(records("predictions", [prediction("old", 1_700_000_000.0)]))
     pipeline.process(records("labels", [{"prediction_id": "never", "label": 1}]))
     pipeline.checkpoint()
     assert (pipeline.counters.pending_labels, pipeline.counters.unmatched_labels) == (1, 1)
-    pipeline.process(records("predictions", [prediction("new", 1_700_000_000.0 + 3 * day)],
-                             first_offset=[1]))
+    pipeline.process(
+        records("predictions", [prediction("new", 1_700_000_000.0 + 3 * day)], first_offset=[1])
+    )
     pipeline.checkpoint()
     assert pipeline.counters.expired_unlabeled == 1
     assert pipeline.counters.orphans == 1
     assert (pipeline.counters.pending_labels, pipeline.counters.unmatched_labels) == (1, 0)
     # the old prediction's pane is retired: nothing left but the new one
-    assert {key[2] for key in pipeline.panes} == {1_700_000_000.0 + 3 * day - (
-        (1_700_000_000.0 + 3 * day) % 3600)}
+    assert {key[2] for key in pipeline.panes} == {
+        1_700_000_000.0 + 3 * day - ((1_700_000_000.0 + 3 * day) % 3600)
+    }
 
 
 def test_bad_records_come_back_and_the_rest_is_counted(tmp_path: Path) -> None:

@@ -1,0 +1,86 @@
+"""Kafka and InfluxDB go away and come back while events flow: afterwards nothing is missing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import InfluxDBConnection, create_influxdb_database
+from tests.daemon.conftest import (
+    DaemonProcess,
+    daemon_config,
+    influx_group_counts,
+    produce,
+    write_config,
+)
+from tests.daemon.integration.test_daemon_kafka import expected_and_sizes, wait_until
+from tests.daemon.reference import make_events
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+
+def test_kafka_and_influxdb_outages_lose_nothing(
+    tmp_path: Path,
+    local_servers_factory: Callable[[str], Any],
+    daemon_processes: Callable[..., DaemonProcess],
+) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    kafka = local_servers_factory("kafka")
+    influx_server = local_servers_factory("influxdb")
+    influx = create_influxdb_database(
+        InfluxDBConnection(
+            influx_server.url,
+            influx_server.token,
+            influx_server.org,
+            influx_server.bucket,
+            influx_server.database,
+        ),
+        "outages",
+    )
+    names = ["predictions", "labels", "dead-letters"]
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    admin.create_topics(
+        [NewTopic(names[0], 2, 1), NewTopic(names[1], 2, 1), NewTopic(names[2], 1, 1)]
+    )
+    admin.close()
+    config = daemon_config(tmp_path, kafka.bootstrap, names, influx)
+    config["influxdb"]["buffer_points"] = 300  # small: the outage must pause consumption
+    path = write_config(tmp_path / "fairwatch.yaml", config)
+    predictions, labels = make_events(6000, seed=33, models=("credit", "fraud"))
+    thirds = [len(predictions) * part // 3 for part in range(4)]
+    label_thirds = [len(labels) * part // 3 for part in range(4)]
+
+    def send(part: int) -> None:
+        produce(kafka.bootstrap, names[0], predictions[thirds[part] : thirds[part + 1]])
+        produce(kafka.bootstrap, names[1], labels[label_thirds[part] : label_thirds[part + 1]])
+
+    send(0)
+    daemon = daemon_processes(path, tmp_path / "daemon.log", FAIRWATCH_TEST_TOKEN="x").start()
+    daemon.wait_for_log("event=daemon_started")
+    time.sleep(2)
+
+    kafka.stop()  # the broker goes away while the daemon runs
+    time.sleep(4)
+    assert daemon.alive()
+    kafka.start()
+    send(1)
+
+    influx_server.stop()  # the database goes away while events flow
+    send(2)
+    daemon.wait_for_log("event=consumption_paused", timeout=60)
+    time.sleep(2)
+    assert daemon.alive()
+    influx_server.start()
+
+    expected, sizes = expected_and_sizes(config, predictions, labels)
+    assert wait_until(lambda: influx_group_counts(influx, sizes) == expected, 120, 2.0), (
+        daemon.log()[-4000:]
+    )
+    assert "event=consumption_resumed" in daemon.log()
+    code, seconds = daemon.terminate()
+    assert code == 0 and seconds < 10
