@@ -42,9 +42,19 @@ def _dates(times: Sequence[float]) -> list[float]:
     return [float(value) for value in mdates.date2num(moments)]
 
 
+MARGINS_INCHES = {"left": 0.85, "right": 0.2, "top": 0.4, "bottom": 0.5}
+
+
 def _svg(figure: Figure) -> str:
-    # Fixed margins (not a tight bounding box) so that every figure's time axis lines up.
-    figure.subplots_adjust(left=0.075, right=0.985, top=0.88, bottom=0.16)
+    # Fixed margins in inches (not a tight bounding box) so that every figure's time axis lines
+    # up with the others whatever its height or labels.
+    width, height = figure.get_size_inches()
+    figure.subplots_adjust(
+        left=MARGINS_INCHES["left"] / width,
+        right=1 - MARGINS_INCHES["right"] / width,
+        top=1 - MARGINS_INCHES["top"] / height,
+        bottom=MARGINS_INCHES["bottom"] / height,
+    )
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg")
     plt.close(figure)
@@ -70,9 +80,10 @@ def _style(
     if limits is not None:
         axes.set_xlim(*_dates(limits))
     axes.xaxis_date(tz=UTC)
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
-    axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
+    axes.xaxis.set_major_locator(mdates.DayLocator(tz=UTC))
+    axes.xaxis.set_major_formatter(mdates.DateFormatter("%a %d %b", tz=UTC))
+    axes.xaxis.set_minor_locator(mdates.HourLocator(byhour=(6, 12, 18), tz=UTC))
+    axes.tick_params(axis="x", which="major", labelsize=9)
 
 
 def disparity_figure(
@@ -191,13 +202,13 @@ def timeline_figure(
 ) -> str:
     """One bar per alert instance from firing to resolve, on the stream's time axis."""
     names = list(dict.fromkeys(str(alert["name"]) for alert in alerts))
-    figure, axes = plt.subplots(figsize=(WIDTH_INCHES, 0.9 + 0.45 * max(1, len(names))))
+    figure, axes = plt.subplots(figsize=(WIDTH_INCHES, 1.1 + 0.55 * max(1, len(names))))
     _style(axes, drift, end, (start, end))
     for alert in alerts:
         row = names.index(str(alert["name"]))
         fired, resolved = alert["fired_at"], alert.get("resolved_at")
         left, right = _dates([fired, resolved if resolved is not None else end])
-        axes.barh(row, right - left, left=left, height=0.5, color=FIRING_COLOUR, alpha=0.8)
+        axes.barh(row, right - left, left=left, height=0.42, color=FIRING_COLOUR, alpha=0.85)
         axes.annotate(
             "firing",
             (left, row),
@@ -217,8 +228,19 @@ def timeline_figure(
                 fontsize=8,
                 color="#2b7a2b",
             )
-    axes.set_yticks(range(len(names)), names if names else [])
-    axes.set_ylim(-0.7, max(0.7, len(names) - 0.3))
+    for row, name in enumerate(names):
+        axes.annotate(
+            name,
+            (0.0, row - 0.3),
+            xycoords=("axes fraction", "data"),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="bottom",
+            fontsize=8,
+            color="#333333",
+        )
+    axes.set_yticks([])
+    axes.set_ylim(-0.8, max(0.6, len(names) - 0.4))
     if not names:
         axes.text(
             0.5,
@@ -229,7 +251,6 @@ def timeline_figure(
             va="center",
             color="#666666",
         )
-        axes.set_yticks([])
     axes.set_title("Alert timeline (event time)", loc="left", fontsize=11)
     axes.invert_yaxis()
     return _svg(figure)

@@ -24,7 +24,7 @@ from fairwatch.demo.plots import Span
 from fairwatch.demo.progress import Display
 from fairwatch.demo.recorder import AlertRecorder, RecordingReceiver, WindowRecorder
 from fairwatch.demo.replay import Progress, ReplaySource, SimulatedTime
-from fairwatch.demo.report import AlertRecord, ReportData, hours, when, write_report
+from fairwatch.demo.report import AlertRecord, ReportData, when, write_report
 from fairwatch.demo.scenario import Scenario, simulate
 from fairwatch.demo.settings import (
     CLEAR_THRESHOLD,
@@ -138,7 +138,7 @@ def run_demo(options: DemoOptions) -> DemoResult:
         source=source,
         sink=EmbeddedSink(database),
         dead_letters=MemoryDeadLetters(),
-        alerting=False,  # the manager below is the same, ticked on the simulated clock
+        alerting=False,  # the manager built above, ticked on the simulated clock
         health=False,
         listeners=[gate],
         clock=clock,
@@ -295,14 +295,11 @@ def _report_data(
     )
 
 
-def _delay(alerts: list[AlertRecord], since: float, attribute: str) -> float | None:
-    moments = [
-        getattr(alert, attribute)
+def _delay(alerts: list[AlertRecord], since: float, moment: str) -> float | None:
+    """Hours from ``since`` to the first ``fired_at``/``resolved_at`` at or after it."""
+    found = [
+        value
         for alert in alerts
-        if alert.fired_at >= since or attribute == "resolved_at"
+        if (value := getattr(alert, moment)) is not None and value >= since
     ]
-    moments = [moment for moment in moments if moment is not None and moment >= since]
-    return (min(moments) - since) / 3600.0 if moments else None
-
-
-__all__ = ["DemoResult", "hours", "run_demo"]
+    return (min(found) - since) / 3600.0 if found else None
