@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from influxdb_client import Point, WritePrecision
 from sink_builders import make_evaluation, make_group
 
 from monitor.results import Disparity, WindowEvaluation
@@ -14,6 +18,7 @@ from monitor.sinks.points import (
     GROUP_MEASUREMENT,
     PIPELINE_MEASUREMENT,
     RATES,
+    Row,
     evaluation_rows,
     pipeline_rows,
 )
@@ -123,3 +128,28 @@ def test_line_protocol_escapes_tags_and_uses_nanoseconds() -> None:
     assert line.startswith("fairness_group,attribute=race&sex,group=Black\\ Female\\,x\\=1,")
     assert "model_id=m\\ 1" in line and "window=1d/1h" in line
     assert line.endswith(" 1700000000250000000")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    measurement=st.sampled_from(["fairness_group", "fairwatch_pipeline", "m x,y"]),
+    tags=st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=12), max_size=4),
+    fields=st.dictionaries(
+        st.text(min_size=1, max_size=8),
+        st.one_of(st.integers(-(2**62), 2**62), st.floats(allow_nan=True), st.text(max_size=10),
+                  st.booleans()),
+        min_size=1, max_size=5,
+    ),
+    time=st.floats(min_value=0, max_value=4e9, allow_nan=False),
+)
+def test_line_protocol_equals_influxdb_clients_point(
+    measurement: str, tags: dict[str, str], fields: dict[str, Any], time: float,
+) -> None:
+    row = Row(measurement, tags, fields, time)
+    point = Point(measurement)
+    for key, value in tags.items():
+        point.tag(key, value)
+    for name, value in fields.items():
+        point.field(name, value)
+    point.time(row.time_ns(), WritePrecision.NS)
+    assert to_line_protocol(row) == point.to_line_protocol()
