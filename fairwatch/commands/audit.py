@@ -1,0 +1,140 @@
+"""``fairwatch audit FILE``: offline fairness audit of a file of decisions (and a CI/CD gate).
+
+Exit codes: 0 audited (gate passed), 1 a ``--fail-on`` disparity breached, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+ORDER = 20
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "audit",
+        help="audit a JSONL, CSV or Parquet file of decisions for group fairness",
+        description="Per-group rates with Wilson intervals and disparities with intervals, "
+        "from rows with 'prediction' (or 'score'), optional 'label', and sensitive attributes "
+        "(columns or a 'sensitive' object). Exit 1 if a --fail-on disparity breaches, 2 on bad "
+        "input.",
+    )
+    parser.add_argument("file", help="input rows (.jsonl, .csv or .parquet)")
+    parser.add_argument(
+        "--sensitive", required=True, help="comma-separated sensitive attributes, e.g. sex,race"
+    )
+    parser.add_argument(
+        "--intersect",
+        action="append",
+        default=[],
+        metavar="ATTRS",
+        help="an intersection of attributes, e.g. sex,race (repeatable)",
+    )
+    parser.add_argument(
+        "--threshold", type=float, default=0.5, help="decision threshold on 'score' (default 0.5)"
+    )
+    parser.add_argument(
+        "--reference",
+        action="append",
+        default=[],
+        metavar="ATTR=GROUP",
+        help="reference group for ratios, e.g. sex=Male (default: the largest group)",
+    )
+    parser.add_argument("--format", choices=("table", "json", "html"), default="table")
+    parser.add_argument("--output", "-o", help="write the report here instead of stdout")
+    parser.add_argument(
+        "--fail-on",
+        metavar="RULES",
+        help="fail (exit 1) when one of these disparities breaches: METRIC, ATTR:METRIC, "
+        "METRIC=THRESHOLD, 'all' or 'four_fifths', comma-separated",
+    )
+    parser.add_argument("--mode", choices=("point", "confident"), default="point")
+    parser.add_argument("--min-group-size", type=int, default=30)
+    parser.add_argument("--ci-level", type=float, default=0.95)
+    parser.add_argument("--max-groups", type=int, default=100, help="groups kept per attribute")
+    parser.add_argument(
+        "--input-format", choices=("jsonl", "csv", "parquet"), help="override the file extension"
+    )
+    parser.set_defaults(func=run)
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+
+
+def _references(values: list[str]) -> dict[str, str]:
+    from monitor.audit.errors import AuditInputError
+
+    references: dict[str, str] = {}
+    for value in values:
+        for item in value.split(","):
+            attribute, separator, group = item.partition("=")
+            if not separator or not attribute.strip() or not group.strip():
+                raise AuditInputError(f"--reference expects ATTR=GROUP, got {item!r}")
+            references[attribute.strip()] = group.strip()
+    return references
+
+
+def run(args: argparse.Namespace) -> int:
+    from monitor.audit import AuditInputError, AuditOptions, RuleError, run_audit
+    from monitor.audit.core import parse_intersections
+    from monitor.audit.gate import failures, parse_rules, rule_thresholds
+    from monitor.engine import EngineConfig
+
+    try:
+        rules = parse_rules(args.fail_on)
+        engine = EngineConfig(
+            min_group_size=args.min_group_size,
+            ci_level=args.ci_level,
+            mode=args.mode,
+            thresholds=rule_thresholds(rules),
+            reference_groups=_references(args.reference),
+            max_groups=args.max_groups,
+        )
+        options = AuditOptions(
+            attributes=_split(args.sensitive),
+            intersections=parse_intersections(args.intersect),
+            threshold=args.threshold,
+            engine=engine,
+            input_format=args.input_format,
+        )
+        report = run_audit(args.file, options)
+    except (AuditInputError, RuleError, ValueError) as error:
+        message = " ".join(str(error).split())
+        print(f"fairwatch audit: error: {message}", file=sys.stderr)
+        return 2
+    failed = failures(report.evaluation.disparities, rules)
+    _write(report, args, failed if rules else None)
+    if failed:
+        print(f"fairwatch audit: fairness gate failed ({len(failed)} breach(es)):", file=sys.stderr)
+        for reason in failed:
+            print(f"  {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _write(report: Any, args: argparse.Namespace, failed: list[str] | None) -> None:
+    if args.format == "table":
+        from monitor.audit.render_table import render_table
+
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as stream:
+                render_table(report, stream)
+        else:
+            render_table(report, sys.stdout)
+        return
+    if args.format == "json":
+        from monitor.audit.render_json import render_json
+
+        text = render_json(report, failed)
+    else:
+        from monitor.audit.render_html import render_html
+
+        text = render_html(report, failed)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -1,0 +1,15 @@
+"""Offline audits of decision files with the streaming engine (``fairwatch audit``)."""
+
+from __future__ import annotations
+
+from monitor.audit.core import AuditOptions, AuditReport, audit_frame, run_audit
+from monitor.audit.errors import AuditInputError, RuleError
+
+__all__ = [
+    "AuditInputError",
+    "AuditOptions",
+    "AuditReport",
+    "RuleError",
+    "audit_frame",
+    "run_audit",
+]

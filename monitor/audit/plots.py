@@ -1,0 +1,179 @@
+"""Plots of an audit as inline SVG (matplotlib), for the self-contained HTML report."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+from monitor.disparities import REFERENCE_SUFFIX
+from monitor.results import Disparity, GroupResult
+
+STATUS_COLOUR = {"ok": "#2e7d32", "breach": "#c62828", "insufficient_data": "#9e9e9e"}
+RATE_COLOUR = {"selection_rate": "#1565c0", "tpr": "#6a1b9a", "fpr": "#ef6c00", "ppv": "#00838f"}
+RATE_TITLE = {
+    "selection_rate": "Selection rate",
+    "tpr": "True positive rate",
+    "fpr": "False positive rate",
+    "ppv": "Precision (PPV)",
+}
+INK = "#263238"
+GRID = "#eceff1"
+
+matplotlib.rcParams.update(
+    {
+        "svg.fonttype": "none",  # keep text as text: smaller, selectable, uses the page's font
+        "font.family": "sans-serif",
+        "font.size": 9,
+        "axes.edgecolor": "#b0bec5",
+        "axes.labelcolor": INK,
+        "xtick.color": INK,
+        "ytick.color": INK,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+)
+
+
+def to_svg(figure: plt.Figure) -> str:
+    """The figure as an ``<svg>`` element (no XML prolog, fixed ids stripped of randomness)."""
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _style(axes: Axes) -> None:
+    axes.grid(axis="x", color=GRID, linewidth=0.8)
+    axes.set_axisbelow(True)
+    axes.tick_params(length=0)
+
+
+def group_rates_figure(groups: Sequence[GroupResult], min_group_size: int) -> str:
+    """One panel per rate: each group's rate as a dot with its interval as a bar; groups under
+    the minimum size are drawn hollow."""
+    rates = [r for r in RATE_TITLE if any(g.rates.get(r) is not None for g in groups)]
+    names = [g.group for g in groups]
+    height = max(1.6, 0.32 * len(groups) + 0.9)
+    figure, axes_list = plt.subplots(
+        1, len(rates), figsize=(2.6 * len(rates) + 1.2, height), sharey=True, squeeze=False
+    )
+    for axes, rate in zip(axes_list[0], rates, strict=True):
+        _style(axes)
+        for position, group in enumerate(groups):
+            value = group.rates.get(rate)
+            interval = group.intervals.get(rate)
+            if value is None:
+                axes.text(0.5, position, "undefined", ha="center", va="center", color="#90a4ae")
+                continue
+            colour = RATE_COLOUR[rate]
+            if interval is not None:
+                axes.plot(interval, [position, position], color=colour, linewidth=2.2, alpha=0.35)
+            hollow = group.n < min_group_size
+            axes.plot(
+                [value], [position], "o", markersize=6, color=colour,
+                markerfacecolor="white" if hollow else colour,
+            )  # fmt: skip
+        axes.set_xlim(-0.02, 1.02)
+        axes.set_title(RATE_TITLE[rate], fontsize=9.5, color=INK, loc="left")
+        axes.set_yticks(range(len(names)))
+        axes.set_yticklabels(names)
+        axes.set_ylim(len(names) - 0.5, -0.5)
+    figure.tight_layout(w_pad=1.2)
+    return to_svg(figure)
+
+
+def _label(disparity: Disparity) -> str:
+    metric = disparity.metric
+    for suffix in ("_difference", "_ratio"):
+        if metric.endswith(suffix):
+            metric = metric[: -len(suffix)]
+    return f"{disparity.attribute} · {metric.replace('_', ' ')}"
+
+
+def disparity_figure(disparities: Sequence[Disparity]) -> str | None:
+    """Differences and ratios side by side: value, interval and threshold, coloured by status."""
+    differences = [d for d in disparities if d.group is None and d.metric.endswith("_difference")]
+    ratios = [d for d in disparities if d.group is None and d.metric.endswith("_ratio")]
+    panels = [
+        (items, kind) for items, kind in ((differences, "difference"), (ratios, "ratio")) if items
+    ]
+    if not panels:
+        return None
+    rows = max(len(items) for items, _kind in panels)
+    figure, axes_list = plt.subplots(
+        1, len(panels), figsize=(5.4 * len(panels), 0.3 * rows + 1.0), squeeze=False
+    )
+    for axes, (items, kind) in zip(axes_list[0], panels, strict=True):
+        _style(axes)
+        for position, disparity in enumerate(items):
+            colour = STATUS_COLOUR[disparity.status]
+            if disparity.threshold is not None:
+                axes.plot(
+                    [disparity.threshold] * 2, [position - 0.38, position + 0.38],
+                    color=INK, linewidth=1.1, linestyle=(0, (2, 1.5)),
+                )  # fmt: skip
+            if disparity.value is None:
+                axes.text(0.5, position, "undefined", ha="center", va="center", color="#90a4ae")
+                continue
+            if disparity.ci_low is not None and disparity.ci_high is not None:
+                axes.barh(
+                    position, disparity.ci_high - disparity.ci_low, left=disparity.ci_low,
+                    height=0.5, color=colour, alpha=0.22, linewidth=0,
+                )  # fmt: skip
+            axes.plot([disparity.value], [position], "D", markersize=5.5, color=colour)
+        axes.set_yticks(range(len(items)))
+        axes.set_yticklabels([_label(d) for d in items])
+        axes.set_ylim(len(items) - 0.5, -0.5)
+        axes.set_xlim(0, 1.0 if kind == "ratio" else max(0.3, _upper(items)))
+        title = "Differences (max − min; breach above the dashed threshold)"
+        if kind == "ratio":
+            title = "Ratios (min / max; breach below the dashed threshold)"
+        axes.set_title(title, fontsize=9.5, color=INK, loc="left")
+    figure.tight_layout(w_pad=2.0)
+    return to_svg(figure)
+
+
+def _upper(items: Sequence[Disparity]) -> float:
+    highs = [d.ci_high or d.value or 0.0 for d in items]
+    return min(1.0, max(highs, default=0.0) * 1.1 + 0.02)
+
+
+def reference_figure(disparities: Sequence[Disparity]) -> str | None:
+    """Each group's selection-rate ratio to the reference group, with the four-fifths band."""
+    items = [d for d in disparities if d.metric.endswith(REFERENCE_SUFFIX)]
+    if not items:
+        return None
+    threshold = items[0].threshold or 0.8
+    figure, axes = plt.subplots(figsize=(6.4, 0.32 * len(items) + 1.0))
+    _style(axes)
+    axes.axvspan(threshold, 1 / threshold, color="#e8f5e9", zorder=0)
+    axes.axvline(1.0, color="#a5d6a7", linewidth=1)
+    highest = 1 / threshold
+    for position, disparity in enumerate(items):
+        colour = STATUS_COLOUR[disparity.status]
+        if disparity.value is None:
+            continue
+        if disparity.ci_low is not None and disparity.ci_high is not None:
+            axes.plot([disparity.ci_low, disparity.ci_high], [position] * 2, color=colour,
+                      linewidth=2.2, alpha=0.4)  # fmt: skip
+            highest = max(highest, min(disparity.ci_high, 3.0))
+        axes.plot([disparity.value], [position], "o", markersize=6, color=colour)
+    axes.set_yticks(range(len(items)))
+    axes.set_yticklabels([f"{d.group}" for d in items])
+    axes.set_ylim(len(items) - 0.5, -0.5)
+    axes.set_xlim(0, highest * 1.05)
+    reference = items[0].reference_group
+    axes.set_title(
+        f"Selection rate ÷ {reference}'s (four-fifths band {threshold:g}–{1 / threshold:.3g})",
+        fontsize=9.5, color=INK, loc="left",
+    )  # fmt: skip
+    figure.tight_layout()
+    return to_svg(figure)

@@ -1,0 +1,212 @@
+"""The human form of an audit as one self-contained HTML page (inline CSS and SVG plots)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from monitor.audit.core import AuditReport
+from monitor.audit.plots import disparity_figure, group_rates_figure, reference_figure
+from monitor.disparities import REFERENCE_SUFFIX
+from monitor.results import Disparity, GroupResult
+
+STATUS_TEXT = {"ok": "ok", "breach": "breach", "insufficient_data": "insufficient data"}
+TABLE_RATES = (
+    ("selection_rate", "Selection rate"),
+    ("tpr", "TPR"),
+    ("fpr", "FPR"),
+    ("ppv", "PPV"),
+    ("accuracy", "Accuracy"),
+    ("base_rate", "Base rate"),
+)
+
+STYLE = """
+:root { --ink:#263238; --muted:#607d8b; --line:#e0e6ea; --ok:#2e7d32; --breach:#c62828;
+        --unsure:#8d8d8d; --bg:#f7f9fa; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+       sans-serif; color:var(--ink); background:var(--bg); }
+main { max-width:1180px; margin:0 auto; padding:28px 28px 60px; }
+h1 { font-size:24px; margin:0 0 4px; }
+h2 { font-size:18px; margin:36px 0 10px; padding-bottom:6px; border-bottom:1px solid var(--line); }
+h3 { font-size:15px; margin:22px 0 8px; }
+.source { color:var(--muted); margin:0 0 20px; word-break:break-all; }
+.cards { display:grid; grid-template-columns:repeat(auto-fit,minmax(150px,1fr)); gap:12px; }
+.card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:12px 14px; }
+.card .value { font-size:24px; font-weight:600; }
+.card .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
+.card.breach .value { color:var(--breach); } .card.ok .value { color:var(--ok); }
+.verdict { margin:18px 0 0; padding:12px 16px; border-radius:10px; background:#fff;
+           border-left:5px solid var(--ok); }
+.verdict.fail { border-left-color:var(--breach); }
+.verdict ul { margin:6px 0 0; padding-left:20px; }
+.figure { background:#fff; border:1px solid var(--line); border-radius:10px; padding:10px;
+          overflow-x:auto; margin:8px 0 14px; }
+.figure svg { max-width:100%; height:auto; display:block; }
+table { border-collapse:collapse; width:100%; background:#fff; border:1px solid var(--line);
+        border-radius:10px; overflow:hidden; font-variant-numeric:tabular-nums; }
+th, td { padding:6px 10px; border-bottom:1px solid var(--line); text-align:right;
+         vertical-align:top; }
+th { background:#eef2f4; font-weight:600; font-size:12px; color:var(--muted); }
+th:first-child, td:first-child, td.text, th.text { text-align:left; }
+tr:last-child td { border-bottom:none; }
+.ci { color:var(--muted); font-size:12px; display:block; }
+.na { color:#b0bec5; }
+.small { color:var(--unsure); }
+.badge { display:inline-block; padding:1px 9px; border-radius:999px; font-size:12px;
+         font-weight:600; color:#fff; white-space:nowrap; }
+.badge.ok { background:var(--ok); } .badge.breach { background:var(--breach); }
+.badge.insufficient_data { background:var(--unsure); }
+.note { color:var(--muted); font-size:13px; }
+footer { margin-top:40px; color:var(--muted); font-size:12px; }
+"""
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return '<span class="na">—</span>' if value is None else f"{value:.{digits}f}"
+
+
+def _rate_cell(group: GroupResult, rate: str) -> str:
+    value = group.rates.get(rate)
+    if value is None:
+        return '<td><span class="na">undefined</span></td>'
+    interval = group.intervals.get(rate)
+    ci = "" if interval is None else f'<span class="ci">{interval[0]:.3f}–{interval[1]:.3f}</span>'
+    return f"<td>{value:.3f}{ci}</td>"
+
+
+def _groups_table(groups: list[GroupResult], min_group_size: int, level: int) -> str:
+    head = "".join(f"<th>{title}<br>({level}% CI)</th>" for _rate, title in TABLE_RATES)
+    rows = []
+    for group in groups:
+        small = group.n < min_group_size
+        name = escape(group.group) + (" <span class='small'>(small)</span>" if small else "")
+        coverage = "" if group.label_coverage is None else f"{group.label_coverage:.0%}"
+        cells = "".join(_rate_cell(group, rate) for rate, _title in TABLE_RATES)
+        ece = _number(group.ece)
+        rows.append(
+            f"<tr><td>{name}</td><td>{group.n:,}</td><td>{group.n_labeled:,}"
+            f'<span class="ci">{coverage}</span></td>{cells}<td>{ece}</td></tr>'
+        )
+    return (
+        "<table><thead><tr><th>Group</th><th>n</th><th>Labeled</th>"
+        f"{head}<th>ECE</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _metric_name(disparity: Disparity) -> str:
+    if disparity.metric.endswith(REFERENCE_SUFFIX):
+        rate = disparity.metric[: -len(REFERENCE_SUFFIX)].replace("_", " ")
+        group, reference = escape(str(disparity.group)), escape(str(disparity.reference_group))
+        return f"{rate} ratio: {group} / {reference}"
+    return escape(disparity.metric.replace("_", " "))
+
+
+def _disparity_table(disparities: list[Disparity], level: int) -> str:
+    rows = []
+    for disparity in disparities:
+        interval = '<span class="na">—</span>'
+        if disparity.ci_low is not None and disparity.ci_high is not None:
+            interval = f"{disparity.ci_low:.3f}–{disparity.ci_high:.3f}"
+        threshold = "—" if disparity.threshold is None else f"{disparity.threshold:g}"
+        if disparity.metric.endswith(REFERENCE_SUFFIX) and disparity.threshold:
+            threshold = f"{disparity.threshold:g}–{1 / disparity.threshold:.3g}"
+        status = disparity.status
+        rows.append(
+            f'<tr><td class="text">{escape(disparity.attribute)}</td>'
+            f'<td class="text">{_metric_name(disparity)}</td><td>{_number(disparity.value)}</td>'
+            f"<td>{interval}</td><td>{disparity.min_group_n:,}</td><td>{threshold}</td>"
+            f'<td class="text"><span class="badge {status}">{STATUS_TEXT[status]}</span></td></tr>'
+        )
+    return (
+        '<table><thead><tr><th>Attribute</th><th class="text">Metric</th><th>Value</th>'
+        f'<th>{level}% CI</th><th>Smallest n</th><th>Threshold</th><th class="text">Status</th>'
+        "</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _cards(report: AuditReport) -> str:
+    statuses = [d.status for d in report.evaluation.disparities]
+    breaches = statuses.count("breach")
+    cards = [
+        ("Rows", f"{report.rows:,}", ""),
+        ("Labeled", f"{report.labeled_rows:,}", ""),
+        ("Breaches", str(breaches), "breach" if breaches else "ok"),
+        ("Insufficient data", str(statuses.count("insufficient_data")), ""),
+        ("Groups", str(len(report.evaluation.groups)), ""),
+        ("Mode", report.options.engine.mode, ""),
+    ]
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card {kind}"><div class="label">{label}</div>'
+            f'<div class="value">{value}</div></div>'
+            for label, value, kind in cards
+        )
+        + "</div>"
+    )
+
+
+def _verdict(failures: list[str] | None) -> str:
+    if failures is None:
+        return ""
+    if not failures:
+        return '<div class="verdict"><strong>Fairness gate passed.</strong></div>'
+    items = "".join(f"<li>{escape(reason)}</li>" for reason in failures)
+    return (
+        f'<div class="verdict fail"><strong>Fairness gate failed</strong> '
+        f"({len(failures)} breach(es)):<ul>{items}</ul></div>"
+    )
+
+
+def render_html(report: AuditReport, failures: list[str] | None = None) -> str:
+    engine = report.options.engine
+    level = round(engine.ci_level * 100)
+    evaluation = report.evaluation
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Fairness audit — {escape(report.source)}</title>",
+        f"<style>{STYLE}</style></head><body><main>",
+        "<h1>Fairness audit</h1>",
+        f'<p class="source">{escape(report.source)}</p>',
+        _cards(report),
+        _verdict(failures),
+    ]
+    summary = disparity_figure(evaluation.disparities)
+    parts.append("<h2>Disparities at a glance</h2>")
+    parts.append(
+        f'<p class="note">Diamonds are the observed values, shaded bars their {level}% '
+        "intervals, colour the status (green ok, red breach, grey insufficient data: a group "
+        f"under {engine.min_group_size} rows for the rate). Dashed lines are thresholds.</p>"
+    )
+    if summary:
+        parts.append(f'<div class="figure">{summary}</div>')
+    attributes = list(dict.fromkeys(group.attribute for group in evaluation.groups))
+    for attribute in attributes:
+        groups = [g for g in evaluation.groups if g.attribute == attribute]
+        disparities = [d for d in evaluation.disparities if d.attribute == attribute]
+        parts.append(f"<h2>{escape(attribute)}</h2>")
+        parts.append(
+            f'<div class="figure">{group_rates_figure(groups, engine.min_group_size)}</div>'
+        )
+        reference = reference_figure([d for d in disparities if d.group is not None])
+        if reference:
+            parts.append(f'<div class="figure">{reference}</div>')
+        parts.append(_groups_table(groups, engine.min_group_size, level))
+        parts.append("<h3>Disparities</h3>")
+        parts.append(_disparity_table(disparities, level))
+    if evaluation.dropped_groups:
+        parts.append(
+            f'<p class="note">{evaluation.dropped_groups} small group(s) were dropped by the cap '
+            f"of {engine.max_groups} groups per attribute.</p>"
+        )
+    parts.append(
+        "<footer>Group rates carry Wilson score intervals; disparities carry simulation "
+        "intervals computed from the counts; ratios to the reference group carry Katz log "
+        "intervals. Undefined rates (zero denominator) are shown as undefined, never as 0. "
+        "Definitions: docs/metrics.md. Generated by fairwatch audit.</footer>"
+    )
+    parts.append("</main></body></html>")
+    return "\n".join(parts)

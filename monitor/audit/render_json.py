@@ -1,0 +1,77 @@
+"""The machine form of an audit: plain JSON (shape documented in docs/metrics.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from monitor.audit.core import AuditReport
+from monitor.rates import RATE_NAMES
+from monitor.results import Disparity, GroupResult
+
+
+def group_dict(group: GroupResult) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "attribute": group.attribute,
+        "group": group.group,
+        "n": group.n,
+        "n_labeled": group.n_labeled,
+        "predicted_positive": group.predicted_positive,
+        "tp": group.tp,
+        "fp": group.fp,
+        "tn": group.tn,
+        "fn": group.fn,
+    }
+    for rate in RATE_NAMES:
+        result[rate] = group.rates.get(rate)
+    result["label_coverage"] = group.label_coverage
+    result["ece"] = group.ece
+    for rate in RATE_NAMES:
+        interval = group.intervals.get(rate)
+        result[f"{rate}_ci"] = None if interval is None else [interval[0], interval[1]]
+    return result
+
+
+def disparity_dict(disparity: Disparity) -> dict[str, Any]:
+    interval = None
+    if disparity.ci_low is not None and disparity.ci_high is not None:
+        interval = [disparity.ci_low, disparity.ci_high]
+    return {
+        "attribute": disparity.attribute,
+        "metric": disparity.metric,
+        "value": disparity.value,
+        "ci": interval,
+        "min_group_n": disparity.min_group_n,
+        "status": disparity.status,
+        "threshold": disparity.threshold,
+        "mode": disparity.mode,
+        "group": disparity.group,
+        "reference_group": disparity.reference_group,
+    }
+
+
+def report_dict(report: AuditReport, failures: list[str] | None = None) -> dict[str, Any]:
+    evaluation = report.evaluation
+    statuses = [d.status for d in evaluation.disparities]
+    engine = report.options.engine
+    return {
+        "groups": [group_dict(group) for group in evaluation.groups],
+        "disparities": [disparity_dict(d) for d in evaluation.disparities],
+        "summary": {
+            "source": report.source,
+            "rows": report.rows,
+            "labeled_rows": report.labeled_rows,
+            "dropped_groups": evaluation.dropped_groups,
+            "breaches": statuses.count("breach"),
+            "insufficient_data": statuses.count("insufficient_data"),
+            "mode": engine.mode,
+            "ci_level": engine.ci_level,
+            "min_group_size": engine.min_group_size,
+            "gate_failures": failures or [],
+        },
+    }
+
+
+def render_json(report: AuditReport, failures: list[str] | None = None) -> str:
+    return orjson.dumps(report_dict(report, failures), option=orjson.OPT_INDENT_2).decode()

@@ -1,0 +1,118 @@
+"""The terminal form of an audit: one table of groups per attribute, then the disparities."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from monitor.audit.core import AuditReport
+from monitor.disparities import REFERENCE_SUFFIX
+from monitor.results import Disparity, GroupResult
+
+SHOWN_RATES = (
+    ("selection_rate", "selection rate"),
+    ("tpr", "TPR"),
+    ("fpr", "FPR"),
+    ("ppv", "PPV"),
+    ("accuracy", "accuracy"),
+)
+STATUS_STYLE = {"ok": "green", "breach": "bold red", "insufficient_data": "yellow"}
+STATUS_TEXT = {"ok": "ok", "breach": "BREACH", "insufficient_data": "insufficient data"}
+
+
+def _rate_cell(group: GroupResult, rate: str) -> Text:
+    value = group.rates.get(rate)
+    if value is None:
+        return Text("—", style="dim")
+    interval = group.intervals.get(rate)
+    text = Text(f"{value:.3f}")
+    if interval is not None:
+        text.append(f" {interval[0]:.2f}–{interval[1]:.2f}", style="dim")
+    return text
+
+
+def _metric_label(disparity: Disparity) -> str:
+    if disparity.metric.endswith(REFERENCE_SUFFIX):
+        rate = disparity.metric[: -len(REFERENCE_SUFFIX)].replace("_", " ")
+        return f"{rate} ratio {disparity.group} / {disparity.reference_group}"
+    return disparity.metric
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def group_tables(report: AuditReport) -> list[Table]:
+    tables = []
+    attributes = list(dict.fromkeys(g.attribute for g in report.evaluation.groups))
+    for attribute in attributes:
+        table = Table(title=f"{attribute}", title_justify="left", title_style="bold")
+        table.add_column("group")
+        table.add_column("n", justify="right")
+        table.add_column("labeled", justify="right")
+        for _rate, heading in SHOWN_RATES:
+            table.add_column(heading, justify="right")
+        for group in report.evaluation.groups:
+            if group.attribute != attribute:
+                continue
+            small = group.n < report.options.engine.min_group_size
+            table.add_row(
+                Text(group.group, style="yellow" if small else ""),
+                f"{group.n:,}",
+                f"{group.n_labeled:,}",
+                *(_rate_cell(group, rate) for rate, _heading in SHOWN_RATES),
+            )
+        tables.append(table)
+    return tables
+
+
+def disparity_table(report: AuditReport) -> Table:
+    level = round(report.options.engine.ci_level * 100)
+    table = Table(title="disparities", title_justify="left", title_style="bold")
+    for heading, justify in (
+        ("attribute", "left"),
+        ("metric", "left"),
+        ("value", "right"),
+        (f"{level}% CI", "right"),
+        ("min n", "right"),
+        ("threshold", "right"),
+        ("status", "left"),
+    ):
+        table.add_column(heading, justify=justify)  # type: ignore[arg-type]
+    for disparity in report.evaluation.disparities:
+        interval = "—"
+        if disparity.ci_low is not None and disparity.ci_high is not None:
+            interval = f"{disparity.ci_low:.3f}–{disparity.ci_high:.3f}"
+        table.add_row(
+            disparity.attribute,
+            _metric_label(disparity),
+            _number(disparity.value),
+            interval,
+            f"{disparity.min_group_n:,}",
+            "—" if disparity.threshold is None else f"{disparity.threshold:g}",
+            Text(STATUS_TEXT[disparity.status], style=STATUS_STYLE[disparity.status]),
+        )
+    return table
+
+
+def summary_line(report: AuditReport) -> Text:
+    statuses = [d.status for d in report.evaluation.disparities]
+    breaches, unsure = statuses.count("breach"), statuses.count("insufficient_data")
+    text = Text(f"{report.source}: {report.rows:,} rows, {report.labeled_rows:,} labeled; ")
+    text.append(f"{breaches} breach(es)", style="bold red" if breaches else "green")
+    text.append(f", {unsure} with insufficient data (groups under ")
+    text.append(f"{report.options.engine.min_group_size}), {report.options.engine.mode} mode")
+    if report.evaluation.dropped_groups:
+        text.append(f"; {report.evaluation.dropped_groups} small group(s) dropped by the cap")
+    return text
+
+
+def render_table(report: AuditReport, file: IO[str], width: int | None = None) -> None:
+    console = Console(file=file, width=width or (None if file.isatty() else 140))
+    console.print(summary_line(report))
+    for table in group_tables(report):
+        console.print(table)
+    console.print(disparity_table(report))
