@@ -29,6 +29,7 @@ GRID = "#eceff1"
 matplotlib.rcParams.update(
     {
         "svg.fonttype": "none",  # keep text as text: smaller, selectable, uses the page's font
+        "svg.hashsalt": "fairwatch",  # stable element ids: the same audit gives the same page
         "font.family": "sans-serif",
         "font.size": 9,
         "axes.edgecolor": "#b0bec5",
