@@ -462,6 +462,13 @@ def model_detail() -> dict[str, Any]:
               defaults={"displayName": "${__field.labels.group}",
                         "color": {"mode": "palette-classic"}},
               custom={"drawStyle": "bars", "fillOpacity": 50}),
+        panel("timeseries", "Calibration error (ECE) by group", by_group("ece"),
+              (0, 34, 12, 8),
+              description="Expected calibration error of the scores per group (when scores are "
+                          "sent); a gap between groups often explains a predictive parity gap.",
+              defaults={"displayName": "${__field.labels.group}", "decimals": 3, "min": 0,
+                        "color": {"mode": "palette-classic"}},
+              custom={"showPoints": "always"}),
         panel("timeseries", "Label coverage by group", by_group("label_coverage"),
               (12, 26, 12, 8),
               description="Share of predictions with a label; revised as labels arrive.",

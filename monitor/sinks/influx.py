@@ -100,6 +100,20 @@ def to_line_protocol(row: Row) -> str:
     return f"{series} {fields} {timestamp}" if fields else ""
 
 
+#: The sink's counter samples (name -> help); ``sink_backlog_rows`` is a gauge.
+SAMPLE_HELP = {
+    "sink_rows_written": "Rows written to the sink.",
+    "sink_rows_rejected": "Rows the server rejected as invalid (not retried).",
+    "sink_write_retries": "Write attempts that failed and were retried.",
+    "sink_backlog_rows": "Rows buffered, waiting to be written.",
+    "sink_write_failures": "Failed write attempts by reason.",
+}
+
+
+def _kind(name: str) -> str:
+    return "gauge" if name == "sink_backlog_rows" else "counter"
+
+
 class _Rejected(Exception):
     """The server refused a batch as invalid (not retried)."""
 
@@ -312,21 +326,21 @@ class InfluxSink:
     def samples(self) -> list[CounterSample]:
         """The sink's own counters (for ``/metrics`` and the ``fairwatch_pipeline`` measurement)."""
         labels = {"sink": self.name}
+        values = {
+            "sink_rows_written": self._rows_written,
+            "sink_rows_rejected": self._rows_rejected,
+            "sink_write_retries": self._retries,
+            "sink_backlog_rows": self.backlog(),
+        }
         result = [
-            CounterSample("sink_rows_written", float(self._rows_written), dict(labels),
-                          help="Rows written to the sink."),
-            CounterSample("sink_rows_rejected", float(self._rows_rejected), dict(labels),
-                          help="Rows the server rejected as invalid (not retried)."),
-            CounterSample("sink_write_retries", float(self._retries), dict(labels),
-                          help="Write attempts that failed and were retried."),
-            CounterSample("sink_backlog_rows", float(self.backlog()), dict(labels), kind="gauge",
-                          help="Rows buffered, waiting to be written."),
+            CounterSample(name, float(value), dict(labels), _kind(name), SAMPLE_HELP[name])
+            for name, value in values.items()
         ]
         for reason, count in sorted(self._failures.items()):
-            result.append(
-                CounterSample("sink_write_failures", float(count), {**labels, "reason": reason},
-                              help="Failed write attempts by reason.")
-            )
+            result.append(CounterSample(
+                "sink_write_failures", float(count), {**labels, "reason": reason},
+                _kind("sink_write_failures"), SAMPLE_HELP["sink_write_failures"],
+            ))
         return result
 
     # -- writer thread -----------------------------------------------------------------------
