@@ -209,10 +209,9 @@ class HealthSettings(_Section):
 class PipelineSettings(_Section):
     max_event_bytes: int = Field(default=65536, ge=64)
     checkpoint_interval: float = 1.0
-    evaluate_interval: float = 1.0
     shutdown_timeout: float = 5.0
 
-    @field_validator("checkpoint_interval", "evaluate_interval", "shutdown_timeout", mode="before")
+    @field_validator("checkpoint_interval", "shutdown_timeout", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
         return parse_duration(value)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -62,11 +62,14 @@ from monitor.window import (
     Watermark,
     WindowKey,
     counts_by_group,
-    pane_starts,
     windows_of_pane,
 )
 
 logger = logging.getLogger(__name__)
+
+
+class StateMismatchError(RuntimeError):
+    """The state directory was written for another configuration of groups."""
 
 
 def decode_rules(config: MonitorConfig) -> DecodeRules:
@@ -78,6 +81,9 @@ def decode_rules(config: MonitorConfig) -> DecodeRules:
         attributes=tuple(config.sensitive.attributes),
         max_event_bytes=config.pipeline.max_event_bytes,
     )
+
+
+_PARTITION_SPACE = 1 << 20  # partitions per topic are far fewer
 
 
 def _first_occurrences(ids: Sequence[str]) -> np.ndarray:
@@ -107,8 +113,9 @@ class Pipeline:
         self.intersections = [list(members) for members in config.sensitive.intersections]
         self.score_bins = config.engine.score_bins
         self.counters = PipelineCounters()
-        self.pending = PendingStore(store.connection)
         snapshot = store.load()
+        self._check_layout(snapshot.meta)
+        self.pending = PendingStore(store.connection, self._width_of_groups())
         self.panes = PaneCounts(row_width(self.score_bins))
         for key, matrix in snapshot.panes.items():
             if key[0] in self.spec_by_name:
@@ -176,22 +183,27 @@ class Pipeline:
     def _add_predictions(self, events: Predictions) -> None:
         ids = events.prediction_id
         keep = _first_occurrences(ids)
-        known = self.pending.known([ids[index] for index in keep])
+        known = self.pending.known(ids if len(keep) == len(ids) else [ids[i] for i in keep])
         if known:
-            keep = np.fromiter((i for i in keep if ids[i] not in known), dtype=np.int64)
+            keep = np.fromiter((i for i in keep.tolist() if ids[i] not in known), dtype=np.int64)
         self.counters.duplicate["prediction"] += len(ids) - len(keep)
         if not len(keep):
             return
-        timestamps, decisions, scores, labels = (array[keep] for array in events.arrays())
-        kept_ids = [ids[index] for index in keep]
+        everything = len(keep) == len(ids)
+        timestamps = events.timestamp[keep]
+        decisions = events.prediction[keep]
+        scores = events.score[keep]
+        labels = events.label[keep]
+        partitions = events.partition[keep]
+        kept_ids = ids if everything else [ids[index] for index in keep.tolist()]
         early = self.pending.take_early_labels(kept_ids)
         if early:
+            labels = labels.copy()
             for position, key in enumerate(kept_ids):
                 found = early.get(key)
                 if found is not None and labels[position] < 0:
                     labels[position] = found
             self.counters.joined += len(early)
-        partitions = np.asarray(events.partition, dtype=np.int64)[keep]
         specs = np.zeros(len(keep), dtype=np.int64)
         for bit, spec in enumerate(self.specs):
             late = self.watermark.late(spec, timestamps)
@@ -202,12 +214,22 @@ class Pipeline:
         counted = np.flatnonzero(specs)
         if not counted.size:
             return
-        models = [events.model_id[index] for index in keep]
-        sensitive = [events.sensitive[index] for index in keep]
+        all_counted = counted.size == len(keep)
+        keep_list = keep.tolist()
+        models = events.model_id if everything else [events.model_id[i] for i in keep_list]
+        counted_list = counted.tolist()
+        counted_models = models if all_counted else [models[i] for i in counted_list]
         groups = np.zeros((len(keep), self._width_of_groups()), dtype=np.int32)
-        by_model = self._split_by_model([models[index] for index in counted], counted)
-        for model, rows in by_model.items():
-            columns = {name: [sensitive[row].get(name) for row in rows] for name in self.attributes}
+        for model, rows in self._split_by_model(counted_models, counted).items():
+            row_list = rows.tolist()
+            columns = {}
+            for name in self.attributes:
+                values = events.sensitive[name]
+                if not everything:
+                    values = [values[i] for i in keep_list]
+                columns[name] = (
+                    values if len(row_list) == len(keep) else [values[row] for row in row_list]
+                )
             index = self.group_indexes.setdefault(model, GroupIndex())
             for column, (attribute, codes, names) in enumerate(
                 group_codes(columns, self.attributes, self.intersections)
@@ -225,10 +247,10 @@ class Pipeline:
                 count_n=True,
             )
         self.pending.add_predictions(
-            [kept_ids[index] for index in counted],
-            [models[index] for index in counted],
+            kept_ids if all_counted else [kept_ids[index] for index in counted_list],
+            counted_models,
             timestamps[counted],
-            partitions[counted].tolist(),
+            partitions[counted],
             groups[counted],
             decisions[counted],
             scores[counted],
@@ -238,49 +260,61 @@ class Pipeline:
 
     def _add_labels(self, events: Labels) -> None:
         ids = events.prediction_id
-        keep = _first_occurrences(ids)
+        keep = _first_occurrences(ids).tolist()
         self.counters.duplicate["label"] += len(ids) - len(keep)
-        kept = [(ids[index], events.label[index]) for index in keep]
-        found = self.pending.lookup([key for key, _label in kept])
-        joins: list[tuple[str, int]] = []
-        early: list[tuple[str, int]] = []
-        for key, label in kept:
-            prediction = found.get(key)
-            if prediction is None:
-                early.append((key, label))
-            elif prediction.label >= 0:
-                self.counters.duplicate["label"] += 1
-            else:
-                joins.append((key, label))
+        label_of = {ids[index]: events.label[index] for index in keep}
+        found = self.pending.lookup(list(label_of))
+        waiting = found.label < 0
+        self.counters.duplicate["label"] += int((~waiting).sum())
+        known = set(found.prediction_id)
+        early = [(key, label) for key, label in label_of.items() if key not in known]
         if early:
             clock = self.watermark.max_event_time
             added = self.pending.hold_labels(early, clock if math.isfinite(clock) else None)
             self.counters.duplicate["label"] += len(early) - added
-        if not joins:
+        rows = np.flatnonzero(waiting)
+        if not rows.size:
             return
-        self.pending.set_labels(joins)
-        self.counters.joined += len(joins)
-        by_model: dict[str, list[tuple[str, int]]] = {}
-        for key, label in joins:
-            by_model.setdefault(found[key].model, []).append((key, label))
-        for model, pairs in by_model.items():
-            rows = [found[key] for key, _label in pairs]
+        joined_ids = [found.prediction_id[row] for row in rows.tolist()]
+        labels = np.asarray([label_of[key] for key in joined_ids], dtype=np.int64)
+        self.pending.set_labels(list(zip(joined_ids, labels.tolist(), strict=True)))
+        self.counters.joined += len(joined_ids)
+        records = found.records[rows]
+        models = [found.models[row] for row in rows.tolist()]
+        for model, members in self._split_by_model(models, np.arange(len(models))).items():
+            chosen = records[members]
             self._count(
                 model,
-                np.stack([row.groups for row in rows]),
-                np.fromiter((row.timestamp for row in rows), dtype=np.float64, count=len(rows)),
-                np.fromiter((row.partition for row in rows), dtype=np.int64, count=len(rows)),
-                np.fromiter((row.prediction for row in rows), dtype=np.int64, count=len(rows)),
-                np.fromiter((row.score for row in rows), dtype=np.float64, count=len(rows)),
-                np.fromiter((label for _key, label in pairs), dtype=np.int64, count=len(rows)),
-                np.fromiter((row.specs for row in rows), dtype=np.int64, count=len(rows)),
+                chosen["groups"],
+                chosen["ts"],
+                chosen["partition"].astype(np.int64),
+                chosen["prediction"].astype(np.int64),
+                chosen["score"],
+                labels[members],
+                chosen["specs"].astype(np.int64),
                 count_n=False,
             )
 
+    def _group_columns(self) -> list[str]:
+        names = list(dict.fromkeys(self.attributes))
+        for members in self.intersections:
+            name = "&".join(sorted(set(members)))
+            if name not in names:
+                names.append(name)
+        return names
+
     def _width_of_groups(self) -> int:
-        return len(self.attributes) + len(
-            {"&".join(sorted(set(members))) for members in self.intersections}
-        )
+        return len(self._group_columns())
+
+    def _check_layout(self, meta: Mapping[str, object]) -> None:
+        """The stored state must have been written with the same group columns."""
+        stored = meta.get("group_columns")
+        if stored is not None and stored != self._group_columns():
+            raise StateMismatchError(
+                f"state_dir {self.store.path.parent} was written for the sensitive attributes and "
+                f"intersections {stored}, the config now gives {self._group_columns()}; start "
+                "with a new state_dir (or restore the previous sensitive: section)"
+            )
 
     @staticmethod
     def _split_by_model(models: Sequence[str], rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -312,10 +346,14 @@ class Pipeline:
             selected = np.flatnonzero((specs >> bit) & 1)
             if not selected.size:
                 continue
-            starts = pane_starts(timestamps[selected], spec.step)
-            keys = np.stack([starts, partitions[selected].astype(np.float64)], axis=1)
-            unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+            pane_numbers = np.floor(timestamps[selected] / spec.step).astype(np.int64)
+            keys = pane_numbers * _PARTITION_SPACE + partitions[selected]
+            unique_keys, inverse = np.unique(keys, return_inverse=True)
             inverse = inverse.reshape(-1)
+            unique = [
+                (float(key // _PARTITION_SPACE) * spec.step, int(key % _PARTITION_SPACE))
+                for key in unique_keys.tolist()
+            ]
             flat_index = (inverse[:, None] * n_groups + groups[selected]).reshape(-1)
             matrix = count_batch(
                 flat_index,
@@ -326,8 +364,7 @@ class Pipeline:
                 count_n=None if count_n else np.zeros(selected.size * columns, dtype=bool),
                 score_bins=self.score_bins,
             ).reshape(len(unique), n_groups, -1)
-            for position, (start, partition) in enumerate(unique.tolist()):
-                partition_id = int(partition)
+            for position, (start, partition_id) in enumerate(unique):
                 self.partitions.add(partition_id)
                 self.panes.add((spec.name, model, start, partition_id), matrix[position])
                 for window_start in windows_of_pane(spec, start):
@@ -394,7 +431,10 @@ class Pipeline:
     def checkpoint(self) -> None:
         """Commit state, pending joins, offsets and the windows still to be written, together."""
         self.maintain()
-        meta: dict[str, object] = {"windows": [spec.name for spec in self.specs]}
+        meta: dict[str, object] = {
+            "windows": [spec.name for spec in self.specs],
+            "group_columns": self._group_columns(),
+        }
         if math.isfinite(self.watermark.max_event_time):
             meta["max_event_time"] = self.watermark.max_event_time
         self.store.checkpoint(

@@ -58,6 +58,7 @@ BAD_PREDICTIONS = [
     ("wrong_type", predict(score="0.4")),
     ("wrong_type", predict(sensitive="Female")),
     ("wrong_type", predict(sensitive={"sex": 1})),
+    ("wrong_type", predict(sensitive=["sex"])),
     ("wrong_type", predict(timestamp={"t": 1})),
     ("empty_field", predict(prediction_id="")),
     (
@@ -128,18 +129,35 @@ def test_good_prediction_fields() -> None:
     events, errors = decode_predictions([record(value) for value in raw], RULES)
     assert errors == []
     assert events.prediction_id == ["p1", "p2", "p3", "p4", "p5"]
-    assert events.timestamp == [
+    assert events.timestamp.tolist() == [
         1714564800.0,
         1714564800.0,
         1714564800.5,
         1714564800.0,
         1714564800.0,
     ]
-    assert events.prediction == [1, 1, 0, 0, 1]  # p2/p3: score against the model's 0.6
-    assert events.label == [-1, -1, -1, 1, -1]
+    assert events.prediction.tolist() == [1, 1, 0, 0, 1]  # p2/p3: score against the model's 0.6
+    assert events.label.tolist() == [-1, -1, -1, 1, -1]
     assert math.isnan(events.score[0]) and events.score[3] == 0.9
-    assert events.sensitive[0] == {"sex": "Female", "race": "Black"}
-    assert events.partition == [2] * 5
+    assert events.sensitive == {"sex": ["Female"] * 5}  # only configured attributes are kept
+    assert events.partition.tolist() == [2] * 5
+
+
+def test_fast_and_field_by_field_paths_agree_and_keep_record_order() -> None:
+    """A batch mixing forms the vectorised path leaves to the slow one (label 1.0, bad rows)."""
+    raw = [
+        predict(prediction_id="a", label=1.0),  # accepted by the field-by-field path
+        predict(prediction_id="b"),
+        b"{oops",
+        predict(prediction_id="c", score=0.7, prediction=...),
+        predict(prediction_id="d", prediction=0.0, label=0),  # slow path again
+    ]
+    events, errors = decode_predictions([record(value) for value in raw], RULES)
+    assert [error.reason for error in errors] == ["invalid_json"]
+    assert events.prediction_id == ["a", "b", "c", "d"]
+    assert events.prediction.tolist() == [1, 1, 1, 0]
+    assert events.label.tolist() == [1, -1, -1, 0]
+    assert events.sensitive == {"sex": ["Female"] * 4}
 
 
 def test_any_model_accepted_when_none_is_configured() -> None:
@@ -147,7 +165,7 @@ def test_any_model_accepted_when_none_is_configured() -> None:
     events, errors = decode_predictions(
         [record(predict(model_id="anything", score=0.5, prediction=...))], rules
     )
-    assert errors == [] and events.prediction == [1]  # default threshold 0.5
+    assert errors == [] and events.prediction.tolist() == [1]  # default threshold 0.5
 
 
 def test_good_label_with_and_without_time() -> None:
