@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import httpx
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
@@ -122,27 +123,31 @@ class _TooLarge(Exception):
     """The server refused a batch as too large (split and retried)."""
 
 
-def _classify(error: BaseException) -> tuple[str, bool]:
-    """(reason, retry?) for a failed write. Only 400 (bad data) is never retried."""
+def _classify(error: BaseException) -> str:
+    """The reason of a failed write, for counters and logs (all of these are retried)."""
     if isinstance(error, ApiException):
         status = int(error.status or 0)
-        if status == 400:
-            return "bad_request", False
-        if status == 413:
-            return "too_large", True
         if status in (401, 403):
-            return "unauthorized", True
+            return "unauthorized"
         if status == 404:
-            return "not_found", True
+            return "not_found"
         if status == 429:
-            return "rate_limited", True
+            return "rate_limited"
         if status >= 500:
-            return "server_error", True
-        return f"http_{status}", True
+            return "server_error"
+        return f"http_{status}"
     name = type(error).__name__.lower()
-    if "timeout" in name:
-        return "timeout", True
-    return "connection", True
+    return "timeout" if "timeout" in name else "connection"
+
+
+def _describe(error: BaseException) -> str:
+    """One line saying what went wrong (the server's message for HTTP errors)."""
+    if isinstance(error, ApiException):
+        body = error.body.decode("utf-8", "replace") if isinstance(error.body, bytes) else ""
+        text = f"HTTP {error.status} {error.reason or ''} {body or ''}"
+    else:
+        text = f"{type(error).__name__}: {error}"
+    return " ".join(text.split())[:300]
 
 
 class InfluxSink:
@@ -317,10 +322,16 @@ class InfluxSink:
                 self._cond.wait(remaining)
         return True
 
-    def is_reachable(self) -> bool:
-        """True when the server answers ``/ping`` and the last write (if any) succeeded."""
-        if self._client is not None and not self._client.ping():
-            return False
+    def is_reachable(self, timeout: float = 2.0) -> bool:
+        """True when the server answers ``/ping`` within ``timeout`` seconds and the last write
+        (if any) succeeded: the readiness check ``sink_reachable``."""
+        if self._client is not None:
+            try:
+                response = httpx.get(f"{self.url.rstrip('/')}/ping", timeout=timeout)
+            except httpx.HTTPError:
+                return False
+            if response.status_code >= 300:
+                return False
         return self._last_write_ok is not False
 
     def samples(self) -> list[CounterSample]:
@@ -406,10 +417,10 @@ class InfluxSink:
                 self._send(batch[middle:])
                 return
             except Exception as error:  # every other failure is retried: never drop rows
-                reason, _ = _classify(error)
+                reason = _classify(error)
                 self._count_failure(reason)
                 self._last_write_ok = False
-                self._last_error = f"{reason}: {error}".splitlines()[0][:300]
+                self._last_error = f"{reason}: {_describe(error)}"
                 logger.warning(
                     "influx_write_failed reason=%s lines=%d retry_in=%.2fs error=%s",
                     reason, len(batch), delay, self._last_error,

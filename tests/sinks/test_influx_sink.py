@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from influx_servers import InfluxTarget, canonical, read_rows
 from influxdb_client.client.write_api import SYNCHRONOUS
@@ -165,3 +166,35 @@ def test_flush_returns_once_rows_are_queryable(influx_target: InfluxTarget) -> N
     assert time.monotonic() - started < 30
     assert len(read_rows(influx_target, GROUP_MEASUREMENT, model)) == 9
     sink.close()
+
+
+def _create_database(target: InfluxTarget, name: str) -> InfluxTarget:
+    """Create ``name`` as a database (InfluxDB 1.8) or bucket (2.x); its target."""
+    ping = httpx.get(f"{target.url}/ping", timeout=10)
+    if ping.headers.get("X-Influxdb-Version", "").lstrip("v").startswith(("2", "3")):
+        with target.client() as client:
+            client.buckets_api().create_bucket(bucket_name=name, org=target.org)
+        return InfluxTarget(target.url, target.token, target.org, name)
+    response = httpx.post(f"{target.url}/query", data={"q": f'CREATE DATABASE "{name}"'},
+                          timeout=30)
+    response.raise_for_status()
+    return InfluxTarget(target.url, target.token, target.org, f"{name}/autogen")
+
+
+def test_a_missing_bucket_is_retried_until_it_exists(influx_target: InfluxTarget) -> None:
+    name = f"later_{uuid.uuid4().hex[:8]}"
+    missing = InfluxTarget(influx_target.url, influx_target.token, influx_target.org,
+                           f"{name}/autogen" if "/" in influx_target.bucket else name)
+    sink = _sink(missing)
+    evaluation = make_evaluation(model_id="late-bucket", window_end=START + HOUR)
+    sink.on_evaluations([evaluation], now=0)
+    with pytest.raises(SinkUnavailableError, match="not_found"):
+        sink.flush(timeout=1.5)
+    assert sink.is_reachable() is False  # the server answers, but writes fail
+    created = _create_database(influx_target, name)
+    sink.flush(timeout=30)
+    assert sink.is_reachable()
+    sink.close()
+    assert canonical(read_rows(created, GROUP_MEASUREMENT, "late-bucket")) == _expected(
+        [evaluation], GROUP_MEASUREMENT
+    )
