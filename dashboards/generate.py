@@ -324,6 +324,13 @@ def fleet_overview() -> dict[str, Any]:
               overrides=[
                   {"matcher": {"id": "byName", "options": "status"},
                    "properties": [{"id": k, "value": v} for k, v in status_cell.items()]},
+                  {"matcher": {"id": "byName", "options": "model_id"},
+                   "properties": [{"id": "links", "value": [{
+                       "title": "Model detail",
+                       "url": "/d/fairwatch-model?var-model=${__value.raw}"
+                              "&var-window=${window}"
+                              "&var-attribute=${__data.fields.attribute}&${__url_time_range}",
+                   }]}]},
                   {"matcher": {"id": "byName", "options": "value"},
                    "properties": [{"id": "decimals", "value": 3}]},
                   {"matcher": {"id": "byName", "options": "_time"},

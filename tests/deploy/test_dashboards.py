@@ -178,3 +178,26 @@ def _check_schema_doc_examples(seeded: Seeded) -> None:
         flux = (example.replace('"fairwatch"', f'"{seeded.target.bucket}"')
                 .replace('"credit"', f'"{seeded.model_id}"'))
         assert _run(seeded, flux), f"no rows:\n{flux}"
+
+
+def _all_panels(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [p for item in items for p in (item, *_all_panels(item.get("panels", [])))]
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_layout_has_no_overlaps_and_ids_are_unique(name: str) -> None:
+    panels = _all_panels(BOARDS[name]["panels"])
+    assert len({panel["id"] for panel in panels}) == len(panels)
+    boxes = []
+    for panel in panels:
+        grid = panel["gridPos"]
+        assert grid["x"] >= 0 and grid["w"] > 0 and grid["x"] + grid["w"] <= 24, panel["title"]
+        boxes.append((grid["x"], grid["y"], grid["x"] + grid["w"], grid["y"] + grid["h"],
+                      panel["title"]))
+    for index, (x1, y1, x2, y2, title) in enumerate(boxes):
+        for (a1, b1, a2, b2, other) in boxes[index + 1:]:
+            assert x2 <= a1 or a2 <= x1 or y2 <= b1 or b2 <= y1, f"{title} overlaps {other}"
+    for panel in panels:
+        if panel["type"] != "row":
+            assert panel["targets"] and panel["datasource"]["uid"] == "fairwatch-influxdb"
+            assert panel.get("description"), f"{panel['title']} has no description"
