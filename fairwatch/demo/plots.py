@@ -42,7 +42,7 @@ def _dates(times: Sequence[float]) -> list[float]:
     return [float(value) for value in mdates.date2num(moments)]
 
 
-MARGINS_INCHES = {"left": 0.85, "right": 0.2, "top": 0.4, "bottom": 0.5}
+MARGINS_INCHES = {"left": 0.85, "right": 0.45, "top": 0.4, "bottom": 0.5}
 
 
 def _svg(figure: Figure) -> str:
