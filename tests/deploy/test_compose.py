@@ -184,7 +184,7 @@ def test_the_alert_inbox_keeps_and_shows_notifications() -> None:
         server.server_close()
 
 
-@pytest.mark.parametrize("service", ["fairwatch", "influxdb", "kafka"])
+@pytest.mark.parametrize("service", ["fairwatch", "influxdb", "grafana"])
 def test_stateful_services_keep_data_in_named_volumes(service: str) -> None:
     named = [v.split(":")[0] for v in SERVICES[service]["volumes"] if not v.startswith(".")]
     assert named, service
