@@ -54,6 +54,12 @@ def localservers() -> ModuleType:
     return sys.modules[name]
 
 
+@pytest.fixture(scope="session")
+def localservers_module() -> ModuleType:
+    """``deploy/local/localservers.py`` as a module (``KafkaServer``, ``InfluxDBServer``, ...)."""
+    return localservers()
+
+
 @dataclass(frozen=True)
 class InfluxDBConnection:
     """Where the tests write and query: InfluxDB 2.x, or 1.8 through its 2.x compatibility API.

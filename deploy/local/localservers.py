@@ -374,6 +374,7 @@ class Server:
     state_dir: Path
     port: int = 0
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _picked_ports: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def home(self) -> Path:
@@ -423,6 +424,7 @@ class Server:
         self.restore_ports()
         names = self.port_fields()
         missing = [name for name in names if not getattr(self, name)]
+        self._picked_ports = tuple(missing)
         taken = frozenset(getattr(self, name) for name in names)
         for name, port in zip(missing, free_ports(len(missing), exclude=taken), strict=True):
             setattr(self, name, port)
@@ -490,9 +492,29 @@ class Server:
         self.launch_server()
         return True
 
-    def finish_start(self) -> None:
-        self.wait_ready(self.readiness())
+    def finish_start(self, attempts: int = 3) -> None:
+        """Wait until ready. A port picked free can be taken by another process before the
+        server binds it; then pick new ones and try again (ports given or kept never change)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self.wait_ready(self.readiness())
+                break
+            except ServerError as error:
+                if (attempt == attempts or not self._picked_ports
+                        or "already in use" not in str(error).lower()):
+                    raise
+                log(f"{self.name}: a chosen port was taken meanwhile; choosing others")
+                self.stop()
+                for name in self._picked_ports:
+                    setattr(self, name, 0)
+                self.ports_path.unlink(missing_ok=True)
+                self.forget_data_of_picked_ports()
+                self.choose_ports()
+                self.launch_server()
         self.after_ready()
+
+    def forget_data_of_picked_ports(self) -> None:
+        """Drop state that depends on the ports being replaced (nothing by default)."""
 
     def start(self) -> None:
         """Start the server (same ports and data as the previous start) and wait until ready."""
@@ -564,6 +586,11 @@ class KafkaServer(Server):
 
     def install(self) -> None:
         self._libs = ensure_kafka()
+
+    def forget_data_of_picked_ports(self) -> None:
+        # The KRaft voter set written by `format --standalone` names the controller's port.
+        if "controller_port" in self._picked_ports:
+            shutil.rmtree(self.home / "data", ignore_errors=True)
 
     def readiness(self) -> str:
         return "kafka-python admin client lists topics"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -88,3 +91,26 @@ def test_a_restarted_server_keeps_its_port_and_its_data(local_servers_factory: A
     read = flux_values(server, f'from(bucket: "{server.bucket}") |> range(start: 0)')
     assert read == {("x", "n", datetime(2026, 1, 5, 12, 0, tzinfo=UTC)): 7}
 
+
+
+def test_a_free_port_taken_before_the_server_binds_it_is_replaced(
+    localservers_module: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = localservers_module
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        real_free_ports = module.free_ports
+        offers = iter([[taken, *real_free_ports(1, exclude=frozenset({taken}))]])
+        # The first choice looks free when checked but is taken when influxd binds it.
+        monkeypatch.setattr(module, "free_ports",
+                            lambda count, **kw: next(offers, None) or real_free_ports(count, **kw))
+        monkeypatch.setattr(module, "port_is_free", lambda port, host="127.0.0.1": True)
+        server = module.InfluxDBServer(state_dir=tmp_path)
+        try:
+            server.start()
+            assert server.port != taken
+            assert server.probe() is None
+        finally:
+            server.stop()
