@@ -1,10 +1,11 @@
-"""Intervals of disparities from simulated group rates (see docs/metrics.md for the argument).
+"""Intervals of disparities from simulated group rates (docs/metrics.md has the argument).
 
 Notation: ``p_g`` a group's true rate, ``p̂_g`` its observed rate, ``p̃_g = (k + 1) / (n + 2)`` the
 centre of its simulated draws ``p*_g`` and ``e*_g = p*_g − p̃_g`` the simulated estimation error.
 For the difference ``D = max_g p − min_g p``, with ``T`` the groups that could be the highest
-and ``B`` those that could be the lowest (*contenders*, see :func:`contenders`), the observed
-extreme pair ``(a, b)`` and the true one ``(c, d)``:
+and ``B`` those that could be the lowest (*contenders*: a group whose ``p̂ ± z·se`` range reaches
+the largest lower end, resp. the smallest upper end), the observed extreme pair ``(a, b)`` and
+the true one ``(c, d)``:
 
 * ``D ≥ p_a − p_b = D̂ − (e_a − e_b) ≥ D̂ − (max_T e − min_B e)``,
 * ``D = p_c − p_d ≤ D̂ − (e_c − e_d) ≤ D̂ + (max_B e − min_T e)``.
@@ -16,137 +17,224 @@ one group clearly leads and one clearly trails it reduces to the Agresti–Caffo
 their difference. Ratios ``R = min / max`` use the same argument on the log scale around
 ``R̃ = min p̃ / max p̃``. Worst cases over several rates (equalized odds) bound each rate and
 combine them jointly per draw.
+
+Everything here works on *segments*: the groups of several attributes stacked in one array,
+each attribute a contiguous run of rows, so one call serves every attribute of a window.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from monitor.disparities import Aggregation, DisparityMetric
+from monitor.intervals import simulated_noise
 
 _TINY = 1e-12  # floor for the logs of rates drawn at 0
 _CONTENDER_Z = 1.96
+_MAX_EXPONENT = 700.0
 
 
 @dataclass(frozen=True)
-class RateSpread:
-    """How one rate spreads across the groups of an attribute: estimates and simulated errors.
+class Segments:
+    """Contiguous runs of rows, one per attribute: ``starts``, ``sizes``; for each row its
+    ``segment`` and its ``local`` index within the segment."""
+
+    starts: np.ndarray
+    sizes: np.ndarray
+    segment: np.ndarray
+    local: np.ndarray
+
+    @classmethod
+    def from_sizes(cls, sizes: list[int]) -> Segments:
+        size_array = np.asarray(sizes, dtype=np.int64)
+        if size_array.size == 0 or size_array.min() < 1:
+            raise ValueError("every segment needs at least one row")
+        starts = np.concatenate(([0], np.cumsum(size_array)[:-1]))
+        segment = np.repeat(np.arange(size_array.size), size_array)
+        local = np.arange(int(size_array.sum())) - starts[segment]
+        return cls(starts, size_array, segment, local)
+
+    def __len__(self) -> int:
+        return int(self.sizes.size)
+
+
+@dataclass(frozen=True)
+class RateSpreads:
+    """How one rate spreads across the groups of each segment (arrays indexed by segment).
 
     ``highest``/``lowest`` (observed) and ``centre_ratio`` (``min p̃ / max p̃``) are NaN when fewer
-    than two groups have the rate defined. The ``*_noise`` arrays hold one value per draw:
+    than two groups have the rate defined. The ``*_noise`` arrays (segments × samples) hold
     ``lower_noise = max_T e* − min_B e*``, ``upper_noise = max_B e* − min_T e*`` and the same on
-    the log scale (``log p* − log p̃``). ``min_trials`` is the smallest denominator over all groups.
+    the log scale (``log p* − log p̃``); rows of undefined segments are NaN. ``min_trials`` is
+    the smallest denominator over all the segment's groups.
     """
 
-    defined_groups: int
-    highest: float
-    lowest: float
-    centre_ratio: float
+    defined_groups: np.ndarray
+    highest: np.ndarray
+    lowest: np.ndarray
+    centre_ratio: np.ndarray
     lower_noise: np.ndarray
     upper_noise: np.ndarray
     log_lower_noise: np.ndarray
     log_upper_noise: np.ndarray
-    min_trials: int
+    min_trials: np.ndarray
 
-    def value(self, aggregation: Aggregation) -> float:
-        """``max − min`` or ``min / max`` of the observed rates (NaN when undefined)."""
+    def values(self, aggregation: Aggregation) -> np.ndarray:
+        """``max − min`` or ``min / max`` of the observed rates per segment (NaN: undefined)."""
         if aggregation == "difference":
             return self.highest - self.lowest
-        return self.lowest / self.highest if self.highest > 0 else float("nan")
+        result = np.full(self.highest.shape, np.nan)
+        np.divide(self.lowest, self.highest, out=result, where=self.highest > 0)
+        return result
 
 
-def contenders(
-    values: np.ndarray, centre: np.ndarray, trials: np.ndarray, z: float = _CONTENDER_Z
+def _segment_extremes(
+    estimate: np.ndarray, defined: np.ndarray, segments: Segments
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the groups that could be the highest (``T``) and the lowest (``B``): those
-    whose ``p̂ ± z·se`` range reaches the observed highest (lowest) group's range."""
-    spread = z * np.sqrt(centre * (1.0 - centre) / (np.asarray(trials, dtype=np.float64) + 2.0))
-    top_index, bottom_index = int(np.argmax(values)), int(np.argmin(values))
-    top = np.flatnonzero(values + spread >= values[top_index] - spread[top_index])
-    bottom = np.flatnonzero(values - spread <= values[bottom_index] + spread[bottom_index])
-    return top, bottom
+    highest = np.maximum.reduceat(np.where(defined, estimate, -np.inf), segments.starts)
+    lowest = np.minimum.reduceat(np.where(defined, estimate, np.inf), segments.starts)
+    return highest, lowest
 
 
-def _extreme(draws: np.ndarray, rows: np.ndarray, reduce: Callable[..., np.ndarray]) -> np.ndarray:
-    """``reduce`` (np.max or np.min) over the given rows of ``draws``."""
-    if rows.size == draws.shape[0]:
-        return reduce(draws, axis=0)
-    if rows.size == 1:
-        return draws[int(rows[0])]
-    return reduce(draws[rows], axis=0)
+def _subset_extremes(
+    values: np.ndarray, member: np.ndarray, row_segment: np.ndarray, segment_count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment, the max and min over the member rows of ``values`` (rows × samples); rows
+    are sorted by segment. Segments without members get NaN.
+
+    A few segments are reduced one by one; many are laid out in a padded (segments × members ×
+    samples) block and reduced in one call (``ufunc.reduceat`` along the first axis is several
+    times slower than either).
+    """
+    samples = values.shape[1]
+    highest = np.full((segment_count, samples), np.nan, dtype=values.dtype)
+    lowest = highest.copy()
+    selected = np.flatnonzero(member)
+    if selected.size == 0:
+        return highest, lowest
+    segment_of = row_segment[selected]
+    per_segment = np.bincount(segment_of, minlength=segment_count)
+    first = np.cumsum(per_segment) - per_segment
+    present = np.flatnonzero(per_segment)
+    width = int(per_segment.max())
+    subset = values if selected.size == values.shape[0] else values[selected]
+    if present.size <= 8 or width * segment_count > 4 * selected.size + 64:
+        for segment in present:
+            rows = subset[first[segment] : first[segment] + per_segment[segment]]
+            highest[segment], lowest[segment] = rows.max(axis=0), rows.min(axis=0)
+        return highest, lowest
+    position = np.arange(selected.size) - first[segment_of]
+    padded = np.full((segment_count, width, samples), -np.inf, dtype=values.dtype)
+    padded[segment_of, position] = subset
+    highest[present] = padded.max(axis=1)[present]
+    padded.fill(np.inf)
+    padded[segment_of, position] = subset
+    lowest[present] = padded.min(axis=1)[present]
+    return highest, lowest
 
 
-def rate_spread(
+def rate_spreads(
     estimate: np.ndarray,
-    draws: np.ndarray,
     centre: np.ndarray,
     trials: np.ndarray,
+    segments: Segments,
+    normals: np.ndarray,
+    normal_offset: int,
     with_log: bool = True,
-) -> RateSpread:
-    """Summarise one rate over the groups; NaN estimates are undefined groups and are skipped.
+) -> RateSpreads:
+    """Summarise one rate over the groups of every segment.
 
-    ``draws`` is ``groups × samples`` (from :func:`monitor.intervals.simulate_rates`);
+    ``estimate`` is NaN for undefined groups (they are skipped); ``centre`` the adjusted rates.
+    A group's simulated errors use row ``normal_offset · size + local`` of the fixed
+    ``normals`` matrix. Only contenders are simulated: other groups cannot change the bounds.
     ``with_log=False`` skips the log-scale noise (only ratios need it).
     """
-    samples = draws.shape[1]
-    defined = np.flatnonzero(~np.isnan(estimate))
-    min_trials = int(trials.min()) if trials.size else 0
-    empty = np.full(samples, np.nan)
-    if defined.size < 2:
-        nan = float("nan")
-        return RateSpread(int(defined.size), nan, nan, nan, empty, empty, empty, empty, min_trials)
-    values = estimate[defined]
-    if defined.size < estimate.size:
-        draws, centre, trials = draws[defined], centre[defined], trials[defined]
-    top, bottom = contenders(values, centre, trials)
-    centre32 = centre.astype(np.float32)[:, None]
-    noise = draws - centre32
-    top_high, top_low = _extreme(noise, top, np.max), _extreme(noise, top, np.min)
-    bottom_high, bottom_low = _extreme(noise, bottom, np.max), _extreme(noise, bottom, np.min)
-    log_lower, log_upper = empty, empty
+    count, samples = len(segments), normals.shape[1]
+    defined = ~np.isnan(estimate)
+    defined_groups = np.add.reduceat(defined.astype(np.int64), segments.starts)
+    usable = defined_groups >= 2
+    highest, lowest = _segment_extremes(estimate, defined, segments)
+    highest[~usable], lowest[~usable] = np.nan, np.nan
+    centre_high, centre_low = _segment_extremes(centre, defined, segments)
+    centre_ratio = np.full(count, np.nan)
+    np.divide(centre_low, centre_high, out=centre_ratio, where=usable & (centre_high > 0))
+    spread = _CONTENDER_Z * np.sqrt(centre * (1.0 - centre) / (trials + 2.0))
+    bar_top = np.maximum.reduceat(np.where(defined, estimate - spread, -np.inf), segments.starts)
+    bar_bottom = np.minimum.reduceat(np.where(defined, estimate + spread, np.inf), segments.starts)
+    eligible = defined & usable[segments.segment]
+    in_top = eligible & (estimate + spread >= bar_top[segments.segment])
+    in_bottom = eligible & (estimate - spread <= bar_bottom[segments.segment])
+    rows = np.flatnonzero(in_top | in_bottom)
+    row_segment = segments.segment[rows]
+    normal_rows = normal_offset * segments.sizes[row_segment] + segments.local[rows]
+    noise = simulated_noise(centre[rows], trials[rows], normals[normal_rows])
+    top, bottom = in_top[rows], in_bottom[rows]
+    top_high, top_low = _subset_extremes(noise, top, row_segment, count)
+    bottom_high, bottom_low = _subset_extremes(noise, bottom, row_segment, count)
+    log_lower = log_upper = np.full((count, samples), np.nan, dtype=np.float32)
     if with_log:
-        # log is monotone: extremes of log(p*/p̃) are the logs of the extremes of p*/p̃
-        relative = draws / np.maximum(centre32, _TINY)
+        # log is monotone: extremes of log(p*/p̃) = log(1 + e/p̃) come from extremes of e/p̃
+        relative = noise / np.maximum(centre[rows], _TINY).astype(np.float32)[:, None]
+        rel_top_high, rel_top_low = _subset_extremes(relative, top, row_segment, count)
+        rel_bottom_high, rel_bottom_low = _subset_extremes(relative, bottom, row_segment, count)
 
-        def log_extreme(rows: np.ndarray, reduce: Callable[..., np.ndarray]) -> np.ndarray:
-            return np.log(np.maximum(_extreme(relative, rows, reduce), _TINY))
+        def log1(values: np.ndarray) -> np.ndarray:
+            return np.log(np.maximum(1.0 + values, _TINY))
 
-        log_lower = log_extreme(top, np.max) - log_extreme(bottom, np.min)
-        log_upper = log_extreme(bottom, np.max) - log_extreme(top, np.min)
-    highest_centre, lowest_centre = float(centre.max()), float(centre.min())
-    return RateSpread(
-        defined_groups=int(defined.size),
-        highest=float(values.max()),
-        lowest=float(values.min()),
-        centre_ratio=lowest_centre / highest_centre if highest_centre > 0 else float("nan"),
+        with np.errstate(invalid="ignore"):
+            log_lower = log1(rel_top_high) - log1(rel_bottom_low)
+            log_upper = log1(rel_bottom_high) - log1(rel_top_low)
+    return RateSpreads(
+        defined_groups=defined_groups,
+        highest=highest,
+        lowest=lowest,
+        centre_ratio=centre_ratio,
         lower_noise=top_high - bottom_low,
         upper_noise=bottom_high - top_low,
         log_lower_noise=log_lower,
         log_upper_noise=log_upper,
-        min_trials=min_trials,
+        min_trials=np.minimum.reduceat(trials, segments.starts),
     )
 
 
-def metric_value(metric: DisparityMetric, spreads: Mapping[str, RateSpread]) -> float:
-    """The disparity's value: worst case over its rates of ``max − min`` or ``min / max``.
+def complement_spreads(
+    spreads: RateSpreads, complement: np.ndarray, segments: Segments
+) -> RateSpreads:
+    """The spreads of ``1 − rate`` (the FNR from the TPR), draw for draw: the highest group
+    becomes the lowest, so the noise ranges are unchanged. ``complement`` holds the complement's
+    own estimates (computed from its counts, for exact values)."""
+    highest, lowest = _segment_extremes(complement, ~np.isnan(complement), segments)
+    usable = spreads.defined_groups >= 2
+    highest[~usable], lowest[~usable] = np.nan, np.nan
+    nan_noise = np.full_like(spreads.lower_noise, np.nan)
+    return RateSpreads(
+        defined_groups=spreads.defined_groups,
+        highest=highest,
+        lowest=lowest,
+        centre_ratio=np.full(highest.shape, np.nan),  # the complement's ratio is not declared
+        lower_noise=spreads.lower_noise,
+        upper_noise=spreads.upper_noise,
+        log_lower_noise=nan_noise,
+        log_upper_noise=nan_noise,
+        min_trials=spreads.min_trials,
+    )
 
-    NaN when a component is undefined (fewer than two defined groups, or a ratio whose largest
-    rate is 0).
-    """
-    parts = [spreads[rate].value(metric.aggregation) for rate in metric.rates]
-    if any(part != part for part in parts):
-        return float("nan")
-    return max(parts) if metric.aggregation == "difference" else min(parts)
+
+def metric_values(metric: DisparityMetric, spreads: dict[str, RateSpreads]) -> np.ndarray:
+    """The disparity per segment: worst case over its rates of ``max − min`` or ``min / max``;
+    NaN when a component is undefined."""
+    parts = np.stack([spreads[rate].values(metric.aggregation) for rate in metric.rates])
+    # np.max / np.min propagate NaN: undefined if any component is
+    return np.max(parts, axis=0) if metric.aggregation == "difference" else np.min(parts, axis=0)
 
 
-def interval_statistics(
-    metric: DisparityMetric, spreads: Mapping[str, RateSpread]
+def metric_statistics(
+    metric: DisparityMetric, spreads: dict[str, RateSpreads]
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Simulated statistics whose percentiles give the bounds: ``(per-rate, joint)``.
+    """Simulated statistics (segments × samples) whose percentiles give the bounds:
+    ``(per rate, joint)``.
 
     Difference: the upper percentile of each rate's ``lower_noise`` gives that rate's lower
     bound; the joint draws ``max_r (D̂_r + upper_noise_r)`` give the upper bound (upper
@@ -154,16 +242,15 @@ def interval_statistics(
     bound; the joint draws ``min_r R̃_r · exp(−log_upper_noise_r)`` give the lower bound (lower
     percentile).
     """
-    per_rate = []
-    joint = []
+    per_rate, joint = [], []
     for rate in metric.rates:
         spread = spreads[rate]
         if metric.aggregation == "difference":
             per_rate.append(spread.lower_noise)
-            joint.append(spread.value("difference") + spread.upper_noise)
+            joint.append(spread.values("difference")[:, None] + spread.upper_noise)
         else:
             per_rate.append(spread.log_lower_noise)
-            joint.append(spread.centre_ratio * np.exp(-spread.log_upper_noise))
+            joint.append(spread.centre_ratio[:, None] * np.exp(-spread.log_upper_noise))
     if len(joint) == 1:
         return per_rate, joint[0]
     if metric.aggregation == "difference":
@@ -173,23 +260,38 @@ def interval_statistics(
 
 def combine_bounds(
     metric: DisparityMetric,
-    spreads: Mapping[str, RateSpread],
-    value: float,
-    per_rate_high: list[float],
-    joint_bounds: tuple[float, float],
-) -> tuple[float, float]:
-    """The interval from the percentiles of :func:`interval_statistics`; it always contains
-    ``value`` and stays within the metric's range ([0, 1] for both kinds on rates)."""
-    if metric.aggregation == "difference":
-        low = max(
-            spreads[rate].value("difference") - quantile
-            for rate, quantile in zip(metric.rates, per_rate_high, strict=True)
-        )
-        low, high = max(0.0, low), min(1.0, joint_bounds[1])
-    else:
-        high = min(
-            spreads[rate].centre_ratio * math.exp(min(quantile, 700.0))
-            for rate, quantile in zip(metric.rates, per_rate_high, strict=True)
-        )
-        low, high = max(0.0, joint_bounds[0]), min(1.0, high)
-    return min(low, value), max(high, value)
+    spreads: dict[str, RateSpreads],
+    value: np.ndarray,
+    per_rate_high: list[np.ndarray],
+    joint_low: np.ndarray,
+    joint_high: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds per segment from the percentiles of :func:`metric_statistics`;
+    they contain ``value``, stay within [0, 1] and are NaN where ``value`` is."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        if metric.aggregation == "difference":
+            low = np.max(
+                np.stack(
+                    [
+                        spreads[rate].values("difference") - quantile
+                        for rate, quantile in zip(metric.rates, per_rate_high, strict=True)
+                    ]
+                ),
+                axis=0,
+            )
+            low, high = np.maximum(low, 0.0), np.minimum(joint_high, 1.0)
+        else:
+            high = np.min(
+                np.stack(
+                    [
+                        spreads[rate].centre_ratio * np.exp(np.minimum(quantile, _MAX_EXPONENT))
+                        for rate, quantile in zip(metric.rates, per_rate_high, strict=True)
+                    ]
+                ),
+                axis=0,
+            )
+            low, high = np.maximum(joint_low, 0.0), np.minimum(high, 1.0)
+        low, high = np.fmin(low, value), np.fmax(high, value)
+    undefined = np.isnan(value)
+    low[undefined], high[undefined] = np.nan, np.nan
+    return low, high

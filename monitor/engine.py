@@ -19,14 +19,17 @@ from monitor.disparities import (
     METRICS,
     REFERENCE_SUFFIX,
     Aggregation,
+    DisparityMetric,
     judge,
 )
 from monitor.disparity_intervals import (
-    RateSpread,
+    RateSpreads,
+    Segments,
     combine_bounds,
-    interval_statistics,
-    metric_value,
-    rate_spread,
+    complement_spreads,
+    metric_statistics,
+    metric_values,
+    rate_spreads,
 )
 from monitor.groups import SEPARATOR, cap_groups
 from monitor.intervals import (
@@ -34,7 +37,6 @@ from monitor.intervals import (
     normal_matrix,
     ratio_interval,
     row_quantiles,
-    simulate_rates,
     wilson_interval,
 )
 from monitor.rates import (
@@ -108,29 +110,37 @@ def evaluate(
 ) -> WindowEvaluation:
     """Evaluate one window: per-group rates with Wilson intervals, disparities with simulation
     intervals and statuses. ``counts`` is keyed by ``(attribute, group)``; an intersection's
-    attribute is named like ``race&sex``."""
+    attribute is named like ``race&sex``. Attributes come out single ones first, then
+    intersections, each sorted by name, groups sorted by name."""
     config = config or EngineConfig()
     by_attribute: dict[str, dict[str, GroupCounts]] = {}
     for (attribute, group), value in counts.items():
         by_attribute.setdefault(attribute, {})[group] = value
-    groups: list[GroupResult] = []
-    disparities: list[Disparity] = []
+    attributes: list[str] = []
+    names: list[list[str]] = []
+    values: list[GroupCounts] = []
     dropped = 0
     for attribute in sorted(by_attribute, key=lambda name: (SEPARATOR in name, name)):
         members = by_attribute[attribute]
         kept, dropped_here = cap_groups({g: c.n for g, c in members.items()}, config.max_groups)
         dropped += dropped_here
-        names = sorted(kept)
-        result = _evaluate_attribute(attribute, names, [members[g] for g in names], config)
-        groups.extend(result[0])
-        disparities.extend(result[1])
+        attributes.append(attribute)
+        names.append(sorted(kept))
+        values.extend(members[group] for group in names[-1])
+    groups: tuple[GroupResult, ...] = ()
+    disparities: tuple[Disparity, ...] = ()
+    if values:
+        matrix = counts_matrix(values)
+        segments = Segments.from_sizes([len(group_names) for group_names in names])
+        groups = tuple(_group_results(attributes, names, matrix, config))
+        disparities = tuple(_disparities(attributes, names, matrix, segments, config))
     return WindowEvaluation(
         model_id=model_id,
         window=window,
         window_start=window_start,
         window_end=window_end,
-        groups=tuple(groups),
-        disparities=tuple(disparities),
+        groups=groups,
+        disparities=disparities,
         dropped_groups=dropped,
     )
 
@@ -144,17 +154,8 @@ def counts_matrix(values: list[GroupCounts]) -> np.ndarray:
     return matrix
 
 
-def _evaluate_attribute(
-    attribute: str, names: list[str], values: list[GroupCounts], config: EngineConfig
-) -> tuple[list[GroupResult], list[Disparity]]:
-    matrix = counts_matrix(values)
-    group_results = _group_results(attribute, names, matrix, config)
-    disparities = _disparities(attribute, names, matrix, config)
-    return group_results, disparities
-
-
 def _group_results(
-    attribute: str, names: list[str], matrix: np.ndarray, config: EngineConfig
+    attributes: list[str], names: list[list[str]], matrix: np.ndarray, config: EngineConfig
 ) -> list[GroupResult]:
     numerators, denominators = all_rate_counts(matrix)
     values = divide(numerators, denominators).tolist()
@@ -164,232 +165,235 @@ def _group_results(
     ece = to_optional(expected_calibration_error(matrix))
     base = matrix[:, :BASE_WIDTH].tolist()
     results = []
-    for index, name in enumerate(names):
-        n, predicted_positive, tp, fp, tn, fn = base[index]
-        row_values, row_lows, row_highs = values[index], lows[index], highs[index]
-        results.append(
-            GroupResult(
-                attribute=attribute,
-                group=name,
-                n=n,
-                n_labeled=tp + fp + tn + fn,
-                predicted_positive=predicted_positive,
-                tp=tp,
-                fp=fp,
-                tn=tn,
-                fn=fn,
-                rates={
-                    rate: None if value != value else value
-                    for rate, value in zip(RATE_NAMES, row_values, strict=True)
-                },
-                intervals={
-                    rate: None if low_value != low_value else (low_value, high_value)
-                    for rate, low_value, high_value in zip(
-                        RATE_NAMES, row_lows, row_highs, strict=True
-                    )
-                },
-                label_coverage=coverage[index],
-                ece=ece[index],
+    index = 0
+    for attribute, group_names in zip(attributes, names, strict=True):
+        for name in group_names:
+            n, predicted_positive, tp, fp, tn, fn = base[index]
+            row_values, row_lows, row_highs = values[index], lows[index], highs[index]
+            results.append(
+                GroupResult(
+                    attribute=attribute,
+                    group=name,
+                    n=n,
+                    n_labeled=tp + fp + tn + fn,
+                    predicted_positive=predicted_positive,
+                    tp=tp,
+                    fp=fp,
+                    tn=tn,
+                    fn=fn,
+                    rates={
+                        rate: None if value != value else value
+                        for rate, value in zip(RATE_NAMES, row_values, strict=True)
+                    },
+                    intervals={
+                        rate: None if low_value != low_value else (low_value, high_value)
+                        for rate, low_value, high_value in zip(
+                            RATE_NAMES, row_lows, row_highs, strict=True
+                        )
+                    },
+                    label_coverage=coverage[index],
+                    ece=ece[index],
+                )
             )
-        )
+            index += 1
     return results
 
 
-@dataclass
-class _Pending:
-    """A disparity whose value is known and whose interval awaits the batched percentiles."""
-
-    metric: str
-    kind: Aggregation | Literal["reference"]
-    value: float
-    min_group_n: int
-    per_rate_columns: list[int] = field(default_factory=list)
-    joint_column: int | None = None
-    interval: tuple[float, float] | None = None
-    group: str | None = None
-    reference_group: str | None = None
+def _spreads(
+    matrix: np.ndarray,
+    segments: Segments,
+    metrics: list[DisparityMetric],
+    config: EngineConfig,
+) -> dict[str, RateSpreads]:
+    """The spreads of every rate the metrics need, for every attribute at once."""
+    needed = {rate for metric in metrics for rate in metric.rates}
+    ratio_rates = {rate for m in metrics if m.aggregation == "ratio" for rate in m.rates}
+    largest = int(segments.sizes.max())
+    normals = normal_matrix(config.seed, config.bootstrap_samples, largest * len(SIMULATED_RATES))
+    spreads: dict[str, RateSpreads] = {}
+    for position, rate in enumerate(SIMULATED_RATES):
+        if rate not in needed and not (rate == "tpr" and "fnr" in needed):
+            continue
+        numerator, denominator = rate_counts(matrix, rate)
+        spreads[rate] = rate_spreads(
+            divide(numerator, denominator),
+            adjusted_rate(numerator, denominator),
+            denominator,
+            segments,
+            normals,
+            position,
+            rate in ratio_rates,
+        )
+    if "fnr" in needed:  # FNR = 1 − TPR draw for draw
+        fnr = divide(*rate_counts(matrix, "fnr"))
+        spreads["fnr"] = complement_spreads(spreads["tpr"], fnr, segments)
+    return spreads
 
 
 def _disparities(
-    attribute: str, names: list[str], matrix: np.ndarray, config: EngineConfig
-) -> list[Disparity]:
-    group_count = len(names)
-    samples = config.bootstrap_samples
-    normals = normal_matrix(config.seed, samples, group_count * len(SIMULATED_RATES))
-    metrics = [METRIC_BY_NAME[name] for name in config.metrics] if config.metrics else METRICS
-    needed = {rate for metric in metrics for rate in metric.rates}
-    simulated = needed | set(config.reference_rates) | ({"tpr"} if "fnr" in needed else set())
-    estimates: dict[str, np.ndarray] = {}
-    draws: dict[str, np.ndarray] = {}
-    trials: dict[str, np.ndarray] = {}
-    centres: dict[str, np.ndarray] = {}
-    for position, rate in enumerate(SIMULATED_RATES):
-        if rate not in simulated:
-            continue
-        numerator, denominator = rate_counts(matrix, rate)
-        trials[rate] = denominator
-        estimates[rate] = divide(numerator, denominator)
-        centres[rate] = adjusted_rate(numerator, denominator)
-        block = normals[position * group_count : (position + 1) * group_count]
-        draws[rate] = simulate_rates(numerator, denominator, block)
-    if "fnr" in needed:
-        estimates["fnr"] = divide(*rate_counts(matrix, "fnr"))
-        draws["fnr"] = 1.0 - draws["tpr"]
-        centres["fnr"] = 1.0 - centres["tpr"]
-        trials["fnr"] = trials["tpr"]
-    ratio_rates = {
-        rate for metric in metrics if metric.aggregation == "ratio" for rate in metric.rates
-    }
-    spreads = {
-        rate: rate_spread(
-            estimates[rate], draws[rate], centres[rate], trials[rate], rate in ratio_rates
-        )
-        for rate in needed
-    }
-
-    columns: list[np.ndarray] = []
-    pending: list[_Pending] = []
-
-    def add_column(draw: np.ndarray) -> int:
-        columns.append(draw)
-        return len(columns) - 1
-
-    for metric in metrics:
-        per_rate, joint = interval_statistics(metric, spreads)
-        pending.append(
-            _Pending(
-                metric=metric.name,
-                kind=metric.aggregation,
-                value=metric_value(metric, spreads),
-                min_group_n=min(spreads[rate].min_trials for rate in metric.rates),
-                per_rate_columns=[add_column(column) for column in per_rate],
-                joint_column=add_column(joint),
-            )
-        )
-    pending.extend(_reference_ratios(attribute, names, matrix, config, estimates))
-    if not pending:
-        return []
-    lows: list[float] = []
-    highs: list[float] = []
-    if columns:
-        low, high = row_quantiles(np.vstack(columns), config.ci_level)
-        lows, highs = low.tolist(), high.tolist()
-    return [_finish(attribute, item, spreads, lows, highs, config) for item in pending]
-
-
-def _reference_ratios(
-    attribute: str,
-    names: list[str],
+    attributes: list[str],
+    names: list[list[str]],
     matrix: np.ndarray,
+    segments: Segments,
     config: EngineConfig,
-    estimates: dict[str, np.ndarray],
-) -> list[_Pending]:
-    """Each group's rate over the reference group's (Katz log interval), judged by the
-    four-fifths rule."""
-    reference = _reference_group(attribute, names, matrix, config)
-    pending: list[_Pending] = []
-    if reference is None:
-        if attribute in config.reference_groups:  # configured but absent from this window
-            for rate in config.reference_rates:
-                pending.append(
-                    _Pending(
-                        rate + REFERENCE_SUFFIX,
-                        "reference",
-                        float("nan"),
-                        0,
-                        reference_group=config.reference_groups[attribute],
-                    )
-                )
-        return pending
-    ref = names.index(reference)
-    for rate in config.reference_rates:
-        numerator, denominator = rate_counts(matrix, rate)
-        estimate = estimates[rate]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratios = np.where(estimate[ref] > 0, estimate / estimate[ref], np.nan)
-        low, high = ratio_interval(
-            numerator, denominator, numerator[ref], denominator[ref], config.ci_level
+) -> list[Disparity]:
+    metrics = [METRIC_BY_NAME[name] for name in config.metrics] if config.metrics else METRICS
+    spreads = _spreads(matrix, segments, list(metrics), config)
+    statistics: list[np.ndarray] = []
+    layout: list[tuple[int, list[int], int]] = []  # (metric, per-rate blocks, joint block)
+    count = len(segments)
+    for index, metric in enumerate(metrics):
+        per_rate, joint = metric_statistics(metric, spreads)
+        first = len(statistics)
+        statistics.extend(per_rate)
+        statistics.append(joint)
+        layout.append((index, list(range(first, first + len(per_rate))), first + len(per_rate)))
+    low, high = row_quantiles(np.concatenate(statistics, axis=0), config.ci_level)
+
+    def block(values: np.ndarray, position: int) -> np.ndarray:
+        return values[position * count : (position + 1) * count]
+
+    table: list[tuple[str, Aggregation, list[float | None], list[float | None], list[float | None],
+                      list[int]]] = []  # fmt: skip
+    for index, per_rate_blocks, joint_block in layout:
+        metric = metrics[index]
+        value = metric_values(metric, spreads)
+        lows, highs = combine_bounds(
+            metric,
+            spreads,
+            value,
+            [block(high, position) for position in per_rate_blocks],
+            block(low, joint_block),
+            block(high, joint_block),
         )
-        ratio_list, lows, highs = ratios.tolist(), low.tolist(), high.tolist()
-        group_trials = denominator.tolist()
-        for index, group in enumerate(names):
-            if index == ref:
-                continue
-            pending.append(
-                _Pending(
-                    metric=rate + REFERENCE_SUFFIX,
-                    kind="reference",
-                    value=ratio_list[index],
-                    min_group_n=int(min(group_trials[index], group_trials[ref])),
-                    interval=(lows[index], highs[index]),
-                    group=group,
-                    reference_group=reference,
+        min_trials = np.min(np.stack([spreads[rate].min_trials for rate in metric.rates]), axis=0)
+        table.append(
+            (metric.name, metric.aggregation, to_optional(value), to_optional(lows),
+             to_optional(highs), min_trials.tolist())
+        )  # fmt: skip
+    references = _reference_ratios(attributes, names, matrix, segments, config)
+    result: list[Disparity] = []
+    for position, attribute in enumerate(attributes):
+        for name, aggregation, row_values, row_lows, row_highs, min_ns in table:
+            result.append(
+                _disparity(
+                    config,
+                    attribute,
+                    name,
+                    aggregation,
+                    row_values[position],
+                    row_lows[position],
+                    row_highs[position],
+                    min_ns[position],
                 )
             )
-    return pending
+        result.extend(references[position])
+    return result
 
 
-def _finish(
-    attribute: str,
-    item: _Pending,
-    spreads: Mapping[str, RateSpread],
-    lows: list[float],
-    highs: list[float],
+def _disparity(
     config: EngineConfig,
+    attribute: str,
+    metric: str,
+    kind: Aggregation | Literal["reference"],
+    value: float | None,
+    low: float | None,
+    high: float | None,
+    min_group_n: int,
+    group: str | None = None,
+    reference_group: str | None = None,
 ) -> Disparity:
-    value: float | None = None if item.value != item.value else item.value
-    low: float | None = None
-    high: float | None = None
-    if value is not None:
-        if item.interval is not None:
-            low, high = item.interval
-            if low != low or high != high:
-                low = high = None
-            else:
-                low, high = min(low, value), max(high, value)
-        elif item.joint_column is not None:
-            metric = METRIC_BY_NAME[item.metric]
-            low, high = combine_bounds(
-                metric,
-                spreads,
-                value,
-                [highs[column] for column in item.per_rate_columns],
-                (lows[item.joint_column], highs[item.joint_column]),
-            )
-    threshold = config.threshold(item.metric)
+    if value is None or low is None or high is None:
+        low = high = None
+    threshold = config.threshold(metric)
     return Disparity(
         attribute=attribute,
-        metric=item.metric,
+        metric=metric,
         value=value,
         ci_low=low,
         ci_high=high,
-        min_group_n=item.min_group_n,
+        min_group_n=int(min_group_n),
         status=judge(
-            value,
-            low,
-            high,
-            item.min_group_n,
-            threshold,
-            item.kind,
-            config.mode,
-            config.min_group_size,
+            value, low, high, min_group_n, threshold, kind, config.mode, config.min_group_size
         ),
         threshold=threshold,
         mode=config.mode,
-        group=item.group,
-        reference_group=item.reference_group,
+        group=group,
+        reference_group=reference_group,
     )
 
 
-def _reference_group(
-    attribute: str, names: list[str], matrix: np.ndarray, config: EngineConfig
-) -> str | None:
-    """The configured reference group if present, else the largest group (ties by name)."""
+def _reference_ratios(
+    attributes: list[str],
+    names: list[list[str]],
+    matrix: np.ndarray,
+    segments: Segments,
+    config: EngineConfig,
+) -> list[list[Disparity]]:
+    """Per attribute, each group's rate over the reference group's (Katz log interval), judged
+    by the four-fifths rule."""
+    reference_rows = [
+        _reference_row(attribute, group_names, matrix, int(start), config)
+        for attribute, group_names, start in zip(attributes, names, segments.starts, strict=True)
+    ]
+    result: list[list[Disparity]] = [[] for _ in attributes]
+    if not config.reference_rates:
+        return result
+    present = np.array([row is not None for row in reference_rows])
+    row_of_segment = np.array([row if row is not None else 0 for row in reference_rows])
+    reference = row_of_segment[segments.segment]
+    for rate in config.reference_rates:
+        metric = rate + REFERENCE_SUFFIX
+        numerator, denominator = rate_counts(matrix, rate)
+        estimate = divide(numerator, denominator)
+        ratios = np.full(estimate.shape, np.nan)
+        np.divide(estimate, estimate[reference], out=ratios, where=estimate[reference] > 0)
+        low, high = ratio_interval(
+            numerator, denominator, numerator[reference], denominator[reference], config.ci_level
+        )
+        ratio_list, lows, highs = to_optional(ratios), to_optional(low), to_optional(high)
+        trials = denominator.tolist()
+        for position, (attribute, group_names) in enumerate(zip(attributes, names, strict=True)):
+            if not present[position]:
+                if attribute in config.reference_groups:  # configured but absent from the window
+                    result[position].append(
+                        _disparity(config, attribute, metric, "reference", None, None, None, 0,
+                                   reference_group=config.reference_groups[attribute])
+                    )  # fmt: skip
+                continue
+            start = int(segments.starts[position])
+            ref = int(row_of_segment[position])
+            for local, group in enumerate(group_names):
+                row = start + local
+                if row == ref:
+                    continue
+                result[position].append(
+                    _disparity(
+                        config,
+                        attribute,
+                        metric,
+                        "reference",
+                        ratio_list[row],
+                        lows[row],
+                        highs[row],
+                        min(trials[row], trials[ref]),
+                        group=group,
+                        reference_group=group_names[ref - start],
+                    )
+                )
+    return result
+
+
+def _reference_row(
+    attribute: str, names: list[str], matrix: np.ndarray, start: int, config: EngineConfig
+) -> int | None:
+    """Row of the configured reference group if present, else of the largest group (ties by
+    name); None when a configured reference group is absent or the attribute has one group."""
+    if len(names) < 2:
+        return None
     if attribute in config.reference_groups:
         wanted = config.reference_groups[attribute]
-        return wanted if wanted in names else None
-    if not names:
-        return None
-    sizes = matrix[:, 0].tolist()
+        return start + names.index(wanted) if wanted in names else None
+    sizes = matrix[start : start + len(names), 0].tolist()
     largest = min(range(len(names)), key=lambda index: (-sizes[index], names[index]))
-    return names[largest]
+    return start + largest

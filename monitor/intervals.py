@@ -57,8 +57,8 @@ def wilson_interval(
 def ratio_interval(
     successes: np.ndarray,
     trials: np.ndarray,
-    reference_successes: float,
-    reference_trials: float,
+    reference_successes: float | np.ndarray,
+    reference_trials: float | np.ndarray,
     level: float = 0.95,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Katz log interval of the ratio of two independent rates ``(k / n) / (k_r / n_r)``.
@@ -70,8 +70,9 @@ def ratio_interval(
     z = z_value(level)
     k = np.asarray(successes, dtype=np.float64)
     n = np.asarray(trials, dtype=np.float64)
-    k_ref = np.full(k.shape, float(reference_successes))
-    n_ref = np.full(k.shape, float(reference_trials))
+    k_ref = np.broadcast_to(np.asarray(reference_successes, dtype=np.float64), k.shape)
+    n_ref = np.broadcast_to(np.asarray(reference_trials, dtype=np.float64), k.shape)
+    undefined = (n <= 0) | (n_ref <= 0) | (k_ref <= 0)
     corrected = (k == 0) | (k_ref == 0)
     k = np.where(corrected, k + 0.5, k)
     n = np.where(corrected, n + 1.0, n)
@@ -81,7 +82,6 @@ def ratio_interval(
         centre = np.log((k / n) / (k_ref / n_ref))
         spread = z * np.sqrt(np.maximum(1.0 / k - 1.0 / n + 1.0 / k_ref - 1.0 / n_ref, 0.0))
         low, high = np.exp(centre - spread), np.exp(centre + spread)
-    undefined = (np.asarray(trials) <= 0) | (reference_trials <= 0) | (reference_successes <= 0)
     low[undefined] = np.nan
     high[undefined] = np.nan
     return low, high
@@ -116,17 +116,37 @@ def adjusted_rate(successes: np.ndarray, trials: np.ndarray) -> np.ndarray:
     )
 
 
-def simulate_rates(successes: np.ndarray, trials: np.ndarray, normals: np.ndarray) -> np.ndarray:
+def simulate_around(
+    centre: np.ndarray, trials: np.ndarray, normals: np.ndarray, sign: float = 1.0
+) -> np.ndarray:
     """Draws of each group's rate (``groups × samples``, float32) clipped to [0, 1]:
-    ``p̃ + sqrt(p̃ (1 − p̃) / (n + 2)) · Z`` with ``p̃ = (k + 1) / (n + 2)``. Rows of undefined
-    rates (``n`` = 0) are meaningless and must be ignored by the caller."""
+    ``p̃ + sign · sqrt(p̃ (1 − p̃) / (n + 2)) · Z`` around the adjusted rates ``p̃``."""
     n = np.asarray(trials, dtype=np.float64)
-    adjusted = adjusted_rate(successes, trials)
-    spread = np.sqrt(adjusted * (1.0 - adjusted) / (n + 2.0))
+    spread = sign * np.sqrt(centre * (1.0 - centre) / (n + 2.0))
     draws = normals * spread.astype(np.float32)[:, None]
-    draws += adjusted.astype(np.float32)[:, None]
+    draws += centre.astype(np.float32)[:, None]
     np.clip(draws, 0.0, 1.0, out=draws)
     return draws
+
+
+def simulated_noise(
+    centre: np.ndarray, trials: np.ndarray, normals: np.ndarray, sign: float = 1.0
+) -> np.ndarray:
+    """The simulated errors ``e* = p* − p̃`` of :func:`simulate_around`'s draws (float32), computed
+    without materialising the draws: ``clip(sign · se · Z, −p̃, 1 − p̃)``."""
+    n = np.asarray(trials, dtype=np.float64)
+    spread = sign * np.sqrt(centre * (1.0 - centre) / (n + 2.0))
+    noise = normals * spread.astype(np.float32)[:, None]
+    # the draw p̃ + e stays in [0, 1] (np.maximum/np.minimum beat np.clip with array bounds)
+    np.maximum(noise, (-centre).astype(np.float32)[:, None], out=noise)
+    np.minimum(noise, (1.0 - centre).astype(np.float32)[:, None], out=noise)
+    return noise
+
+
+def simulate_rates(successes: np.ndarray, trials: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """Draws of each group's rate around ``p̃ = (k + 1) / (n + 2)`` (see :func:`simulate_around`).
+    Rows of undefined rates (``n`` = 0) are meaningless and must be ignored by the caller."""
+    return simulate_around(adjusted_rate(successes, trials), trials, normals)
 
 
 def quantile_positions(samples: int, level: float) -> tuple[int, int]:
