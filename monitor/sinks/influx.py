@@ -18,7 +18,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -34,7 +34,6 @@ from monitor.types import CounterSample
 logger = logging.getLogger(__name__)
 
 Identity = tuple[str, int]  # (series key, timestamp): what a later write of the point replaces
-WriteFunction = Callable[[list[str]], None]
 
 
 # Escaping exactly as influxdb-client's Point does it (tested against it).
@@ -165,8 +164,9 @@ class InfluxSink:
         timeout: seconds per HTTP request.
         retry_initial, retry_max: exponential backoff (with jitter) between retries, in seconds.
         flush_timeout: default seconds :meth:`flush` waits before raising.
-        write: replaces the HTTP write (a callable taking the lines of one batch); for tests of
-            the buffering logic only.
+        close_timeout: default seconds :meth:`close` waits for the backlog before giving up
+            (short: the daemon flushes with its own shutdown timeout first, and windows not
+            confirmed written are re-evaluated after a restart).
     """
 
     name = "influxdb"
@@ -185,7 +185,7 @@ class InfluxSink:
         retry_initial: float = 0.5,
         retry_max: float = 30.0,
         flush_timeout: float = 30.0,
-        write: WriteFunction | None = None,
+        close_timeout: float = 5.0,
     ) -> None:
         if batch_size < 1 or max_backlog < 1:
             raise ValueError("batch_size and max_backlog must be at least 1")
@@ -198,15 +198,10 @@ class InfluxSink:
         self.retry_initial = retry_initial
         self.retry_max = retry_max
         self.flush_timeout = flush_timeout
-        self._client: InfluxDBClient | None = None
-        if write is None:
-            self._client = InfluxDBClient(
-                url=url, token=token, org=self.org, timeout=int(timeout * 1000)
-            )
-            self._write_api: Any = self._client.write_api(write_options=SYNCHRONOUS)
-            self._write: WriteFunction = self._http_write
-        else:
-            self._write = write
+        self.close_timeout = close_timeout
+        self._client = InfluxDBClient(url=url, token=token, org=self.org,
+                                      timeout=int(timeout * 1000))
+        self._write_api: Any = self._client.write_api(write_options=SYNCHRONOUS)
         self._cond = threading.Condition()
         self._pending: dict[Identity, str] = {}
         self._oldest_pending: float | None = None
@@ -282,7 +277,8 @@ class InfluxSink:
             )
 
     def close(self, timeout: float | None = None) -> None:
-        """Flush (bounded by ``timeout``), stop the writer thread and release the client.
+        """Flush (bounded by ``timeout``, default ``close_timeout``), stop the writer thread and
+        release the client.
 
         Rows that could not be written in time are logged as lost; close never raises for them.
         """
@@ -290,16 +286,15 @@ class InfluxSink:
             if self._closing:
                 return
         try:
-            self.flush(timeout)
+            self.flush(self.close_timeout if timeout is None else timeout)
         except (SinkUnavailableError, SinkRejectedError) as error:
             logger.error("influx_sink_close_incomplete backlog=%d error=%r", self.backlog(), error)
         with self._cond:
             self._closing = True
             self._abandon.set()
             self._cond.notify_all()
-        self._thread.join(timeout=self.retry_max + 5)
-        if self._client is not None:
-            self._client.close()
+        self._thread.join(timeout=2.0)  # a request in flight ends with its own timeout
+        self._client.close()
 
     # -- back-pressure and health ------------------------------------------------------------
 
@@ -325,14 +320,11 @@ class InfluxSink:
     def is_reachable(self, timeout: float = 2.0) -> bool:
         """True when the server answers ``/ping`` within ``timeout`` seconds and the last write
         (if any) succeeded: the readiness check ``sink_reachable``."""
-        if self._client is not None:
-            try:
-                response = httpx.get(f"{self.url.rstrip('/')}/ping", timeout=timeout)
-            except httpx.HTTPError:
-                return False
-            if response.status_code >= 300:
-                return False
-        return self._last_write_ok is not False
+        try:
+            response = httpx.get(f"{self.url.rstrip('/')}/ping", timeout=timeout)
+        except httpx.HTTPError:
+            return False
+        return response.status_code < 300 and self._last_write_ok is not False
 
     def samples(self) -> list[CounterSample]:
         """The sink's own counters (for ``/metrics`` and the ``fairwatch_pipeline`` measurement)."""
@@ -402,7 +394,7 @@ class InfluxSink:
         delay = self.retry_initial
         while not self._abandon.is_set():
             try:
-                self._write(batch)
+                self._http_write(batch)
             except _Rejected as error:
                 self._record_rejected(batch, str(error))
                 return
