@@ -83,6 +83,7 @@ class ReportData:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     config_text: str = ""
     summary: dict[str, Any] = field(default_factory=dict)
+    webhook: str | None = None
 
 
 def when(epoch_seconds: float | None) -> str:
@@ -248,26 +249,33 @@ def _facts(facts: Sequence[tuple[str, str]]) -> str:
     return f"<table>{rows}</table>"
 
 
-def _notifications(notifications: Sequence[Mapping[str, Any]]) -> str:
+def _notifications(notifications: Sequence[Mapping[str, Any]], webhook: str | None) -> str:
+    if webhook is None:
+        return (
+            "<p>No webhook was given (<code>--webhook URL</code> sends the alert's notifications "
+            "to it, and they are listed here).</p>"
+        )
     if not notifications:
         return (
-            "<p>No webhook was given (<code>--webhook URL</code> sends these notifications to "
-            "it).</p>"
+            f"<p>No notification was delivered to <code>{html.escape(webhook)}</code> "
+            "(see the warnings printed during the run).</p>"
         )
     items = "".join(
-        f"<details><summary>{html.escape(str(item.get('status', '')))} · "
+        f"<details{' open' if index == 0 else ''}><summary>"
+        f"{html.escape(str(item.get('status', '')))} · "
         f"{html.escape(str(item.get('receiver', '')))} · "
         f"{html.escape(str(item.get('sent_at', '')))}</summary>"
         f"<pre>{html.escape(json.dumps(item, indent=2))}</pre></details>"
-        for item in notifications
+        for index, item in enumerate(notifications)
     )
+    items = f"<p>The payloads POSTed to <code>{html.escape(webhook)}</code>:</p>" + items
     return items
 
 
 def _page(data: ReportData, sections: Sequence[str], timeline: str) -> str:
     config = (
-        f"<details><summary>The demo's configuration (valid for <code>fairwatch run</code>)"
-        f"</summary><pre>{html.escape(data.config_text)}</pre></details>"
+        f"<details><summary>The demo's configuration (the schema of <code>fairwatch run</code>'s"
+        f" config file)</summary><pre>{html.escape(data.config_text)}</pre></details>"
         if data.config_text
         else ""
     )
@@ -285,7 +293,7 @@ def _page(data: ReportData, sections: Sequence[str], timeline: str) -> str:
 <h2>Disparities and group rates</h2>
 {"".join(sections)}
 <h2>Notifications</h2>
-{_notifications(data.notifications)}
+{_notifications(data.notifications, data.webhook)}
 <h2>Run</h2>
 {_facts(data.facts)}
 {config}

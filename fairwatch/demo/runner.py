@@ -292,6 +292,7 @@ def _report_data(
         notifications=notifications,
         config_text=config_yaml,
         summary=summary,
+        webhook=options.webhook,
     )
 
 

@@ -93,7 +93,8 @@ def monitor_config(options: DemoOptions) -> dict[str, Any]:
                 "name": WEBHOOK_RECEIVER,
                 "url": options.webhook,
                 "timeout": "5s",
-                "retry": {"initial_backoff": "1s", "max_backoff": "10s", "max_age": "1h"},
+                # Simulated time: a few attempts over half an hour, then the outbox gives up.
+                "retry": {"initial_backoff": "1m", "max_backoff": "5m", "max_age": "30m"},
             }
         )
         rule["receivers"] = [WEBHOOK_RECEIVER]
