@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from http import HTTPStatus
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 Check = Callable[[], bool]
 METRIC_PREFIX = "fairwatch_"
+_VALID_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_VALID_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def metric_name(sample_name: str) -> str:
@@ -44,8 +47,10 @@ class CounterCollector:
     """A prometheus-client collector over :class:`CounterSource` objects, read at scrape time.
 
     Samples of one name form one family (counter or gauge, from the first sample's ``kind``);
-    label sets may differ between samples of a family. A source that raises is logged and
-    skipped, so one broken source never hides the others.
+    label sets may differ between samples of a family, and a repeated name and label set keeps
+    the last value (Prometheus rejects duplicate series). A source that raises, or a sample whose
+    name or labels are not valid in Prometheus, is logged and skipped, so one broken source never
+    hides the others.
     """
 
     def __init__(self, sources: Iterable[CounterSource] = ()) -> None:
@@ -60,6 +65,7 @@ class CounterCollector:
         with self._lock:
             sources = list(self._sources)
         families: dict[str, Metric] = {}
+        values: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
         for source in sources:
             try:
                 samples: Sequence[CounterSample] = source.samples()
@@ -68,6 +74,11 @@ class CounterCollector:
                 continue
             for sample in samples:
                 name = metric_name(sample.name)
+                labels = {str(k): str(v) for k, v in sample.labels.items()}
+                if not _VALID_NAME.match(name) or not all(map(_VALID_LABEL.match, labels)):
+                    logger.warning("metrics_sample_skipped name=%r labels=%r", sample.name,
+                                   sorted(labels))
+                    continue
                 family = families.get(name)
                 if family is None:
                     help_text = sample.help or sample.name.replace("_", " ")
@@ -77,15 +88,20 @@ class CounterCollector:
                         else CounterMetricFamily(name, help_text)
                     )
                     families[name] = family
-                suffix = "_total" if family.type == "counter" else ""
-                labels = {str(k): str(v) for k, v in sample.labels.items()}
-                family.samples.append(Sample(name + suffix, labels, float(sample.value)))
+                    values[name] = {}
+                values[name][tuple(sorted(labels.items()))] = float(sample.value)
         info = GaugeMetricFamily(
             METRIC_PREFIX + "build_info", "fairwatch version", labels=["version"]
         )
         info.add_metric([__version__], 1.0)
         yield info
-        yield from families.values()
+        for name, family in families.items():
+            suffix = "_total" if family.type == "counter" else ""
+            family.samples.extend(
+                Sample(name + suffix, dict(labels), value)
+                for labels, value in values[name].items()
+            )
+            yield family
 
 
 class HealthServer:

@@ -90,8 +90,16 @@ def test_failing_checks_make_probes_fail_and_sources_can_be_added_later() -> Non
             assert client.get("/readyz").status_code == 200  # no readiness checks: ready
             server.add_readiness("sink_reachable", lambda: False)
             assert client.get("/readyz").status_code == 503
-            server.add_source(Source([CounterSample("orphan_labels", 2)]))
-            assert "fairwatch_orphan_labels_total 2.0" in client.get("/metrics").text
+            server.add_source(Source([
+                CounterSample("orphan_labels", 1),
+                CounterSample("orphan_labels", 2),  # the same series again: the last value wins
+                CounterSample("bad name!", 1),  # not a Prometheus name: skipped, not fatal
+                CounterSample("lag", 1, {"bad-label": "x"}, kind="gauge"),
+            ]))
+            text = client.get("/metrics").text
+            assert "fairwatch_orphan_labels_total 2.0" in text
+            assert "fairwatch_orphan_labels_total 1.0" not in text
+            assert "bad" not in text.replace("fairwatch_", "")
     finally:
         server.stop()
     with pytest.raises(httpx.ConnectError):
