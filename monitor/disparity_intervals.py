@@ -143,15 +143,19 @@ def rate_spreads(
     normals: np.ndarray,
     normal_offset: int,
     with_log: bool = True,
+    normal_maxima: np.ndarray | None = None,
 ) -> RateSpreads:
     """Summarise one rate over the groups of every segment.
 
     ``estimate`` is NaN for undefined groups (they are skipped); ``centre`` the adjusted rates.
     A group's simulated errors use row ``normal_offset · size + local`` of the fixed
-    ``normals`` matrix. Only contenders are simulated: other groups cannot change the bounds.
-    ``with_log=False`` skips the log-scale noise (only ratios need it).
+    ``normals`` matrix (``normal_maxima``: its rows' largest ``|Z|``). Only contenders are
+    simulated: other groups cannot change the bounds. ``with_log=False`` skips the log-scale
+    noise (only ratios need it).
     """
     count, samples = len(segments), normals.shape[1]
+    if normal_maxima is None:
+        normal_maxima = np.abs(normals).max(axis=1)
     defined = ~np.isnan(estimate)
     defined_groups = np.add.reduceat(defined.astype(np.int64), segments.starts)
     usable = defined_groups >= 2
@@ -169,16 +173,25 @@ def rate_spreads(
     rows = np.flatnonzero(in_top | in_bottom)
     row_segment = segments.segment[rows]
     normal_rows = normal_offset * segments.sizes[row_segment] + segments.local[rows]
-    noise = simulated_noise(centre[rows], trials[rows], normals[normal_rows])
+    noise = simulated_noise(
+        centre[rows], trials[rows], normals[normal_rows], row_maxima=normal_maxima[normal_rows]
+    )
     top, bottom = in_top[rows], in_bottom[rows]
+    same = bool(np.array_equal(top, bottom))  # every group a contender both ways
     top_high, top_low = _subset_extremes(noise, top, row_segment, count)
-    bottom_high, bottom_low = _subset_extremes(noise, bottom, row_segment, count)
+    bottom_high, bottom_low = (
+        (top_high, top_low) if same else _subset_extremes(noise, bottom, row_segment, count)
+    )
     log_lower = log_upper = np.full((count, samples), np.nan, dtype=np.float32)
     if with_log:
         # log is monotone: extremes of log(p*/p̃) = log(1 + e/p̃) come from extremes of e/p̃
         relative = noise / np.maximum(centre[rows], _TINY).astype(np.float32)[:, None]
         rel_top_high, rel_top_low = _subset_extremes(relative, top, row_segment, count)
-        rel_bottom_high, rel_bottom_low = _subset_extremes(relative, bottom, row_segment, count)
+        rel_bottom_high, rel_bottom_low = (
+            (rel_top_high, rel_top_low)
+            if same
+            else _subset_extremes(relative, bottom, row_segment, count)
+        )
 
         def log1(values: np.ndarray) -> np.ndarray:
             return np.log(np.maximum(1.0 + values, _TINY))

@@ -35,6 +35,7 @@ from monitor.groups import SEPARATOR, cap_groups
 from monitor.intervals import (
     adjusted_rate,
     normal_matrix,
+    normal_row_maxima,
     ratio_interval,
     row_quantiles,
     wilson_interval,
@@ -209,7 +210,9 @@ def _spreads(
     needed = {rate for metric in metrics for rate in metric.rates}
     ratio_rates = {rate for m in metrics if m.aggregation == "ratio" for rate in m.rates}
     largest = int(segments.sizes.max())
-    normals = normal_matrix(config.seed, config.bootstrap_samples, largest * len(SIMULATED_RATES))
+    rows = largest * len(SIMULATED_RATES)
+    normals = normal_matrix(config.seed, config.bootstrap_samples, rows)
+    maxima = normal_row_maxima(config.seed, config.bootstrap_samples, rows)
     spreads: dict[str, RateSpreads] = {}
     for position, rate in enumerate(SIMULATED_RATES):
         if rate not in needed and not (rate == "tpr" and "fnr" in needed):
@@ -223,6 +226,7 @@ def _spreads(
             normals,
             position,
             rate in ratio_rates,
+            maxima,
         )
     if "fnr" in needed:  # FNR = 1 − TPR draw for draw
         fnr = divide(*rate_counts(matrix, "fnr"))

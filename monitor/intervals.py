@@ -109,6 +109,14 @@ def normal_matrix(seed: int, samples: int, rows: int) -> np.ndarray:
     return matrix
 
 
+@lru_cache(maxsize=64)
+def normal_row_maxima(seed: int, samples: int, rows: int) -> np.ndarray:
+    """The largest ``|Z|`` of each row of :func:`normal_matrix` (read-only, cached)."""
+    maxima = np.abs(normal_matrix(seed, samples, rows)).max(axis=1).astype(np.float64)
+    maxima.setflags(write=False)
+    return maxima
+
+
 def adjusted_rate(successes: np.ndarray, trials: np.ndarray) -> np.ndarray:
     """The Agresti–Caffo adjusted rate ``(k + 1) / (n + 2)`` that the draws are centred on."""
     return (np.asarray(successes, dtype=np.float64) + 1.0) / (
@@ -130,16 +138,28 @@ def simulate_around(
 
 
 def simulated_noise(
-    centre: np.ndarray, trials: np.ndarray, normals: np.ndarray, sign: float = 1.0
+    centre: np.ndarray,
+    trials: np.ndarray,
+    normals: np.ndarray,
+    sign: float = 1.0,
+    row_maxima: np.ndarray | None = None,
 ) -> np.ndarray:
     """The simulated errors ``e* = p* − p̃`` of :func:`simulate_around`'s draws (float32), computed
-    without materialising the draws: ``clip(sign · se · Z, −p̃, 1 − p̃)``."""
+    without materialising the draws: ``clip(sign · se · Z, −p̃, 1 − p̃)``. ``row_maxima`` (each
+    row's largest ``|Z|``, see :func:`normal_row_maxima`) saves a pass over the draws."""
     n = np.asarray(trials, dtype=np.float64)
-    spread = sign * np.sqrt(centre * (1.0 - centre) / (n + 2.0))
-    noise = normals * spread.astype(np.float32)[:, None]
-    # the draw p̃ + e stays in [0, 1] (np.maximum/np.minimum beat np.clip with array bounds)
-    np.maximum(noise, (-centre).astype(np.float32)[:, None], out=noise)
-    np.minimum(noise, (1.0 - centre).astype(np.float32)[:, None], out=noise)
+    spread = np.sqrt(centre * (1.0 - centre) / (n + 2.0))
+    noise = np.multiply(normals, (sign * spread).astype(np.float32)[:, None])
+    # the draw p̃ + e stays in [0, 1]; rows whose largest draw cannot leave it need no clipping
+    if row_maxima is None:
+        row_maxima = np.abs(normals).max(axis=1)
+    largest = row_maxima * spread
+    clip = np.flatnonzero((largest > centre) | (largest > 1.0 - centre))
+    if clip.size:
+        rows = noise[clip]
+        np.maximum(rows, (-centre[clip]).astype(np.float32)[:, None], out=rows)
+        np.minimum(rows, (1.0 - centre[clip]).astype(np.float32)[:, None], out=rows)
+        noise[clip] = rows
     return noise
 
 
