@@ -111,49 +111,50 @@ class Display:
         return "  ".join(parts)
 
     def render(self, progress: Progress) -> Group:
+        """One line of progress, one of counts, a row per group, one of alerts (fits 80 columns)."""
         in_drift = self.drift[0] <= progress.now < self.drift[1]
-        header = Table.grid(padding=(0, 2))
+        header = Table.grid(padding=(0, 1))
         header.add_row(
-            Text(f"event time {stamp(progress.now)}", style="bold"),
+            ProgressBar(total=max(1, progress.total_events), completed=progress.events, width=24),
+            Text(f"{progress.events:,}/{progress.total_events:,} events"),
+            Text(stamp(progress.now), style="bold"),
             Text("drift injected" if in_drift else "", style="bold yellow"),
             Text(f"{progress.wall_seconds:.1f}s", style="dim"),
         )
-        counts = Table.grid(padding=(0, 2))
-        counts.add_row(
-            f"events {progress.events:,}/{progress.total_events:,}",
-            f"predictions {progress.predictions:,}",
-            f"labels {progress.labels:,}",
-            f"windows evaluated {progress.evaluations:,}",
-            f"closed {self.windows.windows:,}",
+        counts = Text(
+            f"predictions {progress.predictions:,}  labels {progress.labels:,}  "
+            f"windows {progress.evaluations:,} ({self.windows.windows:,} closed)  "
             f"notifications {progress.delivered}",
+            style="dim",
         )
-        table = Table(title=None, expand=False, padding=(0, 1), show_edge=False)
-        table.add_column("attribute")
-        table.add_column("selection rate by group (latest closed window)")
+        table = Table(expand=False, padding=(0, 1), show_edge=False, box=None)
+        table.add_column("attribute", style="bold")
+        table.add_column("group")
+        table.add_column("n", justify="right")
+        table.add_column("selection", justify="right")
         table.add_column("parity diff", justify="right")
         table.add_column("status")
         for attribute in SHOWN_ATTRIBUTES:
-            groups = self.windows.groups.get(attribute, ())
-            rates = "  ".join(
-                f"{group.group} {_rate(group.rates.get('selection_rate'))}[dim] n={group.n}[/dim]"
-                for group in sorted(groups, key=lambda group: -group.n)
-            )
+            groups = sorted(self.windows.groups.get(attribute, ()), key=lambda group: -group.n)
             disparity = self.windows.disparities.get(attribute)
             status = disparity.status if disparity is not None else ""
             style = {"breach": "bold red", "ok": "green"}.get(status, "dim")
-            table.add_row(
-                attribute,
-                rates,
-                _rate(disparity.value if disparity is not None else None),
-                Text(status.replace("_", " "), style=style),
-            )
+            for index, group in enumerate(groups or [None]):
+                first = index == 0
+                table.add_row(
+                    attribute if first else "",
+                    group.group if group is not None else "",
+                    f"{group.n:,}" if group is not None else "",
+                    _rate(group.rates.get("selection_rate")) if group is not None else "",
+                    _rate(disparity.value if disparity is not None else None) if first else "",
+                    Text(status.replace("_", " "), style=style) if first else "",
+                )
         alerts = Text(
-            f"alerts firing {self.alerts.firing}   fired {len(self.alerts.episodes)}   "
+            f"alerts: firing {self.alerts.firing}  fired {len(self.alerts.episodes)}  "
             f"pending {len(self.alerts.pending)}",
             style="bold red" if self.alerts.firing else "",
         )
-        bar = ProgressBar(total=max(1, progress.total_events), completed=progress.events, width=60)
-        return Group(header, bar, counts, table, alerts)
+        return Group(header, counts, Text("latest closed window", style="dim"), table, alerts)
 
 
 def _rate(value: float | None) -> str:
