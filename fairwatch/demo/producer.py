@@ -86,7 +86,7 @@ def produce(
                     names[event.topic], key=event.key.encode(), value=orjson.dumps(event.body)
                 )
             )
-            if on_progress is not None and index % 1000 == 999:
+            if on_progress is not None and index % 5000 == 4999:
                 on_progress(index + 1)
         producer.flush()
         for future in futures:
