@@ -7,7 +7,6 @@ only the source (records replayed from memory) and the sink (SQLite) are embedde
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,14 +45,9 @@ TICK_EVERY = 60.0  # simulated seconds between alert manager ticks
 SLICE_SECONDS = 600.0  # event time handed out per poll
 CYCLE_OFFSET = 900.0  # 15 minutes: more than the allowed lateness (10 minutes)
 DRAIN_SECONDS = 3600.0  # simulated time after the last event: last notifications go out
-OUTPUTS = (
-    "state",
-    "fairwatch.sqlite",
-    "fairwatch.sqlite-wal",
-    "fairwatch.sqlite-shm",
-    "report.html",
-    "report.json",
-)
+STATE_DIR = "demo-state"
+OUTPUTS = ("fairwatch.sqlite", "report.html", "report.json")
+STATE_FILES = ("state.sqlite", "alerting.sqlite", "lock")
 
 
 @dataclass
@@ -92,13 +86,15 @@ def prepare(options: DemoOptions, say: Callable[[str], None]) -> tuple[Scenario,
 
 
 def clean(out: Path) -> None:
-    """Remove what an earlier demo run left in ``out`` (only the demo's own files)."""
-    for name in OUTPUTS:
-        path = out / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+    """Remove what an earlier demo run left in ``out``: only the demo's own files, so that
+    ``--out`` may point at a directory that holds other things too."""
+    state = out / STATE_DIR
+    for directory, names in ((out, OUTPUTS), (state, STATE_FILES)):
+        for name in names:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                (directory / f"{name}{suffix}").unlink(missing_ok=True)
+    if state.is_dir() and not any(state.iterdir()):
+        state.rmdir()
 
 
 def run_demo(options: DemoOptions) -> DemoResult:

@@ -127,7 +127,7 @@ def monitor_config(options: DemoOptions) -> dict[str, Any]:
         },
         # The demo's clock is event time: evaluate, write and checkpoint every window step.
         "pipeline": {"checkpoint_interval": "2h"},
-        "state_dir": str(options.out / "state"),
+        "state_dir": str(options.out / "demo-state"),
         "embedded_sink": {"path": str(options.out / "fairwatch.sqlite")},
         "alerting": alerting,
     }
