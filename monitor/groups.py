@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 SEPARATOR = "&"
 MISSING = "(missing)"
@@ -39,11 +38,26 @@ def value_name(value: object) -> str:
     return text if text else MISSING
 
 
+_SMALL = 200_000  # below this many rows a dict beats importing and calling pandas
+
+
 def encode_column(values: np.ndarray | Sequence[object]) -> tuple[np.ndarray, list[str]]:
     """Factorize one column into int64 codes and the group name of each code.
 
-    Missing values get the group ``(missing)``; codes follow first appearance.
+    Missing values get the group ``(missing)``; values that print the same share a group.
+    Large columns use pandas' hash factorization (imported on first use: the audit command
+    does without it).
     """
+    if len(values) < _SMALL:
+        index: dict[str, int] = {}
+        codes = np.fromiter(
+            (index.setdefault(value_name(value), len(index)) for value in values),
+            dtype=np.int64,
+            count=len(values),
+        )
+        return codes, list(index)
+    import pandas as pd
+
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     names = [value_name(value) for value in uniques]
     codes = codes.astype(np.int64)

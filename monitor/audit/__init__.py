@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitor.audit.core import AuditOptions, AuditReport, audit_frame, run_audit
+from monitor.audit.core import AuditOptions, AuditReport, audit_rows, run_audit
 from monitor.audit.errors import AuditInputError, RuleError
 
 __all__ = [
@@ -10,6 +10,6 @@ __all__ = [
     "AuditOptions",
     "AuditReport",
     "RuleError",
-    "audit_frame",
+    "audit_rows",
     "run_audit",
 ]

@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from monitor.audit.columns import AuditColumns, extract_columns
 from monitor.audit.errors import AuditInputError
-from monitor.audit.reader import read_rows
+from monitor.audit.reader import Rows, read_rows
 from monitor.counts import GroupCounts, count_batch
 from monitor.engine import EngineConfig, evaluate
 from monitor.groups import group_codes, intersection_name
@@ -49,22 +48,22 @@ class AuditReport:
 
 def run_audit(path: str | Path, options: AuditOptions) -> AuditReport:
     """Read ``path`` and audit it; bad input raises :class:`AuditInputError`."""
-    frame = read_rows(path, options.input_format)
-    return audit_frame(frame, options, str(path))
+    rows = read_rows(path, options.input_format)
+    return audit_rows(rows, options, str(path))
 
 
-def audit_frame(frame: pd.DataFrame, options: AuditOptions, source: str = "") -> AuditReport:
+def audit_rows(rows: Rows, options: AuditOptions, source: str = "") -> AuditReport:
     if not options.attributes and not options.intersections:
         raise AuditInputError("name at least one sensitive attribute (--sensitive sex,race)")
     needed = list(
         dict.fromkeys([*options.attributes, *(a for i in options.intersections for a in i)])
     )
-    columns = extract_columns(frame, needed, options.threshold)
+    columns = extract_columns(rows, needed, options.threshold)
     counts = count_groups(columns, options.attributes, options.intersections, options.score_bins)
     evaluation = evaluate(options.model_id, "all", 0.0, 0.0, counts, options.engine)
     return AuditReport(
         source=source,
-        rows=len(frame),
+        rows=rows.length,
         labeled_rows=int(np.count_nonzero(columns.label >= 0)),
         scored=columns.score is not None,
         evaluation=evaluation,
