@@ -81,6 +81,10 @@ class RateSpreads:
     log_upper_noise: np.ndarray
     min_trials: np.ndarray
 
+    def part(self, start: int, stop: int) -> RateSpreads:
+        """The spreads of segments ``start..stop`` (one rate when rates were stacked)."""
+        return RateSpreads(*(getattr(self, name)[start:stop] for name in self.__dataclass_fields__))
+
     def values(self, aggregation: Aggregation) -> np.ndarray:
         """``max − min`` or ``min / max`` of the observed rates per segment (NaN: undefined)."""
         if aggregation == "difference":
@@ -104,9 +108,10 @@ def _subset_extremes(
     """Per segment, the max and min over the member rows of ``values`` (rows × samples); rows
     are sorted by segment. Segments without members get NaN.
 
-    A few segments are reduced one by one; many are laid out in a padded (segments × members ×
-    samples) block and reduced in one call (``ufunc.reduceat`` along the first axis is several
-    times slower than either).
+    Few segments, or segments of very different sizes, are reduced one by one (single members
+    copied at once); many similar ones are laid out in a padded (segments × members × samples)
+    block and reduced in one call (``ufunc.reduceat`` along the first axis is several times
+    slower than either).
     """
     samples = values.shape[1]
     highest = np.full((segment_count, samples), np.nan, dtype=values.dtype)
@@ -120,8 +125,10 @@ def _subset_extremes(
     present = np.flatnonzero(per_segment)
     width = int(per_segment.max())
     subset = values if selected.size == values.shape[0] else values[selected]
-    if present.size <= 8 or width * segment_count > 4 * selected.size + 64:
-        for segment in present:
+    if present.size <= 16 or width * segment_count > 2 * selected.size + 64:
+        single = present[per_segment[present] == 1]
+        highest[single] = lowest[single] = subset[first[single]]
+        for segment in present[per_segment[present] > 1]:
             rows = subset[first[segment] : first[segment] + per_segment[segment]]
             highest[segment], lowest[segment] = rows.max(axis=0), rows.min(axis=0)
         return highest, lowest
@@ -141,14 +148,15 @@ def rate_spreads(
     trials: np.ndarray,
     segments: Segments,
     normals: np.ndarray,
-    normal_offset: int,
+    normal_offset: int | np.ndarray,
     with_log: bool = True,
     normal_maxima: np.ndarray | None = None,
 ) -> RateSpreads:
     """Summarise one rate over the groups of every segment.
 
     ``estimate`` is NaN for undefined groups (they are skipped); ``centre`` the adjusted rates.
-    A group's simulated errors use row ``normal_offset · size + local`` of the fixed
+    A group's simulated errors use row ``normal_offset · size + local`` (``normal_offset`` may
+    be given per group) of the fixed
     ``normals`` matrix (``normal_maxima``: its rows' largest ``|Z|``). Only contenders are
     simulated: other groups cannot change the bounds. ``with_log=False`` skips the log-scale
     noise (only ratios need it).
@@ -172,7 +180,8 @@ def rate_spreads(
     in_bottom = eligible & (estimate - spread <= bar_bottom[segments.segment])
     rows = np.flatnonzero(in_top | in_bottom)
     row_segment = segments.segment[rows]
-    normal_rows = normal_offset * segments.sizes[row_segment] + segments.local[rows]
+    offset = normal_offset[rows] if isinstance(normal_offset, np.ndarray) else normal_offset
+    normal_rows = offset * segments.sizes[row_segment] + segments.local[rows]
     noise = simulated_noise(
         centre[rows], trials[rows], normals[normal_rows], row_maxima=normal_maxima[normal_rows]
     )

@@ -206,28 +206,39 @@ def _spreads(
     metrics: list[DisparityMetric],
     config: EngineConfig,
 ) -> dict[str, RateSpreads]:
-    """The spreads of every rate the metrics need, for every attribute at once."""
+    """The spreads of every rate the metrics need, for every attribute at once: the rates are
+    stacked as further segments, so one pass serves all (attribute, rate) pairs."""
     needed = {rate for metric in metrics for rate in metric.rates}
-    ratio_rates = {rate for m in metrics if m.aggregation == "ratio" for rate in m.rates}
+    rates = [
+        (position, rate)
+        for position, rate in enumerate(SIMULATED_RATES)
+        if rate in needed or (rate == "tpr" and "fnr" in needed)
+    ]
+    spreads: dict[str, RateSpreads] = {}
+    if not rates:
+        return spreads
     largest = int(segments.sizes.max())
     rows = largest * len(SIMULATED_RATES)
     normals = normal_matrix(config.seed, config.bootstrap_samples, rows)
     maxima = normal_row_maxima(config.seed, config.bootstrap_samples, rows)
-    spreads: dict[str, RateSpreads] = {}
-    for position, rate in enumerate(SIMULATED_RATES):
-        if rate not in needed and not (rate == "tpr" and "fnr" in needed):
-            continue
-        numerator, denominator = rate_counts(matrix, rate)
-        spreads[rate] = rate_spreads(
-            divide(numerator, denominator),
-            adjusted_rate(numerator, denominator),
-            denominator,
-            segments,
-            normals,
-            position,
-            rate in ratio_rates,
-            maxima,
-        )
+    numerators, denominators = zip(*(rate_counts(matrix, rate) for _p, rate in rates), strict=True)
+    numerator, denominator = np.concatenate(numerators), np.concatenate(denominators)
+    stacked = Segments.from_sizes(segments.sizes.tolist() * len(rates))
+    offsets = np.repeat([position for position, _rate in rates], matrix.shape[0])
+    ratio_rates = {rate for m in metrics if m.aggregation == "ratio" for rate in m.rates}
+    together = rate_spreads(
+        divide(numerator, denominator),
+        adjusted_rate(numerator, denominator),
+        denominator,
+        stacked,
+        normals,
+        offsets,
+        bool(ratio_rates),
+        maxima,
+    )
+    count = len(segments)
+    for index, (_position, rate) in enumerate(rates):
+        spreads[rate] = together.part(index * count, (index + 1) * count)
     if "fnr" in needed:  # FNR = 1 − TPR draw for draw
         fnr = divide(*rate_counts(matrix, "fnr"))
         spreads["fnr"] = complement_spreads(spreads["tpr"], fnr, segments)
