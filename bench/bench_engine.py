@@ -63,15 +63,21 @@ def bench_counting(rows: int, groups: int, repeat: int) -> None:
     print(f"  with a 10-bin score histogram:  {rows / cpu / 1e6:6.1f} M rows/s (no target)")
 
 
-def window(layout: dict[str, int], seed: int = 2) -> dict[tuple[str, str], GroupCounts]:
+def window(
+    layout: dict[str, int], seed: int = 2, spread: float = 0.0
+) -> dict[tuple[str, str], GroupCounts]:
+    """Counts of groups of 200–5,000 rows. With ``spread`` 0 every group has the same true
+    rates, the engine's worst case (every group could be the highest or the lowest, so every
+    group is simulated); a positive ``spread`` varies the rates between groups."""
     rng = np.random.default_rng(seed)
     counts = {}
     for attribute, groups in layout.items():
         for index in range(groups):
             n = int(rng.integers(200, 5000))
-            positives = int(rng.binomial(n, 0.4))
-            tp = int(rng.binomial(positives, 0.7))
-            fp = int(rng.binomial(n - positives, 0.2))
+            shift = rng.uniform(-spread, spread, 3)
+            positives = int(rng.binomial(n, 0.4 + shift[0]))
+            tp = int(rng.binomial(positives, 0.7 + shift[1]))
+            fp = int(rng.binomial(n - positives, 0.2 + shift[2] / 2))
             counts[(attribute, f"g{index}")] = GroupCounts(
                 n, tp + fp, tp, fp, n - positives - fp, positives - tp
             )
@@ -91,8 +97,10 @@ def bench_evaluate(repeat: int) -> None:
         },
         "sex 2 + race 6 + race&sex 12 (20 groups)": {"sex": 2, "race": 6, "race&sex": 12},
     }
-    for name, layout in layouts.items():
-        counts = window(layout)
+    cases = [(f"{name}, equal rates", layout, 0.0) for name, layout in layouts.items()]
+    cases.append(("1 attribute × 100 groups, rates ±0.15", {"region": 100}, 0.15))
+    for name, layout, spread in cases:
+        counts = window(layout, spread=spread)
         wall, cpu = timings(lambda c=counts: evaluate("m", "1h", 0, 3600, c, config), repeat)
         groups = sum(layout.values())
         target = f"target < 5 ms: {verdict(cpu < 0.005)}" if groups == 100 else "(no target)"

@@ -149,7 +149,7 @@ def rate_spreads(
     segments: Segments,
     normals: np.ndarray,
     normal_offset: int | np.ndarray,
-    with_log: bool = True,
+    with_log: bool | np.ndarray = True,
     normal_maxima: np.ndarray | None = None,
 ) -> RateSpreads:
     """Summarise one rate over the groups of every segment.
@@ -158,8 +158,8 @@ def rate_spreads(
     A group's simulated errors use row ``normal_offset · size + local`` (``normal_offset`` may
     be given per group) of the fixed
     ``normals`` matrix (``normal_maxima``: its rows' largest ``|Z|``). Only contenders are
-    simulated: other groups cannot change the bounds. ``with_log=False`` skips the log-scale
-    noise (only ratios need it).
+    simulated: other groups cannot change the bounds. ``with_log`` (for all groups or per
+    group) limits the log-scale noise, which only ratios need, to where it is wanted.
     """
     count, samples = len(segments), normals.shape[1]
     if normal_maxima is None:
@@ -192,14 +192,21 @@ def rate_spreads(
         (top_high, top_low) if same else _subset_extremes(noise, bottom, row_segment, count)
     )
     log_lower = log_upper = np.full((count, samples), np.nan, dtype=np.float32)
-    if with_log:
+    logged = np.flatnonzero(with_log[rows] if isinstance(with_log, np.ndarray) else with_log)
+    if logged.size:
         # log is monotone: extremes of log(p*/p̃) = log(1 + e/p̃) come from extremes of e/p̃
-        relative = noise / np.maximum(centre[rows], _TINY).astype(np.float32)[:, None]
-        rel_top_high, rel_top_low = _subset_extremes(relative, top, row_segment, count)
+        if logged.size < rows.size:
+            noise_rows, log_top, log_bottom = noise[logged], top[logged], bottom[logged]
+            log_segment = row_segment[logged]
+        else:
+            noise_rows, log_top, log_bottom, log_segment = noise, top, bottom, row_segment
+        scale = np.maximum(centre[rows[logged]], _TINY).astype(np.float32)[:, None]
+        relative = noise_rows / scale
+        rel_top_high, rel_top_low = _subset_extremes(relative, log_top, log_segment, count)
         rel_bottom_high, rel_bottom_low = (
             (rel_top_high, rel_top_low)
             if same
-            else _subset_extremes(relative, bottom, row_segment, count)
+            else _subset_extremes(relative, log_bottom, log_segment, count)
         )
 
         def log1(values: np.ndarray) -> np.ndarray:

@@ -233,7 +233,7 @@ def _spreads(
         stacked,
         normals,
         offsets,
-        bool(ratio_rates),
+        np.repeat([rate in ratio_rates for _position, rate in rates], matrix.shape[0]),
         maxima,
     )
     count = len(segments)
