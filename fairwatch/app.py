@@ -80,7 +80,13 @@ def build_daemon(
     """Everything ``fairwatch run`` runs; the demo passes an embedded source and sink."""
     sink = sink if sink is not None else build_sink(config)
     if source is None:
-        source = KafkaSource(config.kafka, default_instance_id(config.kafka, config.state_dir))
+        instance_id = default_instance_id(config.kafka, config.state_dir)
+        if config.kafka.consumer_process:
+            from monitor.prefetch import ProcessSource
+
+            source = ProcessSource(config.kafka, instance_id)
+        else:
+            source = KafkaSource(config.kafka, instance_id)
     dead_letters = dead_letters if dead_letters is not None else KafkaDeadLetters(config.kafka)
     all_listeners: list[EvaluationListener] = [sink, *listeners]
     counter_sources: list[CounterSource] = []

@@ -71,6 +71,8 @@ class KafkaSettings(_Section):
     # derived from group_id, the host name and the state directory.
     instance_id: str | None = None
     session_timeout_ms: int = Field(default=15000, ge=1000)
+    # Run the consumer in a child process so fetching overlaps with counting (monitor/prefetch.py)
+    consumer_process: bool = True
     max_poll_records: int = Field(default=20000, ge=1)
     poll_timeout_ms: int = Field(default=200, ge=1)
     # Passed unchanged to kafka-python's consumer, producer and admin client, e.g.

@@ -1,0 +1,199 @@
+"""A source that runs the Kafka consumer in a child process, so that fetching and parsing
+records (kafka-python is pure Python) overlaps with decoding and counting them.
+
+The child owns a :class:`monitor.source.KafkaSource` and streams record batches to the daemon
+through a bounded queue (two batches ahead at most, so it never runs far ahead of the pipeline).
+It resumes every partition from the positions it has *handed out*: the daemon processes every
+batch it receives, in order, before its next checkpoint, so what was handed out is exactly what
+the pipeline will have counted. Commands (commit, pause, resume, stop) go the other way.
+
+The child dies with its parent (``PR_SET_PDEATHSIG``): a daemon killed with SIGKILL never leaves
+a consumer behind holding its partitions. It ignores SIGINT/SIGTERM; the daemon stops it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from monitor.config import KafkaSettings
+from monitor.events import Record
+from monitor.source import GroupConflictError, KafkaSource, Positions, SourceError, TopicPartition
+
+logger = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+_AHEAD = 2  # batches the child may have fetched ahead of the pipeline
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _child(
+    settings: KafkaSettings,
+    instance_id: str,
+    positions: dict[TopicPartition, int],
+    batches: Any,
+    commands: Any,
+    parent: int,
+    log_level: int,
+) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(
+        level=log_level,
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("kafka").setLevel(max(logging.WARNING, log_level))
+    if os.getppid() != parent:
+        return
+    handed_out = dict(positions)
+    source = KafkaSource(settings, instance_id)
+    try:
+        source.start(lambda: handed_out)
+    except SourceError as error:
+        kind = "conflict" if isinstance(error, GroupConflictError) else "source"
+        batches.put(("error", kind, str(error)))
+        return
+    batches.put(("started", None, None))
+    max_records = settings.max_poll_records
+    timeout = settings.poll_timeout_ms / 1000.0
+    pending: tuple[str, Any, Any] | None = None
+    while True:
+        while True:
+            try:
+                command, argument = commands.get_nowait()
+            except queue.Empty:
+                break
+            if command == "stop":
+                source.close()
+                batches.put(("stopped", None, None))
+                return
+            if command == "commit":
+                source.commit(argument)
+            elif command == "pause":
+                source.pause()
+            elif command == "resume":
+                source.resume()
+        if pending is None:
+            records = source.poll(max_records, timeout)
+            if records:
+                for record in records:
+                    handed_out[(record.topic, record.partition)] = record.offset + 1
+            pending = ("records", records, source.lag(handed_out))
+        try:
+            batches.put(pending, timeout=0.2)
+            pending = None
+        except queue.Full:
+            continue
+
+
+class ProcessSource:
+    """:class:`monitor.source.Source` with the Kafka consumer in a child process."""
+
+    def __init__(self, settings: KafkaSettings, instance_id: str) -> None:
+        self.settings = settings
+        self.instance_id = instance_id
+        context = multiprocessing.get_context("spawn")
+        self._context = context
+        self._batches: Any = context.Queue(maxsize=_AHEAD)
+        self._commands: Any = context.Queue()
+        self._process: Any = None
+        self._lag: dict[str, int] = {}
+        self._ready = False
+
+    def start(self, positions: Positions) -> None:
+        self._process = self._context.Process(
+            target=_child,
+            args=(
+                self.settings,
+                self.instance_id,
+                dict(positions()),
+                self._batches,
+                self._commands,
+                os.getpid(),
+                logging.getLogger().level,
+            ),
+            name="fairwatch-consumer",
+            daemon=True,
+        )
+        self._process.start()
+        while True:
+            try:
+                kind, first, second = self._batches.get(timeout=1.0)
+            except queue.Empty:
+                if not self._process.is_alive():
+                    raise SourceError("the consumer process exited at start") from None
+                continue
+            if kind == "started":
+                self._ready = True
+                return
+            if kind == "error":
+                self._process.join(timeout=10)
+                if first == "conflict":
+                    raise GroupConflictError(second)
+                raise SourceError(second)
+
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        try:
+            kind, records, lag = self._batches.get(timeout=timeout)
+        except queue.Empty:
+            if self._process is not None and not self._process.is_alive():
+                raise SourceError("the consumer process died") from None
+            return []
+        if kind != "records":
+            return []
+        self._lag = lag
+        return list(records)
+
+    def commit(self, positions: Mapping[TopicPartition, int]) -> None:
+        self._commands.put(("commit", dict(positions)))
+
+    def pause(self) -> None:
+        self._commands.put(("pause", None))
+
+    def resume(self) -> None:
+        self._commands.put(("resume", None))
+
+    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[str, int]:
+        return dict(self._lag)
+
+    def is_ready(self) -> bool:
+        return self._ready and self._process is not None and self._process.is_alive()
+
+    def is_idle(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        """Stop the child (it leaves the group); records it fetched ahead are dropped, which is
+        safe: they are after the positions the daemon checkpoints."""
+        if self._process is None:
+            return
+        self._commands.put(("stop", None))
+        self._ready = False
+        process, self._process = self._process, None
+        for _ in range(100):
+            try:
+                kind, _a, _b = self._batches.get(timeout=0.1)
+                if kind == "stopped":
+                    break
+            except queue.Empty:
+                if not process.is_alive():
+                    break
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
