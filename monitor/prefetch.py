@@ -13,6 +13,7 @@ a consumer behind holding its partitions. It ignores SIGINT/SIGTERM; the daemon 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import multiprocessing
@@ -35,10 +36,8 @@ _AHEAD = 2  # batches the child may have fetched ahead of the pipeline
 
 def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
-        try:
+        with contextlib.suppress(OSError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 def _child(
