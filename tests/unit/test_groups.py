@@ -64,3 +64,15 @@ def test_cap_keeps_largest_groups_and_counts_dropped():
     assert kept == ["b", "a"]
     assert dropped == 2
     assert cap_groups({"a": 1}, None) == (["a"], 0)
+
+
+def test_large_columns_factorize_like_small_ones():
+    rng = np.random.default_rng(3)
+    values = np.array(rng.choice(["a", "b", None, 1, "1"], 250_000), dtype=object)
+    large_codes, large_names = encode_column(values)  # pandas' hash factorization
+    small_codes, small_names = encode_column(values[:1000])  # dict path
+    assert sorted(large_names) == sorted(small_names) == sorted(["a", "b", MISSING, "1"])
+    as_names = np.asarray(large_names, dtype=object)[large_codes]
+    np.testing.assert_array_equal(
+        as_names[:1000], np.asarray(small_names, dtype=object)[small_codes]
+    )

@@ -14,6 +14,7 @@ from monitor.intervals import (
     ratio_interval,
     row_quantiles,
     simulate_rates,
+    simulated_noise,
     wilson_interval,
     z_value,
 )
@@ -82,3 +83,16 @@ def test_row_quantiles_are_outer_order_statistics():
     low, high = row_quantiles(draws, 0.95)
     assert quantile_positions(1000, 0.95) == (24, 975)
     assert (low[0], high[0]) == (24.0, 975.0)
+
+
+def test_simulated_noise_is_clipped_only_where_a_draw_would_leave_the_unit_interval():
+    normals = normal_matrix(5, 2000, 2)
+    centre = np.array([0.02, 0.5])  # a rare event from few rows, and a balanced one
+    trials = np.array([10, 1000])
+    noise = simulated_noise(centre, trials, normals)
+    assert float((centre[0] + noise[0]).min()) >= 0.0  # clipped at p = 0
+    assert float(noise[0].min()) == pytest.approx(-0.02)
+    spread = math.sqrt(0.25 / 1002)
+    np.testing.assert_allclose(noise[1], normals[1] * spread, rtol=1e-6)  # untouched
+    negated = simulated_noise(centre, trials, normals, sign=-1.0)
+    np.testing.assert_allclose(negated[1], -noise[1], rtol=1e-6)
