@@ -12,6 +12,7 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -101,7 +102,7 @@ def bench_evaluate(repeat: int) -> None:
     cases.append(("1 attribute × 100 groups, rates ±0.15", {"region": 100}, 0.15))
     for name, layout, spread in cases:
         counts = window(layout, spread=spread)
-        wall, cpu = timings(lambda c=counts: evaluate("m", "1h", 0, 3600, c, config), repeat)
+        wall, cpu = timings(partial(evaluate, "m", "1h", 0, 3600, counts, config), repeat)
         groups = sum(layout.values())
         target = f"target < 5 ms: {verdict(cpu < 0.005)}" if groups == 100 else "(no target)"
         print(

@@ -1,13 +1,13 @@
 """Confidence intervals from counts alone.
 
 * A group rate ``k / n`` gets the Wilson score interval.
+* A ratio of two groups' rates (to the reference group) gets the Katz log interval.
 * A disparity (a function of several groups' rates) gets a simulation interval (a parametric
   bootstrap from the counts): each group's rate is drawn as ``p̃ + se · Z`` with the
-  Agresti–Caffo adjusted estimate ``p̃ = (k + 1) / (n + 2)`` and ``se = sqrt(p̃ (1 − p̃) / (n + 2))``,
-  the statistic is computed on every draw and the bounds are the draws' percentiles (how each
-  disparity uses them is in :mod:`monitor.disparities`). For a difference of two groups this
-  reproduces the Agresti–Caffo interval. ``Z`` is a fixed standard-normal matrix generated from
-  the configured seed, so the same counts always give the same interval (a window re-evaluated
+  Agresti–Caffo adjusted estimate ``p̃ = (k + 1) / (n + 2)`` and
+  ``se = sqrt(p̃ (1 − p̃) / (n + 2))``; how the bounds follow from the draws is in
+  :mod:`monitor.disparity_intervals`. ``Z`` is a fixed standard-normal matrix generated from the
+  configured seed, so the same counts always give the same interval (a window re-evaluated
   after a late label is stable) and no random state is kept.
 """
 
