@@ -101,6 +101,15 @@ class GroupCounts:
     def _combine(self, other: GroupCounts, sign: int) -> GroupCounts:
         if not isinstance(other, GroupCounts):
             return NotImplemented
+        if self.score_histogram is None and other.score_histogram is None:
+            return GroupCounts(
+                self.n + sign * other.n,
+                self.predicted_positive + sign * other.predicted_positive,
+                self.tp + sign * other.tp,
+                self.fp + sign * other.fp,
+                self.tn + sign * other.tn,
+                self.fn + sign * other.fn,
+            )
         bins = max(self.score_bins, other.score_bins)
         return GroupCounts.from_row(self.to_row(bins) + sign * other.to_row(bins))
 

@@ -149,6 +149,11 @@ def evaluate(
 def counts_matrix(values: list[GroupCounts]) -> np.ndarray:
     """Stack groups' counts into one int64 matrix (histograms widened to the widest)."""
     bins = max((value.score_bins for value in values), default=0)
+    if bins == 0:
+        return np.array(
+            [(v.n, v.predicted_positive, v.tp, v.fp, v.tn, v.fn) for v in values],
+            dtype=np.int64,
+        ).reshape(len(values), BASE_WIDTH)
     matrix = np.zeros((len(values), row_width(bins)), dtype=np.int64)
     for index, value in enumerate(values):
         matrix[index] = value.to_row(bins)
