@@ -1,9 +1,11 @@
 """Per-group rates and disparities equal fairlearn's on the same rows (property-based).
 
 The helpers here are also used by the real-data tests. Fairlearn turns an undefined rate (zero
-denominator) into 0 where the engine says None, so the
-reference for a rate is computed on the rows of the groups where that rate is defined: that is
-the engine's contract (undefined groups do not take part in a disparity).
+denominator) into 0 where the engine says None, so the reference for a disparity is computed
+over the groups where the rate is defined: that is the engine's contract (undefined groups do
+not take part in a disparity). Where every group is defined, fairlearn's own functions
+(``demographic_parity_difference``, ``equalized_odds_difference(agg="worst_case")``, …) are
+compared directly.
 """
 
 from __future__ import annotations
