@@ -82,9 +82,10 @@ def build_daemon(
     if source is None:
         instance_id = default_instance_id(config.kafka, config.state_dir)
         if config.kafka.consumer_process:
+            from monitor.pipeline import decode_rules
             from monitor.prefetch import ProcessSource
 
-            source = ProcessSource(config.kafka, instance_id)
+            source = ProcessSource(config.kafka, decode_rules(config), instance_id)
         else:
             source = KafkaSource(config.kafka, instance_id)
     dead_letters = dead_letters if dead_letters is not None else KafkaDeadLetters(config.kafka)

@@ -96,16 +96,11 @@ class Daemon:
             logger.info("event=daemon_started positions=%d", len(self.pipeline.positions))
             while not self.stopping.is_set():
                 self._apply_backpressure()
-                records = self.source.poll(self.max_records, self.poll_timeout)
-                if records:
-                    rejected = self.pipeline.process(records)
-                    if rejected:
-                        self.dead_letters.send(rejected)
-                        self.pipeline.counters.dead_lettered += len(rejected)
+                got = self._poll_and_process()
                 now = self.clock()
                 if now >= self._next_cycle:
                     self.cycle(now)
-                if stop_when_idle and self.source.is_idle() and not records:
+                if stop_when_idle and self.source.is_idle() and not got:
                     break
             self._final_cycle()
         finally:
@@ -120,6 +115,24 @@ class Daemon:
             self.pipeline.close()
         logger.info("event=daemon_stopped")
         return 0
+
+    def _poll_and_process(self) -> bool:
+        """One batch from the source into the pipeline; whether there was one."""
+        poll_decoded = getattr(self.source, "poll_decoded", None)
+        if poll_decoded is not None:
+            batch = poll_decoded(self.poll_timeout)
+            if batch is None:
+                return False
+            rejected = self.pipeline.process_decoded(batch)
+        else:
+            records = self.source.poll(self.max_records, self.poll_timeout)
+            if not records:
+                return False
+            rejected = self.pipeline.process(records)
+        if rejected:
+            self.dead_letters.send(rejected)
+            self.pipeline.counters.dead_lettered += len(rejected)
+        return True
 
     def _apply_backpressure(self) -> None:
         full = bool(getattr(self.sink, "is_full", lambda: False)())

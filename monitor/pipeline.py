@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -66,6 +67,44 @@ from monitor.window import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DecodedBatch:
+    """One batch of records, decoded: what the pipeline counts, and where the batch ends."""
+
+    predictions: Predictions
+    labels: Labels
+    rejected: list[InvalidEvent]
+    consumed: dict[str, int]  # records per topic
+    positions: dict[TopicPartition, int]  # next offset per input partition
+
+
+def decode_batch(
+    records: Sequence[Record], rules: DecodeRules, predictions_topic: str, labels_topic: str
+) -> DecodedBatch:
+    """Split records by topic and decode them (pure: runs in the consumer process too)."""
+    prediction_records: list[Record] = []
+    label_records: list[Record] = []
+    positions: dict[TopicPartition, int] = {}
+    for record in records:
+        if record.topic == predictions_topic:
+            prediction_records.append(record)
+        elif record.topic == labels_topic:
+            label_records.append(record)
+        else:
+            continue
+        key = (record.topic, record.partition)
+        if record.offset >= positions.get(key, 0):
+            positions[key] = record.offset + 1
+    predictions, rejected = decode_predictions(prediction_records, rules)
+    labels, label_errors = decode_labels(label_records, rules)
+    consumed = {}
+    if prediction_records:
+        consumed[predictions_topic] = len(prediction_records)
+    if label_records:
+        consumed[labels_topic] = len(label_records)
+    return DecodedBatch(predictions, labels, rejected + label_errors, consumed, positions)
 
 
 class StateMismatchError(RuntimeError):
@@ -147,38 +186,26 @@ class Pipeline:
 
     def process(self, records: Sequence[Record]) -> list[InvalidEvent]:
         """Decode, join and count one batch of records; returns the rejected ones."""
-        predictions_topic = self.config.kafka.predictions_topic
-        labels_topic = self.config.kafka.labels_topic
-        prediction_records: list[Record] = []
-        label_records: list[Record] = []
+        kafka = self.config.kafka
+        return self.process_decoded(
+            decode_batch(records, self.rules, kafka.predictions_topic, kafka.labels_topic)
+        )
+
+    def process_decoded(self, batch: DecodedBatch) -> list[InvalidEvent]:
+        """Join and count a batch decoded elsewhere (by the consumer process)."""
         positions = self.positions
-        for record in records:
-            if record.topic == predictions_topic:
-                prediction_records.append(record)
-            elif record.topic == labels_topic:
-                label_records.append(record)
-            else:
-                continue
-            key = (record.topic, record.partition)
-            if record.offset >= positions.get(key, 0):
-                positions[key] = record.offset + 1
-        rejected: list[InvalidEvent] = []
-        if prediction_records:
-            self.counters.consumed[predictions_topic] += len(prediction_records)
-            predictions, errors = decode_predictions(prediction_records, self.rules)
-            rejected.extend(errors)
-            if len(predictions):
-                self._add_predictions(predictions)
-        if label_records:
-            self.counters.consumed[labels_topic] += len(label_records)
-            labels, errors = decode_labels(label_records, self.rules)
-            rejected.extend(errors)
-            if len(labels):
-                self._add_labels(labels)
-        for error in rejected:
+        for key, offset in batch.positions.items():
+            if offset > positions.get(key, 0):
+                positions[key] = offset
+        self.counters.consumed.update(batch.consumed)
+        if len(batch.predictions):
+            self._add_predictions(batch.predictions)
+        if len(batch.labels):
+            self._add_labels(batch.labels)
+        for error in batch.rejected:
             self.counters.invalid[(error.record.topic, error.reason)] += 1
         self._refresh_gauges()
-        return rejected
+        return batch.rejected
 
     def _add_predictions(self, events: Predictions) -> None:
         ids = events.prediction_id

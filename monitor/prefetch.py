@@ -1,5 +1,5 @@
-"""A source that runs the Kafka consumer in a child process, so that fetching and parsing
-records (kafka-python is pure Python) overlaps with decoding and counting them.
+"""A source that runs the Kafka consumer in a child process, so that fetching, parsing and
+decoding records (kafka-python is pure Python) overlaps with joining and counting them.
 
 The child owns a :class:`monitor.source.KafkaSource` and streams record batches to the daemon
 through a bounded queue (two batches ahead at most, so it never runs far ahead of the pipeline).
@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from monitor.config import KafkaSettings
-from monitor.events import Record
+from monitor.events import DecodeRules, Record
+from monitor.pipeline import DecodedBatch, decode_batch
 from monitor.source import GroupConflictError, KafkaSource, Positions, SourceError, TopicPartition
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def _die_with_parent() -> None:
 
 def _child(
     settings: KafkaSettings,
+    rules: DecodeRules,
     instance_id: str,
     positions: dict[TopicPartition, int],
     batches: Any,
@@ -91,9 +93,13 @@ def _child(
         if pending is None:
             records = source.poll(max_records, timeout)
             if records:
-                for record in records:
-                    handed_out[(record.topic, record.partition)] = record.offset + 1
-            pending = ("records", records, source.lag(handed_out))
+                batch = decode_batch(
+                    records, rules, settings.predictions_topic, settings.labels_topic
+                )
+                handed_out.update(batch.positions)
+                pending = ("batch", batch, source.lag(handed_out))
+            else:
+                pending = ("batch", None, source.lag(handed_out))
         try:
             batches.put(pending, timeout=0.2)
             pending = None
@@ -104,8 +110,9 @@ def _child(
 class ProcessSource:
     """:class:`monitor.source.Source` with the Kafka consumer in a child process."""
 
-    def __init__(self, settings: KafkaSettings, instance_id: str) -> None:
+    def __init__(self, settings: KafkaSettings, rules: DecodeRules, instance_id: str) -> None:
         self.settings = settings
+        self.rules = rules
         self.instance_id = instance_id
         context = multiprocessing.get_context("spawn")
         self._context = context
@@ -120,6 +127,7 @@ class ProcessSource:
             target=_child,
             args=(
                 self.settings,
+                self.rules,
                 self.instance_id,
                 dict(positions()),
                 self._batches,
@@ -148,16 +156,21 @@ class ProcessSource:
                 raise SourceError(second)
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
+        """Records are decoded in the child: use :meth:`poll_decoded`."""
+        raise NotImplementedError("ProcessSource hands out decoded batches: use poll_decoded")
+
+    def poll_decoded(self, timeout: float) -> DecodedBatch | None:
+        """The next batch, decoded by the child (``None`` when none came within ``timeout``)."""
         try:
-            kind, records, lag = self._batches.get(timeout=timeout)
+            kind, batch, lag = self._batches.get(timeout=timeout)
         except queue.Empty:
             if self._process is not None and not self._process.is_alive():
                 raise SourceError("the consumer process died") from None
-            return []
-        if kind != "records":
-            return []
+            return None
+        if kind != "batch":
+            return None
         self._lag = lag
-        return list(records)
+        return batch
 
     def commit(self, positions: Mapping[TopicPartition, int]) -> None:
         self._commands.put(("commit", dict(positions)))
