@@ -30,6 +30,13 @@ if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
   echo "$want" > "$stamp"
 fi
 
+# --- helm (renders the Helm chart in tests/deploy; cached, best effort) -----------------------
+if helm_bin="$(bash deploy/helm/install-helm.sh)"; then
+  export PATH="$(dirname "$helm_bin"):$PATH"
+else
+  say "helm could not be built; the chart-rendering tests will be skipped"
+fi
+
 # --- servers ----------------------------------------------------------------------------------
 state="$(mktemp -d "${TMPDIR:-/tmp}/fairwatch-test-servers.XXXXXX")"
 status=0
