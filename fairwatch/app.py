@@ -13,7 +13,7 @@ from typing import Any
 
 from monitor.config import ConfigError, MonitorConfig, load_config
 from monitor.daemon import Daemon
-from monitor.deadletter import DeadLetters, KafkaDeadLetters
+from monitor.deadletter import DeadLetters, KafkaDeadLetters, MemoryDeadLetters
 from monitor.pipeline import Pipeline
 from monitor.source import KafkaSource, Source, default_instance_id
 from monitor.state import StateStore
@@ -77,8 +77,19 @@ def build_daemon(
     listeners: Sequence[EvaluationListener] = (),
     clock: Callable[[], float] | None = None,
 ) -> Daemon:
-    """Everything ``fairwatch run`` runs; the demo passes an embedded source and sink."""
+    """Everything ``fairwatch run`` runs; the demo passes an embedded source and sink.
+
+    Without ``source`` the Kafka consumer is used (in a child process unless
+    ``kafka.consumer_process`` is false) and dead letters go to the Kafka topic; with a
+    ``source`` (e.g. :class:`monitor.source.EmbeddedSource`) dead letters are kept in a
+    :class:`monitor.deadletter.MemoryDeadLetters` unless ``dead_letters`` is given. ``health``
+    starts the HTTP endpoint on ``health.port``; ``alerting`` wires the alert manager when the
+    config has an ``alerting:`` section.
+    """
     sink = sink if sink is not None else build_sink(config)
+    if dead_letters is None:
+        # an embedded source (demo, tests) keeps its dead letters in memory
+        dead_letters = KafkaDeadLetters(config.kafka) if source is None else MemoryDeadLetters()
     if source is None:
         instance_id = default_instance_id(config.kafka, config.state_dir)
         if config.kafka.consumer_process:
@@ -88,7 +99,6 @@ def build_daemon(
             source = ProcessSource(config.kafka, decode_rules(config), instance_id)
         else:
             source = KafkaSource(config.kafka, instance_id)
-    dead_letters = dead_letters if dead_letters is not None else KafkaDeadLetters(config.kafka)
     all_listeners: list[EvaluationListener] = [sink, *listeners]
     counter_sources: list[CounterSource] = []
     on_stop: list[Callable[[], None]] = []

@@ -26,8 +26,12 @@ through to listeners; every decision inside uses event time.
 The simplest complete run, as the demo does it (see :mod:`fairwatch.app`)::
 
     from fairwatch.app import build_daemon
-    daemon = build_daemon(config, source=EmbeddedSource(records), sink=embedded_sink)
-    daemon.run(stop_when_idle=True)
+    daemon = build_daemon(config, source=EmbeddedSource(records), sink=EmbeddedSink(path),
+                          health=False)           # dead letters: daemon.dead_letters.letters
+    daemon.run(stop_when_idle=True)               # returns 0; closes the sink and the state
+
+Records are ``Record(topic, partition, offset, key, value)`` with the configured topic names
+(``kafka.predictions_topic`` / ``kafka.labels_topic``) and increasing offsets per partition.
 """
 
 from __future__ import annotations

@@ -152,13 +152,13 @@ def test_restart_replays_from_the_checkpoint_without_double_counting(tmp_path: P
 def test_windows_not_confirmed_written_are_rewritten_after_a_restart(tmp_path: Path) -> None:
     config = make_config(tmp_path)
     predictions, _labels = make_events(100, spacing=60.0)
-    pipeline, collector = open_pipeline(config)
+    pipeline, _collector = open_pipeline(config)
     pipeline.process(records("predictions", predictions))
     handed = {(e.window, e.window_start) for e in pipeline.evaluate(now=0.0)}
     pipeline.checkpoint()  # the sink has not confirmed the write
     pipeline.store.connection.close()
     pipeline.store.release()
-    pipeline, collector = open_pipeline(config)
+    pipeline, _collector = open_pipeline(config)
     assert {(e.window, e.window_start) for e in pipeline.evaluate(now=1.0)} == handed
     pipeline.confirm_written()
     pipeline.checkpoint()
