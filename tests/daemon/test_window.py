@@ -1,0 +1,74 @@
+"""Window arithmetic: panes, tumbling and sliding windows, the watermark, retiring panes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from monitor.config import parse_window
+from monitor.window import (
+    GroupIndex,
+    PaneCounts,
+    Watermark,
+    counts_by_group,
+    pane_starts,
+    panes_of_window,
+    windows_of_pane,
+)
+
+HOUR = 3600.0
+
+
+def test_tumbling_window_is_one_pane() -> None:
+    spec = parse_window("1h")
+    assert pane_starts(np.array([7200.0, 10799.9, 10800.0]), spec.step).tolist() == [
+        7200.0,
+        7200.0,
+        10800.0,
+    ]
+    assert windows_of_pane(spec, 7200.0) == [7200.0]
+    assert panes_of_window(spec, 7200.0) == [7200.0]
+
+
+def test_sliding_window_panes_and_the_windows_holding_a_pane() -> None:
+    spec = parse_window("2h/30m")
+    assert panes_of_window(spec, 0.0) == [0.0, 1800.0, 3600.0, 5400.0]
+    # an event at 01:10 is in the windows starting 23:30 (previous day), 00:00, 00:30, 01:00
+    assert sorted(windows_of_pane(spec, 3600.0)) == [-1800.0, 0.0, 1800.0, 3600.0]
+    for window_start in windows_of_pane(spec, 3600.0):
+        assert 3600.0 in panes_of_window(spec, window_start)
+
+
+def test_watermark_closes_windows_after_the_allowed_lateness() -> None:
+    spec = parse_window("1h")
+    watermark = Watermark(allowed_lateness=600.0)
+    assert not watermark.late(spec, np.array([0.0])).any()  # nothing seen yet: nothing late
+    watermark.advance(np.array([5 * HOUR + 300.0]))  # watermark = 5h - 5m
+    late = watermark.late(spec, np.array([3 * HOUR + 1, 4 * HOUR - 1, 4 * HOUR + 1, 5 * HOUR]))
+    assert late.tolist() == [True, True, False, False]
+    sliding = parse_window("2h/1h")  # the window [3h, 5h) is still open for an event at 3h+1
+    assert watermark.late(sliding, np.array([3 * HOUR + 1, 2 * HOUR + 1])).tolist() == [
+        False,
+        True,
+    ]
+
+
+def test_panes_sum_over_partitions_grow_rows_and_retire() -> None:
+    spec = parse_window("2h/1h")
+    panes = PaneCounts(width=6)
+    panes.add(("2h/1h", "m", 0.0, 0), np.array([[1, 1, 0, 0, 0, 0]]))
+    panes.add(("2h/1h", "m", HOUR, 1), np.array([[2, 0, 0, 0, 0, 0], [5, 5, 1, 0, 0, 0]]))
+    total = panes.window(spec, "m", 0.0, [0, 1])
+    assert total is not None and total.tolist() == [[3, 1, 0, 0, 0, 0], [5, 5, 1, 0, 0, 0]]
+    index = GroupIndex([("sex", "F"), ("sex", "M")])
+    counts = counts_by_group(total, index)
+    assert counts[("sex", "M")].tp == 1 and counts[("sex", "F")].n == 3
+    assert panes.retire(spec, before=2 * HOUR + 1) == 1  # pane 0 ended its last window at 2h
+    assert [key[2] for key in panes] == [HOUR]
+    assert ("2h/1h", "m", 0.0, 0) in panes.removed_panes
+
+
+def test_group_index_is_stable() -> None:
+    index = GroupIndex()
+    first = index.rows("sex", ["M", "F"]).tolist()
+    again = index.rows("sex", ["F", "X", "M"]).tolist()
+    assert first == [0, 1] and again == [1, 2, 0]
