@@ -288,7 +288,17 @@ class KafkaSource:
     # -- running -------------------------------------------------------------------------------
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
-        batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        """The next records (empty while the broker is away: kafka-python reconnects)."""
+        from kafka.errors import KafkaError
+
+        try:
+            batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        except (KafkaError, OSError) as error:
+            # A broker outage surfaces here (metadata refresh, offset validation); positions are
+            # unchanged, so polling again after a pause loses nothing.
+            logger.warning("event=kafka_poll_failed error=%s action=retrying", error)
+            time.sleep(min(max(timeout, 0.1), 1.0))
+            return []
         if not self._owns_all:
             return []
         out: list[Record] = []
@@ -369,7 +379,8 @@ class KafkaSource:
                 )
             finally:
                 admin.close()
-            logger.info("event=left_group group=%s instance=%s", self.settings.group_id,
-                        self.instance_id)
+            logger.info(
+                "event=left_group group=%s instance=%s", self.settings.group_id, self.instance_id
+            )
         except Exception as error:  # the session timeout removes it anyway
             logger.warning("event=leave_group_failed error=%s", error)
