@@ -19,7 +19,7 @@ def test_embedded_source_resumes_from_positions_and_pauses() -> None:
     assert source.poll(100, 0.0) == []
     source.resume()
     got = source.poll(100, 0.0)
-    assert [(r.partition, r.offset) for r in got] == [(1, 0), (0, 2), (1, 1), (1, 2)]
+    assert [(r.partition, r.offset) for r in got] == [(1, 0), (1, 1), (0, 2), (1, 2)]
     assert source.is_idle()
 
 
