@@ -100,7 +100,18 @@ class Daemon:
         """Run until stopped (or, with ``stop_when_idle``, until the source is drained)."""
         try:
             self.source.start(lambda: self.pipeline.positions)
-            logger.info("event=daemon_started positions=%d", len(self.pipeline.positions))
+            config = self.pipeline.config
+            logger.info(
+                "event=daemon_started positions=%d group=%s topics=%s,%s windows=%s models=%s "
+                "attributes=%s",
+                len(self.pipeline.positions),
+                config.kafka.group_id,
+                config.kafka.predictions_topic,
+                config.kafka.labels_topic,
+                ",".join(spec.name for spec in config.windows),
+                ",".join(config.models) or "any",
+                ",".join(config.sensitive.attributes),
+            )
             while not self.stopping.is_set():
                 self._apply_backpressure()
                 got = self._poll_and_process()
