@@ -301,13 +301,11 @@ class KafkaSource:
             return []
         if not self._owns_all:
             return []
+        # kafka-python's ConsumerRecord has the fields of Record (topic, partition, offset, key,
+        # value) and more; it is handed on as is rather than copied record by record.
         out: list[Record] = []
-        for partition, messages in batches.items():
-            topic, number = partition.topic, partition.partition
-            out.extend(
-                Record(topic, number, message.offset, message.key, message.value)
-                for message in messages
-            )
+        for messages in batches.values():
+            out.extend(messages)
         return out
 
     def commit(self, positions: Mapping[TopicPartition, int]) -> None:
