@@ -255,6 +255,40 @@ def _is_binary(value: Any) -> bool:
     return value is None or (type(value) in (int, bool) and (value == 0 or value == 1))
 
 
+def _parse_objects(
+    records: Sequence[Record], max_bytes: int
+) -> tuple[list[dict[str, Any]], list[int], list[int]]:
+    """Parse every record: the JSON objects, their record indexes, and the records left to the
+    field-by-field path (empty, oversized, not JSON, not an object)."""
+    values = [record.value for record in records]
+    if values and all(values) and max(map(len, values)) <= max_bytes:  # type: ignore[arg-type]
+        try:
+            parsed = [orjson.loads(value) for value in values]  # type: ignore[arg-type]
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if all(type(event) is dict for event in parsed):
+                return parsed, list(range(len(parsed))), []
+    events: list[dict[str, Any]] = []
+    indexes: list[int] = []
+    slow: list[int] = []
+    for index, raw in enumerate(values):
+        if not raw or len(raw) > max_bytes:
+            slow.append(index)
+            continue
+        try:
+            event = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            slow.append(index)
+            continue
+        if type(event) is dict:
+            events.append(event)
+            indexes.append(index)
+        else:
+            slow.append(index)
+    return events, indexes, slow
+
+
 def decode_predictions(
     records: Sequence[Record], rules: DecodeRules
 ) -> tuple[Predictions, list[InvalidEvent]]:
@@ -265,26 +299,7 @@ def decode_predictions(
     through the field-by-field path, which names the exact reason (or accepts the rare form the
     fast test does not cover, such as a label of ``1.0``).
     """
-    max_bytes = rules.max_event_bytes
-    loads = orjson.loads
-    events: list[dict[str, Any]] = []
-    indexes: list[int] = []
-    slow: list[int] = []
-    for index, record in enumerate(records):
-        raw = record.value
-        if not raw or len(raw) > max_bytes:
-            slow.append(index)
-            continue
-        try:
-            event = loads(raw)
-        except orjson.JSONDecodeError:
-            slow.append(index)
-            continue
-        if type(event) is dict:
-            events.append(event)
-            indexes.append(index)
-        else:
-            slow.append(index)
+    events, indexes, slow = _parse_objects(records, rules.max_event_bytes)
     attributes = rules.attributes
     ids = [event.get("prediction_id") for event in events]
     models = [event.get("model_id") for event in events]
