@@ -18,7 +18,7 @@ from alerting.manager import AlertManager
 from alerting.receivers import build_receiver
 from fairwatch.app import build_daemon
 from fairwatch.demo import dataset, model
-from fairwatch.demo.gate import ClosedWindowGate
+from monitor.gate import ClosedWindowGate
 from fairwatch.demo.plots import Span
 from fairwatch.demo.progress import Display
 from fairwatch.demo.recorder import AlertRecorder, RecordingReceiver, WindowRecorder

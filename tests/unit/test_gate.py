@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from fairwatch.demo.gate import ClosedWindowGate
+from monitor.gate import ClosedWindowGate
 from monitor.results import WindowEvaluation
 
 HOUR = 3600.0
@@ -83,3 +83,41 @@ def test_models_are_gated_separately(clock: list[float]) -> None:
     gate.on_evaluations([window(0, model="a")], now=0.0)
     gate.on_evaluations([window(0, model="b")], now=0.0)
     assert seen.batches == [[("a", 12.0)], [("b", 12.0)]]
+
+
+def test_a_delay_holds_closed_windows_until_their_labels_had_time(clock: list[float]) -> None:
+    collector = Collector()
+    gate = ClosedWindowGate([collector], lambda: clock[0] * HOUR, delay=24 * HOUR)
+    clock[0] = 13.0
+    gate.on_evaluations([window(0)], now=0.0)
+    assert collector.ends == []
+    clock[0] = 36.0
+    gate.on_evaluations([window(24)], now=0.0)
+    assert collector.ends == [12.0]
+
+
+def test_after_a_restart_windows_judged_before_it_are_not_judged_again(clock: list[float]) -> None:
+    gate, seen = make(clock)
+    gate.resume(14 * HOUR)
+    clock[0] = 16.0
+    gate.on_evaluations([window(0), window(2), window(4)], now=0.0)
+    assert seen.ends == [16.0]
+    assert gate.revisions_ignored == 2
+
+
+def test_counters_report_released_ignored_and_held(clock: list[float]) -> None:
+    gate, _seen = make(clock)
+    clock[0] = 12.0
+    gate.on_evaluations([window(0), window(2)], now=0.0)
+    gate.on_evaluations([window(0)], now=0.0)
+    values = {sample.name: sample.value for sample in gate.samples()}
+    assert values == {
+        "alert_windows_released": 1,
+        "alert_windows_revisions_ignored": 1,
+        "alert_windows_held": 1,
+    }
+
+
+def test_a_negative_delay_is_refused() -> None:
+    with pytest.raises(ValueError, match="delay"):
+        ClosedWindowGate([], lambda: 0.0, delay=-1.0)

@@ -7,6 +7,12 @@ values), but an alert rule judging them as they come would see a half-filled win
 days-old window as the latest state, and pend, fire or resolve on it. The gate keeps the latest
 evaluation of each open window and releases it when the watermark passes its end, in window
 order; revisions of windows already released are not passed on.
+
+A ``delay`` holds each window longer after it closed, for rules on label-based metrics (TPR,
+FPR, PPV) whose labels arrive hours or days after the predictions: the window is judged once its
+labels have had time to arrive. After a restart, windows that had closed (plus the delay) before
+the restored watermark are not released again: they were judged before the restart, and a
+days-old window must not look like the latest state to the alert rules.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from monitor.results import WindowEvaluation
-from monitor.types import EvaluationListener
+from monitor.types import CounterSample, EvaluationListener
 
 WindowId = tuple[str, str, float]  # (model_id, window spec, window start)
 
@@ -26,15 +32,23 @@ class ClosedWindowGate:
     Args:
         listeners: receive the closed windows (the alert manager).
         watermark: returns the pipeline's current watermark (event time, epoch seconds).
+        delay: seconds after a window's end (past the watermark) before it is released.
     """
 
     def __init__(
-        self, listeners: Sequence[EvaluationListener], watermark: Callable[[], float]
+        self,
+        listeners: Sequence[EvaluationListener],
+        watermark: Callable[[], float],
+        delay: float = 0.0,
     ) -> None:
+        if delay < 0 or not math.isfinite(delay):
+            raise ValueError(f"delay must be a finite number of seconds >= 0, got {delay!r}")
         self._listeners = list(listeners)
         self._watermark = watermark
+        self._delay = delay
         self._held: dict[WindowId, WindowEvaluation] = {}
         self._released_until: dict[tuple[str, str], float] = {}
+        self._floor = -math.inf
         self.released = 0
         self.revisions_ignored = 0
 
@@ -43,10 +57,32 @@ class ClosedWindowGate:
         """Open windows waiting for the watermark."""
         return len(self._held)
 
+    def samples(self) -> list[CounterSample]:
+        return [
+            CounterSample("alert_windows_released", self.released, help="windows judged by rules"),
+            CounterSample(
+                "alert_windows_revisions_ignored",
+                self.revisions_ignored,
+                help="revisions of windows already judged by the alert rules",
+            ),
+            CounterSample(
+                "alert_windows_held", self.held, kind="gauge", help="open windows awaiting judgment"
+            ),
+        ]
+
+    def resume(self, watermark: float) -> None:
+        """Start after a restart whose restored watermark is ``watermark``.
+
+        Windows released (closed, plus the delay) before it were judged before the restart.
+        """
+        if math.isfinite(watermark):
+            self._floor = watermark - self._delay
+
     def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
         for evaluation in evaluations:
             series = (evaluation.model_id, evaluation.window)
-            if evaluation.window_end <= self._released_until.get(series, -math.inf):
+            released_until = self._released_until.get(series, self._floor)
+            if evaluation.window_end <= released_until:
                 self.revisions_ignored += 1
                 continue
             self._held[(*series, evaluation.window_start)] = evaluation
@@ -54,7 +90,7 @@ class ClosedWindowGate:
 
     def release(self, now: float) -> list[WindowEvaluation]:
         """Forward every held window that has closed; returns them (oldest first)."""
-        watermark = self._watermark()
+        watermark = self._watermark() - self._delay
         due = sorted(
             (held for held in self._held.values() if held.window_end <= watermark),
             key=lambda held: (held.window_end, held.model_id, held.window),
