@@ -10,6 +10,8 @@ Public API::
     pipeline = Pipeline(config, store, listeners=[sink, alert_manager])
     pipeline.positions                            # {(topic, partition): next offset}, restored
     rejected = pipeline.process(records)          # -> list[InvalidEvent] (bad input is data)
+    rejected = pipeline.process_decoded(batch)    # a DecodedBatch from decode_batch(...), e.g.
+                                                  # made in the consumer process
     evaluations = pipeline.evaluate(now)          # evaluates the changed windows and hands
                                                   # them to every listener; returns them
     pipeline.confirm_written()                    # the sink wrote everything handed so far
