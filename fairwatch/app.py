@@ -8,6 +8,7 @@ evaluation listener of the pipeline and one more counter source of the health en
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -116,7 +117,6 @@ def build_daemon(
         counter_sources.append(sink)  # type: ignore[arg-type]
     store = StateStore(config.state_dir)
     pipeline = Pipeline(config, store, all_listeners)
-    extra = {} if clock is None else {"clock": clock}
     daemon = Daemon(
         pipeline,
         source,
@@ -124,7 +124,7 @@ def build_daemon(
         sink,
         counter_sources=counter_sources,
         on_stop=on_stop,
-        **extra,
+        clock=time.time if clock is None else clock,
     )
     if health:
         from monitor.health import HealthServer
