@@ -15,6 +15,7 @@ from typing import Any
 from monitor.config import ConfigError, MonitorConfig, load_config
 from monitor.daemon import Daemon
 from monitor.deadletter import DeadLetters, KafkaDeadLetters, MemoryDeadLetters
+from monitor.gate import ClosedWindowGate
 from monitor.pipeline import Pipeline
 from monitor.source import KafkaSource, Source, default_instance_id
 from monitor.state import StateStore
@@ -104,19 +105,29 @@ def build_daemon(
     counter_sources: list[CounterSource] = []
     on_stop: list[Callable[[], None]] = []
     alerting_config = validate(config) if alerting else None
+    gate: ClosedWindowGate | None = None
     if alerting_config is not None:
         from alerting.manager import AlertManager
 
         manager = AlertManager(alerting_config, config.state_dir)
         manager.start()
-        all_listeners.append(manager)
-        counter_sources.append(manager)
+        # Rules judge each window once, when it has closed: not while it fills, nor again when
+        # a late label revises it days later (sinks get every revision).
+        gate = ClosedWindowGate(
+            [manager],
+            lambda: pipeline.watermark.value,
+            delay=config.pipeline.alert_delay,
+        )
+        all_listeners.append(gate)
+        counter_sources.extend([manager, gate])
         on_stop.append(manager.stop)
     sink_samples = getattr(sink, "samples", None)
     if sink_samples is not None:
         counter_sources.append(sink)  # type: ignore[arg-type]
     store = StateStore(config.state_dir)
     pipeline = Pipeline(config, store, all_listeners)
+    if gate is not None:
+        gate.resume(pipeline.watermark.value)
     daemon = Daemon(
         pipeline,
         source,

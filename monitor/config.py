@@ -187,7 +187,7 @@ class InfluxSettings(_Section):
     token_env: str = "INFLUXDB_TOKEN"
     batch_size: int = Field(default=5000, ge=1)
     flush_interval: float = 1.0
-    buffer_points: int = Field(default=1_000_000, ge=1)
+    buffer_points: int = Field(default=200_000, ge=1)
 
     @field_validator("flush_interval", mode="before")
     @classmethod
@@ -212,8 +212,11 @@ class PipelineSettings(_Section):
     max_event_bytes: int = Field(default=65536, ge=64)
     checkpoint_interval: float = 1.0
     shutdown_timeout: float = 5.0
+    # Alert rules judge a window once, after it has closed (watermark past its end) and this much
+    # longer: raise it for rules on label-based metrics so that the labels have arrived.
+    alert_delay: float = Field(default=0.0, ge=0.0)
 
-    @field_validator("checkpoint_interval", "shutdown_timeout", mode="before")
+    @field_validator("checkpoint_interval", "shutdown_timeout", "alert_delay", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
         return parse_duration(value)
