@@ -18,7 +18,6 @@ from alerting.manager import AlertManager
 from alerting.receivers import build_receiver
 from fairwatch.app import build_daemon
 from fairwatch.demo import dataset, model
-from monitor.gate import ClosedWindowGate
 from fairwatch.demo.plots import Span
 from fairwatch.demo.progress import Display
 from fairwatch.demo.recorder import AlertRecorder, RecordingReceiver, WindowRecorder
@@ -39,6 +38,7 @@ from fairwatch.demo.settings import (
 )
 from monitor.config import config_from_dict
 from monitor.deadletter import MemoryDeadLetters
+from monitor.gate import ClosedWindowGate
 from monitor.sinks.embedded import EmbeddedSink
 
 TICK_EVERY = 60.0  # simulated seconds between alert manager ticks
