@@ -11,24 +11,9 @@ cd "$root"
 say() { printf 'test.sh: %s\n' "$*" >&2; }
 
 # --- virtualenv -------------------------------------------------------------------------------
-venv="${FAIRWATCH_VENV:-$root/.venv}"
-if [[ ! -x "$venv/bin/python" ]]; then
-  base="${PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
-  [[ -n "$base" ]] || { say "no python3.11 on PATH (set PYTHON=/path/to/python3.11)"; exit 2; }
-  "$base" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
-    || { say "$base is older than Python 3.11"; exit 2; }
-  say "creating $venv"
-  "$base" -m venv "$venv"
-fi
-py="$venv/bin/python"
-# Reinstall only when pyproject.toml changed since the last install into this venv.
-stamp="$venv/.fairwatch-install-stamp"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
-if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
-  say "pip install -e '.[test]'"
-  "$py" -m pip install -q --disable-pip-version-check -e '.[test]'
-  echo "$want" > "$stamp"
-fi
+# shellcheck source=deploy/local/venv.sh
+source "$root/deploy/local/venv.sh"
+ensure_venv .fairwatch-install-stamp ".[test]"
 
 # --- helm (renders the Helm chart in tests/deploy; cached, best effort) -----------------------
 if helm_bin="$(bash deploy/helm/install-helm.sh)"; then
