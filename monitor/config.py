@@ -159,6 +159,8 @@ class EngineSettings(_Section):
     bootstrap_samples: int = Field(default=1000, ge=10)
     metrics: list[str] | None = None
     score_bins: int = Field(default=10, ge=1, le=1000)
+    # groups below min_group_size: gate (disparities insufficient) or exclude (left out of them)
+    small_groups: Literal["gate", "exclude"] = "gate"
 
     @model_validator(mode="after")
     def _engine_accepts(self) -> EngineSettings:
@@ -177,6 +179,7 @@ class EngineSettings(_Section):
             max_groups=self.max_groups,
             bootstrap_samples=self.bootstrap_samples,
             metrics=None if self.metrics is None else tuple(self.metrics),
+            small_groups=self.small_groups,
         )
 
 

@@ -64,6 +64,10 @@ class EngineConfig:
     ``reference_groups`` maps an attribute to its reference group (default: the largest group).
     ``max_groups`` caps the groups kept per attribute (largest first; the rest are counted in
     ``dropped_groups``). ``metrics`` restricts the disparities computed (default: all).
+    ``small_groups`` says what a group below ``min_group_size`` predictions does to the
+    disparities across its attribute: ``gate`` (default) makes them ``insufficient_data``;
+    ``exclude`` leaves the group out of them (it keeps its per-group result and its own ratio to
+    the reference) as long as two groups remain, so one tiny group does not silence the rest.
     """
 
     min_group_size: int = 30
@@ -76,8 +80,11 @@ class EngineConfig:
     bootstrap_samples: int = 1000
     seed: int = 20240521
     metrics: tuple[str, ...] | None = None
+    small_groups: Literal["gate", "exclude"] = "gate"
 
     def __post_init__(self) -> None:
+        if self.small_groups not in ("gate", "exclude"):
+            raise ValueError(f"small_groups must be 'gate' or 'exclude', got {self.small_groups!r}")
         if self.mode not in ("point", "confident"):
             raise ValueError(f"mode must be 'point' or 'confident', got {self.mode!r}")
         if not 0.0 < self.ci_level < 1.0:
@@ -258,7 +265,8 @@ def _disparities(
     config: EngineConfig,
 ) -> list[Disparity]:
     metrics = [METRIC_BY_NAME[name] for name in config.metrics] if config.metrics else METRICS
-    spreads = _spreads(matrix, segments, list(metrics), config)
+    judged_matrix, judged_segments = _judged_groups(matrix, segments, config)
+    spreads = _spreads(judged_matrix, judged_segments, list(metrics), config)
     statistics: list[np.ndarray] = []
     layout: list[tuple[int, list[int], int]] = []  # (metric, per-rate blocks, joint block)
     count = len(segments)
@@ -309,6 +317,23 @@ def _disparities(
             )
         result.extend(references[position])
     return result
+
+
+def _judged_groups(
+    matrix: np.ndarray, segments: Segments, config: EngineConfig
+) -> tuple[np.ndarray, Segments]:
+    """The groups the across-group disparities are computed over: all of them, or with
+    ``small_groups="exclude"`` those with at least ``min_group_size`` predictions (an attribute
+    with fewer than two such groups keeps all its groups, and so stays insufficient)."""
+    if config.small_groups == "gate" or config.min_group_size == 0:
+        return matrix, segments
+    large = matrix[:, 0] >= config.min_group_size
+    large_per_segment = np.bincount(segments.segment[large], minlength=len(segments))
+    keep = large | (large_per_segment[segments.segment] < 2)
+    if keep.all():
+        return matrix, segments
+    sizes = np.bincount(segments.segment[keep], minlength=len(segments))
+    return matrix[keep], Segments.from_sizes(sizes.tolist())
 
 
 def _disparity(

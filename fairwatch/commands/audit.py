@@ -55,6 +55,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--ci-level", type=float, default=0.95)
     parser.add_argument("--max-groups", type=int, default=100, help="groups kept per attribute")
     parser.add_argument(
+        "--small-groups",
+        choices=("gate", "exclude"),
+        default="gate",
+        help="groups below --min-group-size make their attribute's disparities insufficient "
+        "(gate, default) or are left out of them (exclude)",
+    )
+    parser.add_argument(
         "--input-format", choices=("jsonl", "csv", "parquet"), help="override the file extension"
     )
     parser.set_defaults(func=run)
@@ -92,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
             thresholds=rule_thresholds(rules),
             reference_groups=_references(args.reference),
             max_groups=args.max_groups,
+            small_groups=args.small_groups,
         )
         options = AuditOptions(
             attributes=_split(args.sensitive),
