@@ -1,5 +1,10 @@
-"""A source that runs the Kafka consumer in a child process, so that fetching, parsing and
-decoding records (kafka-python is pure Python) overlaps with joining and counting them.
+"""A source that runs the Kafka consumer in a child process, so that fetching and parsing
+records (kafka-python is pure Python) overlaps with decoding, joining and counting them.
+
+The split is by cost: kafka-python's record parsing takes about as long as everything the
+daemon does with an event, so the child only fetches, parses and hands on plain
+:class:`monitor.events.Record` tuples; decoding runs in the daemon (measured with
+bench/bench_daemon.py: decoding in the child made the child the bottleneck).
 
 The child owns a :class:`monitor.source.KafkaSource` and streams record batches to the daemon
 through a bounded queue (two batches ahead at most, so it never runs far ahead of the pipeline).
@@ -43,7 +48,6 @@ def _die_with_parent() -> None:
 
 def _child(
     settings: KafkaSettings,
-    rules: DecodeRules,
     instance_id: str,
     positions: dict[TopicPartition, int],
     batches: Any,
@@ -93,11 +97,12 @@ def _child(
         if pending is None:
             records = source.poll(max_records, timeout)
             if records:
-                batch = decode_batch(
-                    records, rules, settings.predictions_topic, settings.labels_topic
-                )
-                handed_out.update(batch.positions)
-                pending = ("batch", batch, source.lag(handed_out))
+                plain = [
+                    Record(r.topic, r.partition, r.offset, r.key, r.value) for r in records
+                ]
+                for record in plain:
+                    handed_out[(record.topic, record.partition)] = record.offset + 1
+                pending = ("batch", plain, source.lag(handed_out))
             else:
                 pending = ("batch", None, source.lag(handed_out))
         try:
@@ -127,7 +132,6 @@ class ProcessSource:
             target=_child,
             args=(
                 self.settings,
-                self.rules,
                 self.instance_id,
                 dict(positions()),
                 self._batches,
@@ -170,7 +174,11 @@ class ProcessSource:
         if kind != "batch":
             return None
         self._lag = lag
-        return batch
+        if batch is None:
+            return None
+        return decode_batch(
+            batch, self.rules, self.settings.predictions_topic, self.settings.labels_topic
+        )
 
     def commit(self, positions: Mapping[TopicPartition, int]) -> None:
         self._commands.put(("commit", dict(positions)))
