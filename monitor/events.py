@@ -7,13 +7,16 @@ event. They return the good events in columnar form (ready for vectorised counti
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
+import msgspec
 import numpy as np
 import orjson
 
@@ -48,6 +51,68 @@ class Record(NamedTuple):
     offset: int
     key: bytes | None
     value: bytes | None
+
+
+# The records of one topic partition in columns: (topic, partition, offsets, keys, values).
+RecordRun = tuple[str, int, list[int], list[bytes | None], list[bytes | None]]
+
+
+@dataclass
+class RecordColumns:
+    """Records of one topic in columns: what the decoders read, and (as :data:`RecordRun`
+    pieces) how the consumer process hands records over (a few lists pickle many times faster
+    than a list of tuples)."""
+
+    topic: str
+    partition: np.ndarray  # int64, one per record
+    offset: list[int]
+    key: list[bytes | None]
+    value: list[bytes | None]
+    records: Sequence[Record] | None = None  # the records these columns were made from
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def record(self, index: int) -> Record:
+        """The record at ``index`` (the original object when made from records)."""
+        if self.records is not None:
+            return self.records[index]
+        return Record(
+            self.topic,
+            int(self.partition[index]),
+            self.offset[index],
+            self.key[index],
+            self.value[index],
+        )
+
+    @classmethod
+    def of(cls, records: Sequence[Record] | RecordColumns) -> RecordColumns:
+        if isinstance(records, RecordColumns):
+            return records
+        return cls(
+            records[0].topic if records else "",
+            np.fromiter((record.partition for record in records), np.int64, len(records)),
+            [record.offset for record in records],
+            [record.key for record in records],
+            [record.value for record in records],
+            records,
+        )
+
+    @classmethod
+    def from_runs(cls, topic: str, runs: Sequence[RecordRun]) -> RecordColumns:
+        """One topic's records from its partitions' runs, in the order given."""
+        offsets: list[int] = []
+        keys: list[bytes | None] = []
+        values: list[bytes | None] = []
+        for _topic, _partition, run_offsets, run_keys, run_values in runs:
+            offsets.extend(run_offsets)
+            keys.extend(run_keys)
+            values.extend(run_values)
+        partition = np.repeat(
+            np.asarray([run[1] for run in runs], dtype=np.int64),
+            [len(run[2]) for run in runs],
+        )
+        return cls(topic, partition, offsets, keys, values)
 
 
 @dataclass(frozen=True)
@@ -251,156 +316,191 @@ def _time_or_nan(value: Any) -> float:
     return math.nan if parsed.tzinfo is None else parsed.timestamp()
 
 
-def _is_binary(value: Any) -> bool:
-    return value is None or (type(value) in (int, bool) and (value == 0 or value == 1))
+# -- the fast path: typed decoding of a whole batch with msgspec ------------------------------
+#
+# Each decoder checks the contract's shapes in C while it parses (strings present and non-empty,
+# a non-negative event time, a score in [0, 1], 0/1 decisions and labels, every configured
+# attribute a string). Anything it refuses goes to the field-by-field path, which names the
+# reason (or accepts a rarer form, such as a label of 1.0).
+
+_NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+_Time = Annotated[float, msgspec.Meta(ge=0)] | str
+_Binary = Literal[0, 1] | bool
 
 
-def _parse_objects(
-    records: Sequence[Record], max_bytes: int
-) -> tuple[list[dict[str, Any]], list[int], list[int]]:
-    """Parse every record: the JSON objects, their record indexes, and the records left to the
-    field-by-field path (empty, oversized, not JSON, not an object)."""
-    values = [record.value for record in records]
-    if values and all(values) and max(map(len, values)) <= max_bytes:  # type: ignore[arg-type]
-        try:
-            parsed = [orjson.loads(value) for value in values]  # type: ignore[arg-type]
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            if all(type(event) is dict for event in parsed):
-                return parsed, list(range(len(parsed))), []
-    events: list[dict[str, Any]] = []
+@functools.lru_cache(maxsize=16)
+def _prediction_decoder(attributes: tuple[str, ...]) -> msgspec.json.Decoder[Any]:
+    # attribute names need not be identifiers: fields a0, a1, ... are renamed to them
+    sensitive: Any = msgspec.defstruct(
+        "Sensitive",
+        [(f"a{position}", str) for position in range(len(attributes))],
+        rename={f"a{position}": name for position, name in enumerate(attributes)},
+    )
+    if not attributes:
+        sensitive = Annotated[dict[str, Any], msgspec.Meta(min_length=1)]
+    event = msgspec.defstruct(
+        "PredictionEvent",
+        [
+            ("prediction_id", _NonEmpty),
+            ("model_id", _NonEmpty),
+            ("timestamp", _Time),
+            ("sensitive", sensitive),
+            ("score", Annotated[float, msgspec.Meta(ge=0, le=1)] | None, None),
+            ("prediction", _Binary | None, None),
+            ("label", _Binary | None, None),
+        ],
+    )
+    return msgspec.json.Decoder(event)
+
+
+_LABEL_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+    msgspec.defstruct(
+        "LabelEvent",
+        [("prediction_id", _NonEmpty), ("label", _Binary), ("timestamp", _Time | None, None)],
+    )
+)
+
+
+def _typed_parse(
+    values: Sequence[bytes | None], decoder: msgspec.json.Decoder[Any], max_bytes: int
+) -> tuple[list[Any], list[int], list[int]]:
+    """Decode every value: the typed events, their record indexes, and the records left to the
+    field-by-field path.
+
+    A batch whose values are each one line starting with ``{`` is decoded in one call: no line is
+    blank, so each yields at least one value, and as many values as lines means exactly one
+    each (events and records correspond one to one). A batch with a bad value, or of another
+    form, is decoded value by value.
+    """
+    count = len(values)
+    if count and all(values) and max(map(len, values)) <= max_bytes:  # type: ignore[arg-type]
+        joined = b"\n".join(values)  # type: ignore[arg-type]
+        if {value[0] for value in values} == {0x7B} and joined.count(b"\n") == count - 1:  # type: ignore[index]
+            try:
+                events = decoder.decode_lines(joined)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                pass
+            else:
+                if len(events) == count:
+                    return events, list(range(count)), []
+    events = []
     indexes: list[int] = []
     slow: list[int] = []
+    decode = decoder.decode
     for index, raw in enumerate(values):
         if not raw or len(raw) > max_bytes:
             slow.append(index)
             continue
         try:
-            event = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+            events.append(decode(raw))
+        except (msgspec.DecodeError, msgspec.ValidationError):
             slow.append(index)
             continue
-        if type(event) is dict:
-            events.append(event)
-            indexes.append(index)
-        else:
-            slow.append(index)
+        indexes.append(index)
     return events, indexes, slow
 
 
+def _event_times(times: list[Any]) -> np.ndarray:
+    """Epoch seconds of decoded event times (numbers, RFC 3339 strings; NaN where unparseable)."""
+    if str in set(map(type, times)):
+        times = [_time_or_nan(t) if type(t) is str else t for t in times]
+    stamp = np.asarray(times, dtype=np.float64)
+    # (RFC 3339 strings parse to seconds, always far below the milliseconds cut-off)
+    return np.where(stamp > _MILLISECONDS_ABOVE, stamp / 1000.0, stamp)
+
+
 def decode_predictions(
-    records: Sequence[Record], rules: DecodeRules
+    records: Sequence[Record] | RecordColumns, rules: DecodeRules
 ) -> tuple[Predictions, list[InvalidEvent]]:
     """Decode prediction records into accepted events and rejected ones (never raises).
 
-    The common case is vectorised: every record is parsed, each field is pulled out as a column
-    and checked with cheap type tests (numbers with numpy). Only records failing a test go
-    through the field-by-field path, which names the exact reason (or accepts the rare form the
-    fast test does not cover, such as a label of ``1.0``).
+    The common case is one typed decode of the whole batch (:func:`_typed_parse`), then each
+    field is taken as a column; the checks left (known model, parseable and finite event time)
+    are vectorised. Only records failing a check go through the field-by-field path, which
+    names the exact reason (or accepts the rare form the fast path does not cover).
     """
-    events, indexes, slow = _parse_objects(records, rules.max_event_bytes)
+    columns = RecordColumns.of(records)
     attributes = rules.attributes
-    ids = [event.get("prediction_id") for event in events]
-    models = [event.get("model_id") for event in events]
-    times = [event.get("timestamp") for event in events]
-    decisions = [event.get("prediction") for event in events]
-    scores = [event.get("score") for event in events]
-    labels = [event.get("label") for event in events]
-    sensitive = [event.get("sensitive") for event in events]
-    columns = {
-        name: [value.get(name) if type(value) is dict else None for value in sensitive]
-        for name in attributes
-    }
-    thresholds = rules.thresholds
-    known_only = rules.known_models_only
-    good = [
-        type(prediction_id) is str
-        and prediction_id != ""
-        and type(model_id) is str
-        and model_id != ""
-        and (not known_only or model_id in thresholds)
-        and (score is None or type(score) in _NUMBER)
-        and (decision is not None or score is not None)
-        and _is_binary(decision)
-        and _is_binary(label)
-        for prediction_id, model_id, decision, score, label in zip(
-            ids, models, decisions, scores, labels, strict=True
-        )
-    ]
-    for values in columns.values():
-        good = [ok and type(value) is str for ok, value in zip(good, values, strict=True)]
-    stamp = score_array = np.empty(0)
-    if events:
-        stamp = np.asarray(
-            [t if type(t) in _NUMBER else _time_or_nan(t) for t in times], dtype=np.float64
-        )
-        score_array = np.asarray(
-            [math.nan if s is None or not ok else s for s, ok in zip(scores, good, strict=True)],
-            dtype=np.float64,
-        )
-        with np.errstate(invalid="ignore"):
-            numeric_ok = (stamp >= 0) & np.isfinite(stamp)
-            numeric_ok &= np.isnan(score_array) | ((score_array >= 0) & (score_array <= 1))
-        present = np.asarray([s is not None for s in scores], dtype=bool)
-        numeric_ok &= ~(present & np.isnan(score_array))  # a present score must be finite
-        if not numeric_ok.all():
-            good = [ok and bool(n) for ok, n in zip(good, numeric_ok.tolist(), strict=True)]
-    keep = [position for position, ok in enumerate(good) if ok]
-    slow.extend(indexes[position] for position, ok in enumerate(good) if not ok)
+    events, indexes, slow = _typed_parse(
+        columns.value, _prediction_decoder(attributes), rules.max_event_bytes
+    )
     out = Predictions()
-    if keep:
-        all_good = len(keep) == len(events)
-        pick: Any = (
-            (lambda values: values)
-            if all_good
-            else (lambda values: [values[position] for position in keep])
-        )
-        out.prediction_id = pick(ids)
-        out.model_id = pick(models)
-        keep_array = np.asarray(keep, dtype=np.int64)
-        timestamp = stamp[keep_array]
-        out.timestamp = np.where(timestamp > _MILLISECONDS_ABOVE, timestamp / 1000.0, timestamp)
-        # (RFC 3339 strings parse to seconds, always far below the milliseconds cut-off)
-        out.score = score_array[keep_array]
-        decision_list = pick(decisions)
-        if any(decision is None for decision in decision_list):
-            threshold = np.asarray(
-                [thresholds.get(model, rules.default_threshold) for model in out.model_id]
+    if events:
+        ids = list(map(_ID, events))
+        models = list(map(_MODEL, events))
+        stamp = _event_times(list(map(_TIME, events)))
+        score = np.asarray(list(map(_SCORE, events)), dtype=np.float64)  # None -> NaN
+        decisions = list(map(_PREDICTION, events))
+        good = np.isfinite(stamp)
+        if None in decisions:  # then the score decides, and must be there
+            undecided = np.fromiter((d is None for d in decisions), bool, len(decisions))
+            good &= ~(np.isnan(score) & undecided)
+        thresholds = rules.thresholds
+        if rules.known_models_only and not set(models).issubset(thresholds.keys()):
+            good &= np.fromiter((model in thresholds for model in models), bool, len(models))
+        if not good.all():
+            slow.extend(indexes[position] for position in np.flatnonzero(~good).tolist())
+            chosen = np.flatnonzero(good).tolist()
+            events = [events[position] for position in chosen]
+            ids = [ids[position] for position in chosen]
+            models = [models[position] for position in chosen]
+            decisions = [decisions[position] for position in chosen]
+            indexes = [indexes[position] for position in chosen]
+            stamp = stamp[good]
+            score = score[good]
+        out.prediction_id = ids
+        out.model_id = models
+        out.timestamp = stamp
+        out.score = score
+        if None in decisions:  # decided by the model's threshold
+            default = rules.default_threshold
+            threshold: Any = (
+                thresholds.get(models[0], default)
+                if len(set(models)) == 1
+                else np.asarray([thresholds.get(model, default) for model in models])
             )
-            from_score = (out.score >= threshold).astype(np.int64)
-            out.prediction = np.asarray(
-                [
-                    int(d) if d is not None else s
-                    for d, s in zip(decision_list, from_score.tolist(), strict=True)
-                ],
-                dtype=np.int64,
-            )
+            decided = (score >= threshold).astype(np.int64)
+            if decisions.count(None) < len(decisions):
+                given = np.asarray([-1 if d is None else d for d in decisions], dtype=np.int64)
+                decided = np.where(given < 0, decided, given)
+            out.prediction = decided
         else:
-            out.prediction = np.asarray(decision_list, dtype=np.int64)
-        out.label = np.asarray(
-            [-1 if label is None else int(label) for label in pick(labels)], dtype=np.int64
-        )
-        out.sensitive = {name: pick(values) for name, values in columns.items()}
-        out.partition = np.asarray([records[indexes[p]].partition for p in keep], np.int64)
+            out.prediction = np.asarray(decisions, dtype=np.int64)
+        labels = list(map(_LABEL, events))
+        if None in labels:
+            labels = [-1 if label is None else label for label in labels]
+        out.label = np.asarray(labels, dtype=np.int64)
+        out.sensitive = {
+            name: list(map(operator.attrgetter(f"sensitive.a{position}"), events))
+            for position, name in enumerate(attributes)
+        }
+        out.partition = columns.partition[np.asarray(indexes, dtype=np.int64)]
     errors: list[InvalidEvent] = []
     accepted: list[tuple[int, _Row]] = []
     for index in sorted(slow):
-        record = records[index]
+        record = columns.record(index)
         try:
             accepted.append((index, _decode_prediction(record, rules)))
         except _Reject as reject:
             errors.append(InvalidEvent(record, reject.reason, reject.detail))
     if accepted:
-        out = _merge(out, [indexes[p] for p in keep], accepted, records, attributes)
+        out = _merge(out, indexes, accepted, columns, attributes)
     return out, errors
+
+
+_ID = operator.attrgetter("prediction_id")
+_MODEL = operator.attrgetter("model_id")
+_TIME = operator.attrgetter("timestamp")
+_SCORE = operator.attrgetter("score")
+_PREDICTION = operator.attrgetter("prediction")
+_LABEL = operator.attrgetter("label")
 
 
 def _merge(
     fast: Predictions,
     fast_indexes: list[int],
     slow: list[tuple[int, _Row]],
-    records: Sequence[Record],
+    columns: RecordColumns,
     attributes: Sequence[str],
 ) -> Predictions:
     """Both paths' accepted events, back in record order."""
@@ -429,31 +529,74 @@ def _merge(
     out.score = np.asarray([row[4] for _i, row in rows], dtype=np.float64)
     out.label = np.asarray([row[5] for _i, row in rows], dtype=np.int64)
     out.sensitive = {name: [row[6][name] for _i, row in rows] for name in attributes}
-    out.partition = np.asarray([records[index].partition for index, _row in rows], np.int64)
+    out.partition = columns.partition[np.asarray([index for index, _row in rows], np.int64)]
     return out
 
 
+def _decode_label(record: Record, rules: DecodeRules) -> tuple[str, int, float]:
+    """One label record, field by field, raising :class:`_Reject` with the first problem."""
+    event = _object(record, rules.max_event_bytes)
+    prediction_id = _string(event, "prediction_id")
+    raw_label = event.get("label")
+    if raw_label is None:
+        raise _Reject("missing_field", "label is required")
+    label = _binary(raw_label, "label", "label_not_binary")
+    raw_time = event.get("timestamp")
+    timestamp = math.nan if raw_time is None else parse_timestamp(raw_time)
+    return prediction_id, label, timestamp
+
+
 def decode_labels(
-    records: Sequence[Record], rules: DecodeRules
+    records: Sequence[Record] | RecordColumns, rules: DecodeRules
 ) -> tuple[Labels, list[InvalidEvent]]:
-    """Decode label records into accepted labels and rejected ones (never raises)."""
+    """Decode label records into accepted labels and rejected ones (never raises); the same two
+    paths as :func:`decode_predictions`."""
+    columns = RecordColumns.of(records)
+    events, indexes, slow = _typed_parse(columns.value, _LABEL_DECODER, rules.max_event_bytes)
     out = Labels()
+    if events:
+        times = list(map(_TIME, events))
+        if str in set(map(type, times)):
+            parsed = [_time_or_nan(t) if type(t) is str else t for t in times]
+            unparsed = {
+                position
+                for position, (raw, value) in enumerate(zip(times, parsed, strict=True))
+                if type(raw) is str and value != value
+            }
+            if unparsed:
+                slow.extend(indexes[position] for position in unparsed)
+                chosen = [position for position in range(len(events)) if position not in unparsed]
+                events = [events[position] for position in chosen]
+                indexes = [indexes[position] for position in chosen]
+                parsed = [parsed[position] for position in chosen]
+            times = parsed
+        stamp = np.asarray(times, dtype=np.float64)  # None -> NaN
+        out.prediction_id = list(map(_ID, events))
+        out.label = list(map(int, map(_LABEL, events)))
+        out.timestamp = np.where(stamp > _MILLISECONDS_ABOVE, stamp / 1000.0, stamp).tolist()
+        out.partition = columns.partition[np.asarray(indexes, dtype=np.int64)].tolist()
     errors: list[InvalidEvent] = []
-    for record in records:
+    accepted: list[tuple[int, tuple[str, int, float]]] = []
+    for index in sorted(slow):
+        record = columns.record(index)
         try:
-            event = _object(record, rules.max_event_bytes)
-            prediction_id = _string(event, "prediction_id")
-            raw_label = event.get("label")
-            if raw_label is None:
-                raise _Reject("missing_field", "label is required")
-            label = _binary(raw_label, "label", "label_not_binary")
-            raw_time = event.get("timestamp")
-            timestamp = math.nan if raw_time is None else parse_timestamp(raw_time)
+            accepted.append((index, _decode_label(record, rules)))
         except _Reject as reject:
             errors.append(InvalidEvent(record, reject.reason, reject.detail))
-            continue
-        out.prediction_id.append(prediction_id)
-        out.label.append(label)
-        out.timestamp.append(timestamp)
-        out.partition.append(record.partition)
+    if accepted:
+        rows = [
+            (index, (key, label, stamp_))
+            for index, key, label, stamp_ in zip(
+                indexes, out.prediction_id, out.label, out.timestamp, strict=True
+            )
+        ]
+        rows.extend(accepted)
+        rows.sort(key=lambda item: item[0])
+        partition = columns.partition
+        out = Labels(
+            prediction_id=[row[0] for _i, row in rows],
+            label=[row[1] for _i, row in rows],
+            timestamp=[row[2] for _i, row in rows],
+            partition=[int(partition[index]) for index, _row in rows],
+        )
     return out, errors

@@ -48,6 +48,13 @@ def encode_column(values: np.ndarray | Sequence[object]) -> tuple[np.ndarray, li
     Large columns use pandas' hash factorization (imported on first use: the audit command
     does without it).
     """
+    if len(values) < _SMALL and set(map(type, values)) == {str}:
+        # the daemon's case (decoded events): hash the strings themselves
+        position = dict.fromkeys(values, 0)
+        for code, value in enumerate(position):
+            position[value] = code
+        codes = np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values))
+        return _merge_equal_names(codes, [value_name(value) for value in position])
     if len(values) < _SMALL:
         index: dict[str, int] = {}
         codes = np.fromiter(
@@ -127,7 +134,10 @@ def group_codes(
         if attribute not in encoded:
             if attribute not in sensitive:
                 raise KeyError(f"sensitive attribute {attribute!r} is not in the data")
-            encoded[attribute] = encode_column(np.asarray(sensitive[attribute], dtype=object))
+            column = sensitive[attribute]
+            encoded[attribute] = encode_column(
+                column if isinstance(column, list) else np.asarray(column, dtype=object)
+            )
         return encoded[attribute]
 
     result: list[tuple[str, np.ndarray, list[str]]] = []

@@ -55,6 +55,8 @@ from monitor.events import (
     Labels,
     Predictions,
     Record,
+    RecordColumns,
+    RecordRun,
     decode_labels,
     decode_predictions,
 )
@@ -89,7 +91,7 @@ class DecodedBatch:
 def decode_batch(
     records: Sequence[Record], rules: DecodeRules, predictions_topic: str, labels_topic: str
 ) -> DecodedBatch:
-    """Split records by topic and decode them (pure: runs in the consumer process too)."""
+    """Split records by topic and decode them (pure)."""
     prediction_records: list[Record] = []
     label_records: list[Record] = []
     positions: dict[TopicPartition, int] = {}
@@ -103,13 +105,43 @@ def decode_batch(
         key = (record.topic, record.partition)
         if record.offset >= positions.get(key, 0):
             positions[key] = record.offset + 1
-    predictions, rejected = decode_predictions(prediction_records, rules)
-    labels, label_errors = decode_labels(label_records, rules)
+    return _decode(
+        RecordColumns.of(prediction_records), RecordColumns.of(label_records), rules, positions
+    )
+
+
+def decode_runs(
+    runs: Sequence[RecordRun], rules: DecodeRules, predictions_topic: str, labels_topic: str
+) -> DecodedBatch:
+    """Decode records handed over as per-partition runs (by the consumer process)."""
+    positions: dict[TopicPartition, int] = {}
+    for topic, partition, offsets, _keys, _values in runs:
+        if offsets:
+            key = (topic, partition)
+            positions[key] = max(positions.get(key, 0), offsets[-1] + 1)
+    return _decode(
+        RecordColumns.from_runs(
+            predictions_topic, [run for run in runs if run[0] == predictions_topic]
+        ),
+        RecordColumns.from_runs(labels_topic, [run for run in runs if run[0] == labels_topic]),
+        rules,
+        positions,
+    )
+
+
+def _decode(
+    predictions_in: RecordColumns,
+    labels_in: RecordColumns,
+    rules: DecodeRules,
+    positions: dict[TopicPartition, int],
+) -> DecodedBatch:
+    predictions, rejected = decode_predictions(predictions_in, rules)
+    labels, label_errors = decode_labels(labels_in, rules)
     consumed = {}
-    if prediction_records:
-        consumed[predictions_topic] = len(prediction_records)
-    if label_records:
-        consumed[labels_topic] = len(label_records)
+    if len(predictions_in):
+        consumed[predictions_in.topic] = len(predictions_in)
+    if len(labels_in):
+        consumed[labels_in.topic] = len(labels_in)
     return DecodedBatch(predictions, labels, rejected + label_errors, consumed, positions)
 
 

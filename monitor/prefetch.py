@@ -2,9 +2,9 @@
 records (kafka-python is pure Python) overlaps with decoding, joining and counting them.
 
 The split is by cost: kafka-python's record parsing takes about as long as everything the
-daemon does with an event, so the child only fetches, parses and hands on plain
-:class:`monitor.events.Record` tuples; decoding runs in the daemon (measured with
-bench/bench_daemon.py: decoding in the child made the child the bottleneck).
+daemon does with an event, so the child only fetches, parses and hands on each partition's
+offsets, keys and values as plain lists (:data:`monitor.events.RecordRun`; pickling a list of
+record tuples cost a third as much again as the parsing); decoding runs in the daemon.
 
 The child owns a :class:`monitor.source.KafkaSource` and streams record batches to the daemon
 through a bounded queue (two batches ahead at most, so it never runs far ahead of the pipeline).
@@ -31,7 +31,7 @@ from typing import Any
 
 from monitor.config import KafkaSettings
 from monitor.events import DecodeRules, Record
-from monitor.pipeline import DecodedBatch, decode_batch
+from monitor.pipeline import DecodedBatch, decode_runs
 from monitor.source import GroupConflictError, KafkaSource, Positions, SourceError, TopicPartition
 
 logger = logging.getLogger(__name__)
@@ -95,16 +95,10 @@ def _child(
             elif command == "resume":
                 source.resume()
         if pending is None:
-            records = source.poll(max_records, timeout)
-            if records:
-                plain = [
-                    Record(r.topic, r.partition, r.offset, r.key, r.value) for r in records
-                ]
-                for record in plain:
-                    handed_out[(record.topic, record.partition)] = record.offset + 1
-                pending = ("batch", plain, source.lag(handed_out))
-            else:
-                pending = ("batch", None, source.lag(handed_out))
+            runs = source.poll_runs(max_records, timeout)
+            for topic, partition, offsets, _keys, _values in runs:
+                handed_out[(topic, partition)] = offsets[-1] + 1
+            pending = ("batch", runs or None, source.lag(handed_out))
         try:
             batches.put(pending, timeout=0.2)
             pending = None
@@ -160,11 +154,11 @@ class ProcessSource:
                 raise SourceError(second)
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
-        """Records are decoded in the child: use :meth:`poll_decoded`."""
+        """Records come over in columns and are decoded at once: use :meth:`poll_decoded`."""
         raise NotImplementedError("ProcessSource hands out decoded batches: use poll_decoded")
 
     def poll_decoded(self, timeout: float) -> DecodedBatch | None:
-        """The next batch, decoded by the child (``None`` when none came within ``timeout``)."""
+        """The next batch, decoded (``None`` when none came within ``timeout``)."""
         try:
             kind, batch, lag = self._batches.get(timeout=timeout)
         except queue.Empty:
@@ -176,7 +170,7 @@ class ProcessSource:
         self._lag = lag
         if batch is None:
             return None
-        return decode_batch(
+        return decode_runs(
             batch, self.rules, self.settings.predictions_topic, self.settings.labels_topic
         )
 

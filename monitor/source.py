@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from monitor.config import KafkaSettings
-from monitor.events import Record
+from monitor.events import Record, RecordRun
 
 logger = logging.getLogger(__name__)
 
@@ -287,8 +287,9 @@ class KafkaSource:
 
     # -- running -------------------------------------------------------------------------------
 
-    def poll(self, max_records: int, timeout: float) -> list[Record]:
-        """The next records (empty while the broker is away: kafka-python reconnects)."""
+    def _poll(self, max_records: int, timeout: float) -> dict[Any, list[Any]]:
+        """kafka-python's next records by partition (none while the broker is away:
+        kafka-python reconnects by itself)."""
         from kafka.errors import KafkaError
 
         try:
@@ -298,15 +299,34 @@ class KafkaSource:
             # unchanged, so polling again after a pause loses nothing.
             logger.warning("event=kafka_poll_failed error=%s action=retrying", error)
             time.sleep(min(max(timeout, 0.1), 1.0))
-            return []
+            return {}
         if not self._owns_all:
-            return []
+            return {}
+        return batches
+
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        """The next records (empty while the broker is away)."""
         # kafka-python's ConsumerRecord has the fields of Record (topic, partition, offset, key,
         # value) and more; it is handed on as is rather than copied record by record.
         out: list[Record] = []
-        for messages in batches.values():
+        for messages in self._poll(max_records, timeout).values():
             out.extend(messages)
         return out
+
+    def poll_runs(self, max_records: int, timeout: float) -> list[RecordRun]:
+        """The next records as one run of columns per partition (see
+        :class:`monitor.events.RecordColumns`), in offset order."""
+        return [
+            (
+                partition.topic,
+                partition.partition,
+                [message.offset for message in messages],
+                [message.key for message in messages],
+                [message.value for message in messages],
+            )
+            for partition, messages in self._poll(max_records, timeout).items()
+            if messages
+        ]
 
     def commit(self, positions: Mapping[TopicPartition, int]) -> None:
         """Commit the checkpointed positions to Kafka (asynchronously; failures only logged)."""

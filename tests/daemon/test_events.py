@@ -6,6 +6,8 @@ import math
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.events import DecodeRules, Record, decode_labels, decode_predictions
 
@@ -179,3 +181,197 @@ def test_good_label_with_and_without_time() -> None:
     assert errors == []
     assert labels.prediction_id == ["a", "b"] and labels.label == [1, 0]
     assert math.isnan(labels.timestamp[0]) and labels.timestamp[1] == 1714564800.0
+
+
+# -- the batch path and the field-by-field path agree, record by record --------------------
+
+_FIELD_CHOICES: dict[str, list[object]] = {
+    "prediction_id": ["p", "", 7, None, ...],
+    "model_id": ["credit", "other", "", ["credit"], ...],
+    "timestamp": [
+        1714564800,
+        1714564800123,
+        1714564800.25,
+        "2024-05-01T12:00:00Z",
+        "2024-05-01T14:00:00+02:00",
+        "2024-05-01T12:00:00",
+        "soon",
+        -1,
+        True,
+        None,
+        ...,
+    ],
+    "prediction": [0, 1, True, False, 1.0, 0.0, 2, "1", None, ...],
+    "score": [0.0, 0.61, 1, 0.59, 1.5, -0.1, "0.5", True, None, ...],
+    "label": [0, 1, True, 1.0, 3, -1, "1", None, ...],
+    "sensitive": [
+        {"sex": "Female"},
+        {"sex": "Male", "race": 3},
+        {"sex": ""},
+        {"sex": None},
+        {"race": "Black"},
+        {},
+        "Female",
+        None,
+        ...,
+    ],
+}
+
+
+def _expected(raw: bytes | None) -> tuple[str, object]:
+    """One record through the field-by-field path alone: its reason, or its accepted row."""
+    from monitor.events import _decode_prediction, _Reject
+
+    try:
+        row = _decode_prediction(record(raw), RULES)
+    except _Reject as reject:
+        return ("rejected", reject.reason)
+    prediction_id, model_id, timestamp, decision, score, label, sensitive = row
+    return (
+        "accepted",
+        (
+            prediction_id,
+            model_id,
+            timestamp,
+            decision,
+            None if math.isnan(score) else score,
+            label,
+            sensitive["sex"],
+        ),
+    )
+
+
+_BASE = {"prediction_id": "p", "model_id": "credit", "timestamp": 1714564800, "score": 0.61}
+_BASE_SENSITIVE = {"sex": "Female"}
+
+# a valid event with up to two fields changed to any of their choices (often still valid)
+_MUTATED = st.dictionaries(
+    st.sampled_from(sorted(_FIELD_CHOICES)),
+    st.integers(min_value=0, max_value=20),
+    max_size=2,
+).map(
+    lambda changes: orjson.dumps(
+        {
+            key: value
+            for key, value in {
+                **_BASE,
+                "sensitive": _BASE_SENSITIVE,
+                **{
+                    name: _FIELD_CHOICES[name][pick % len(_FIELD_CHOICES[name])]
+                    for name, pick in changes.items()
+                },
+            }.items()
+            if value is not ...
+        }
+    )
+)
+
+_ODD_VALUES = [
+    None,
+    b"",
+    b"   ",
+    b"{oops",
+    b"[1]",
+    predict(prediction_id="two") + b" " + predict(prediction_id="objects"),
+    predict(prediction_id="pretty\\nprinted")[:-1] + b"\n}",
+    b'{"prediction_id":"n","model_id":"credit","timestamp":1,"score":NaN,"sensitive":{"sex":"F"}}',
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            _MUTATED,
+            _MUTATED,
+            _MUTATED,
+            st.fixed_dictionaries(
+                {name: st.sampled_from(choices) for name, choices in _FIELD_CHOICES.items()}
+            ).map(lambda event: orjson.dumps({k: v for k, v in event.items() if v is not ...})),
+            st.sampled_from(_ODD_VALUES),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_batch_decoding_equals_field_by_field_decoding(values: list[bytes | None]) -> None:
+    records = [
+        Record("predictions", index % 3, index, b"k", value) for index, value in enumerate(values)
+    ]
+    events, errors = decode_predictions(records, RULES)
+    expected = [(index, _expected(value)) for index, value in enumerate(values)]
+    assert [(error.record.offset, error.reason) for error in errors] == [
+        (index, outcome[1]) for index, outcome in expected if outcome[0] == "rejected"
+    ]
+    accepted = [(index, outcome[1]) for index, outcome in expected if outcome[0] == "accepted"]
+    got = [
+        (
+            events.prediction_id[position],
+            events.model_id[position],
+            float(events.timestamp[position]),
+            int(events.prediction[position]),
+            None if math.isnan(events.score[position]) else float(events.score[position]),
+            int(events.label[position]),
+            events.sensitive["sex"][position],
+        )
+        for position in range(len(events))
+    ]
+    assert got == [row for _index, row in accepted]
+    assert events.partition.tolist() == [index % 3 for index, _row in accepted]
+
+
+def test_a_value_holding_two_objects_is_never_split_into_two_events() -> None:
+    """Two objects in one message, and a blank message beside it, keep their record identity."""
+    values = [
+        predict(prediction_id="a"),
+        predict(prediction_id="b") + b" " + predict(prediction_id="c"),
+        b"  ",
+        predict(prediction_id="d"),
+    ]
+    events, errors = decode_predictions(
+        [record(value, offset=i) for i, value in enumerate(values)], RULES
+    )
+    assert events.prediction_id == ["a", "d"]
+    assert [(error.record.offset, error.reason) for error in errors] == [
+        (1, "invalid_json"),
+        (2, "invalid_json"),
+    ]
+
+
+def test_runs_from_the_consumer_process_decode_with_positions_and_original_records() -> None:
+    from monitor.pipeline import decode_runs
+
+    runs = [
+        ("predictions", 0, [10, 11], [b"k10", b"k11"], [predict(prediction_id="x"), b"{bad"]),
+        ("labels", 1, [5], [b"k5"], [b'{"prediction_id": "x", "label": 1.0}']),
+        ("predictions", 2, [3], [None], [predict(prediction_id="y", score=0.7, prediction=...)]),
+    ]
+    batch = decode_runs(runs, RULES, "predictions", "labels")
+    assert batch.positions == {("predictions", 0): 12, ("labels", 1): 6, ("predictions", 2): 4}
+    assert batch.consumed == {"predictions": 3, "labels": 1}
+    assert batch.predictions.prediction_id == ["x", "y"]
+    assert batch.predictions.partition.tolist() == [0, 2]
+    assert batch.predictions.prediction.tolist() == [1, 1]
+    assert batch.labels.prediction_id == ["x"] and batch.labels.label == [1]
+    assert batch.labels.partition == [1]
+    [error] = batch.rejected
+    assert error.reason == "invalid_json"
+    assert error.record == Record("predictions", 0, 11, b"k11", b"{bad")
+
+
+def test_labels_batch_keeps_record_order_across_both_paths() -> None:
+    raw = [
+        b'{"prediction_id": "a", "label": 1, "timestamp": "2024-05-01T12:00:00Z"}',
+        b'{"prediction_id": "b", "label": 1.0}',  # field-by-field path
+        b'{"prediction_id": "c", "label": 0, "timestamp": "later"}',
+        b'{"prediction_id": "d", "label": true, "timestamp": 1714564800000}',
+    ]
+    labels, errors = decode_labels(
+        [Record("labels", i, i, None, value) for i, value in enumerate(raw)], RULES
+    )
+    assert labels.prediction_id == ["a", "b", "d"]
+    assert labels.label == [1, 1, 1]
+    assert labels.partition == [0, 1, 3]
+    assert labels.timestamp[0] == 1714564800.0 and math.isnan(labels.timestamp[1])
+    assert labels.timestamp[2] == 1714564800.0
+    assert [(error.record.offset, error.reason) for error in errors] == [(2, "bad_timestamp")]
