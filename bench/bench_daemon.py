@@ -4,9 +4,11 @@ Prints three figures, each measured in this run:
 
 1. throughput: prediction events per second through one daemon (the real run loop, Kafka source,
    decode, join store, windows, evaluation, sink), and the rate of a bare kafka-python consumer
-   (poll and discard) draining the same topic, alternating the two twice; the ratio compares
-   the best of each;
-2. resident memory of a pipeline process holding 5 million predictions waiting for labels;
+   (poll and discard) draining the same topic, alternating the two (``--rounds``); the ratio
+   compares the best of each and the medians;
+2. resident memory of a pipeline process holding 5 million predictions waiting for labels, and
+   the rate at which it fills (``--random-ids``: random UUID prediction ids, whose inserts land
+   all over the join store's index, instead of sequential ones);
 3. event-to-InfluxDB latency (p50, p99) at a steady 5,000 events/s: from sending an event until
    InfluxDB's ``n`` of its window includes it (points are stamped with the window end, which
    lies in the future while the window is open, hence the query's ``stop: 1h``).
@@ -14,13 +16,16 @@ Prints three figures, each measured in this run:
 Events have two sensitive attributes of 2 and 4 values (plus their intersection).
 
     deploy/local/servers.sh start --env-file /tmp/servers.env && source /tmp/servers.env
-    .venv/bin/python bench/bench_daemon.py [--events 300000] [--pending 5000000] [--skip-latency]
+    .venv/bin/python bench/bench_daemon.py [--events 300000] [--rounds 3] [--pending 5000000]
+        [--random-ids] [--skip-throughput] [--skip-memory] [--skip-latency]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,11 +43,17 @@ SEXES = [b"Female", b"Male"]
 RACES = [b"Asian", b"Black", b"Hispanic", b"White"]
 
 
-def event_bytes(index: int, timestamp: float) -> bytes:
+def event_bytes(index: int, timestamp: float, prediction_id: bytes | None = None) -> bytes:
     return (
-        b'{"prediction_id":"p-%012d","model_id":"credit","timestamp":%.3f,"score":0.%04d,'
+        b'{"prediction_id":"%s","model_id":"credit","timestamp":%.3f,"score":0.%04d,'
         b'"sensitive":{"sex":"%s","race":"%s"}}'
-        % (index, timestamp, (index * 7919) % 10000, SEXES[index % 2], RACES[(index // 2) % 4])
+        % (
+            prediction_id or b"p-%012d" % index,
+            timestamp,
+            (index * 7919) % 10000,
+            SEXES[index % 2],
+            RACES[(index // 2) % 4],
+        )
     )
 
 
@@ -133,7 +144,7 @@ def daemon_rate(bootstrap: str, topics: list[str], count: int) -> float:
         return (count - first) / elapsed
 
 
-def throughput(bootstrap: str, count: int) -> None:
+def throughput(bootstrap: str, count: int, rounds: int) -> None:
     partitions = 3
     suffix = uuid.uuid4().hex[:8]
     topics = [f"bench-predictions-{suffix}", f"bench-labels-{suffix}", f"bench-dlq-{suffix}"]
@@ -142,24 +153,32 @@ def throughput(bootstrap: str, count: int) -> None:
     produce_backlog(bootstrap, topics[0], count)
     bare: list[float] = []
     daemon: list[float] = []
-    for _round in range(2):
+    for _round in range(rounds):
         bare.append(bare_rate(bootstrap, topics[0], partitions, count))
         print(f"  bare kafka-python poll-and-discard: {bare[-1]:>10,.0f} events/s", flush=True)
         daemon.append(daemon_rate(bootstrap, topics, count))
-        print(f"  fairwatch daemon:                   {daemon[-1]:>10,.0f} events/s", flush=True)
+        print(
+            f"  fairwatch daemon:                   {daemon[-1]:>10,.0f} events/s "
+            f"({daemon[-1] / bare[-1]:.0%} of the bare run before it)",
+            flush=True,
+        )
     print(
-        f"throughput: daemon {max(daemon):,.0f} events/s, bare consumer {max(bare):,.0f} "
-        f"events/s, ratio {max(daemon) / max(bare):.0%}"
+        f"throughput: daemon {max(daemon):,.0f} events/s "
+        f"(median {statistics.median(daemon):,.0f}), "
+        f"bare consumer {max(bare):,.0f} events/s (median {statistics.median(bare):,.0f}), "
+        f"ratio of the best runs {max(daemon) / max(bare):.0%}, of the medians "
+        f"{statistics.median(daemon) / statistics.median(bare):.0%}"
     )
 
 
 # -- memory ------------------------------------------------------------------------------------
 
 
-def synthetic_records(count: int, batch: int) -> Iterator[list[Any]]:
+def synthetic_records(count: int, batch: int, random_ids: bool = False) -> Iterator[list[Any]]:
     from monitor.events import Record
 
     start = 1_700_000_000.0
+    ids = random.Random(7)
     for first in range(0, count, batch):
         yield [
             Record(
@@ -167,13 +186,17 @@ def synthetic_records(count: int, batch: int) -> Iterator[list[Any]]:
                 index % 3,
                 index // 3,
                 None,
-                event_bytes(index, start + index * 0.001),
+                event_bytes(
+                    index,
+                    start + index * 0.001,
+                    str(uuid.UUID(int=ids.getrandbits(128))).encode() if random_ids else None,
+                ),
             )
             for index in range(first, min(count, first + batch))
         ]
 
 
-def rss_child(count: int) -> None:
+def rss_child(count: int, random_ids: bool) -> None:
     """Runs in a fresh process: fill the join store with ``count`` unlabeled predictions."""
     from monitor.pipeline import Pipeline
     from monitor.state import StateStore
@@ -191,18 +214,29 @@ def rss_child(count: int) -> None:
         pipeline = Pipeline(config, StateStore(config.state_dir))
         started = time.perf_counter()
         last = started
-        for records in synthetic_records(count, 20000):
+        step = max(count // 5, 1)
+        mark, marked_at = step, started
+        for records in synthetic_records(count, 20000, random_ids):
             pipeline.process(records)
             if time.perf_counter() - last > 2.0:
                 pipeline.checkpoint()
                 last = time.perf_counter()
+            filled = pipeline.counters.pending_labels
+            if filled >= mark:
+                now = time.perf_counter()
+                print(
+                    f"  {filled:>10,} waiting: {step / (now - marked_at):>8,.0f} events/s",
+                    flush=True,
+                )
+                mark, marked_at = mark + step, now
         pipeline.checkpoint()
         elapsed = time.perf_counter() - started
         size = Path(config.state_dir, "state.sqlite").stat().st_size / 1e6
         print(
             f"memory: {pipeline.counters.pending_labels:,} predictions waiting for labels, "
             f"RSS {rss_mb('VmRSS'):.0f} MB (peak {rss_mb('VmHWM'):.0f} MB), state file "
-            f"{size:.0f} MB, filled at {count / elapsed:,.0f} events/s"
+            f"{size:.0f} MB, filled at {count / elapsed:,.0f} events/s "
+            f"({'random UUID' if random_ids else 'sequential'} prediction ids)"
         )
         pipeline.close()
 
@@ -336,16 +370,23 @@ def main() -> None:
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating throughput rounds")
+    parser.add_argument(
+        "--random-ids",
+        action="store_true",
+        help="fill the join store with random UUID prediction ids instead of sequential ones",
+    )
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
-        rss_child(args.rss_child)
+        rss_child(args.rss_child, args.random_ids)
         return
     bootstrap = os.environ.get("FAIRWATCH_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
     if not args.skip_throughput:
-        throughput(bootstrap, args.events)
+        throughput(bootstrap, args.events, args.rounds)
     if not args.skip_memory:
-        subprocess.run([sys.executable, __file__, "--rss-child", str(args.pending)], check=True)
+        child = [sys.executable, __file__, "--rss-child", str(args.pending)]
+        subprocess.run(child + (["--random-ids"] if args.random_ids else []), check=True)
     if not args.skip_latency:
         latency(bootstrap, 5000, args.latency_seconds)
 

@@ -122,7 +122,7 @@ class ProcessSource:
         self._ready = False
 
     def start(self, positions: Positions) -> None:
-        self._process = self._context.Process(
+        process = self._context.Process(
             target=_child,
             args=(
                 self.settings,
@@ -136,7 +136,8 @@ class ProcessSource:
             name="fairwatch-consumer",
             daemon=True,
         )
-        self._process.start()
+        process.start()
+        self._process = process  # only a started process is stopped by close()
         while True:
             try:
                 kind, first, second = self._batches.get(timeout=1.0)
