@@ -211,7 +211,7 @@ def rss_child(count: int, random_ids: bool) -> None:
         config = bench_config(
             Path(directory), "unused:9092", ["predictions", "labels", "dlq"], label_horizon="30d"
         )
-        pipeline = Pipeline(config, StateStore(config.state_dir))
+        pipeline = Pipeline(config, StateStore(config.state_dir, config.pipeline.state_cache_mb))
         started = time.perf_counter()
         last = started
         step = max(count // 5, 1)

@@ -124,7 +124,7 @@ def build_daemon(
     sink_samples = getattr(sink, "samples", None)
     if sink_samples is not None:
         counter_sources.append(sink)  # type: ignore[arg-type]
-    store = StateStore(config.state_dir)
+    store = StateStore(config.state_dir, config.pipeline.state_cache_mb)
     pipeline = Pipeline(config, store, all_listeners)
     if gate is not None:
         gate.resume(pipeline.watermark.value)

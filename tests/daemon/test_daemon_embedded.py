@@ -89,3 +89,19 @@ def test_stop_from_another_thread_checkpoints_and_returns_zero(tmp_path: Path) -
     assert again.pipeline.positions == {("predictions", 0): 300}
     assert again.run(stop_when_idle=True) == 0
     assert again.pipeline.counters.consumed == {}
+
+
+def test_state_cache_size_comes_from_the_config(tmp_path: Path) -> None:
+    config = make_config(tmp_path, pipeline={"state_cache_mb": 48})
+    daemon = build_daemon(
+        config,
+        source=EmbeddedSource([]),
+        sink=EmbeddedSink(config.embedded_sink.path),  # type: ignore[union-attr]
+        health=False,
+        alerting=False,
+    )
+    try:
+        [(pages,)] = daemon.pipeline.store.connection.execute("PRAGMA cache_size").fetchall()
+        assert pages == -48 * 1024  # negative: KiB
+    finally:
+        daemon.run(stop_when_idle=True)
