@@ -420,7 +420,7 @@ def decode_predictions(
     names the exact reason (or accepts the rare form the fast path does not cover).
     """
     columns = RecordColumns.of(records)
-    attributes = rules.attributes
+    attributes = tuple(dict.fromkeys(rules.attributes))  # each once, in order
     events, indexes, slow = _typed_parse(
         columns.value, _prediction_decoder(attributes), rules.max_event_bytes
     )

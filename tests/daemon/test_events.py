@@ -375,3 +375,19 @@ def test_labels_batch_keeps_record_order_across_both_paths() -> None:
     assert labels.timestamp[0] == 1714564800.0 and math.isnan(labels.timestamp[1])
     assert labels.timestamp[2] == 1714564800.0
     assert [(error.record.offset, error.reason) for error in errors] == [(2, "bad_timestamp")]
+
+
+def test_attribute_names_need_not_be_identifiers_nor_unique() -> None:
+    rules = DecodeRules(attributes=("age-group", "class", "age-group"))
+    value = orjson.dumps(
+        {
+            "prediction_id": "a",
+            "model_id": "m",
+            "timestamp": 1,
+            "prediction": 1,
+            "sensitive": {"age-group": "18-25", "class": "x", "other": 3},
+        }
+    )
+    events, errors = decode_predictions([record(value), record(value, offset=8)], rules)
+    assert errors == []
+    assert events.sensitive == {"age-group": ["18-25", "18-25"], "class": ["x", "x"]}
