@@ -276,7 +276,6 @@ def _sensitive(value: Any, attributes: Sequence[str]) -> dict[str, str]:
 
 
 _Row = tuple[str, str, float, int, float, int, dict[str, str]]
-_NUMBER = (int, float)
 
 
 def _decode_prediction(record: Record, rules: DecodeRules) -> _Row:

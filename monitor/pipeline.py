@@ -10,8 +10,9 @@ Public API::
     pipeline = Pipeline(config, store, listeners=[sink, alert_manager])
     pipeline.positions                            # {(topic, partition): next offset}, restored
     rejected = pipeline.process(records)          # -> list[InvalidEvent] (bad input is data)
-    rejected = pipeline.process_decoded(batch)    # a DecodedBatch from decode_batch(...), e.g.
-                                                  # made in the consumer process
+    rejected = pipeline.process_decoded(batch)    # a DecodedBatch from decode_batch(records)
+                                                  # or decode_runs(runs from the consumer
+                                                  # process), see monitor.prefetch
     evaluations = pipeline.evaluate(now)          # evaluates the changed windows and hands
                                                   # them to every listener; returns them
     pipeline.confirm_written()                    # the sink wrote everything handed so far
@@ -230,7 +231,7 @@ class Pipeline:
         )
 
     def process_decoded(self, batch: DecodedBatch) -> list[InvalidEvent]:
-        """Join and count a batch decoded elsewhere (by the consumer process)."""
+        """Join and count a batch already decoded (:func:`decode_runs`, :func:`decode_batch`)."""
         positions = self.positions
         for key, offset in batch.positions.items():
             if offset > positions.get(key, 0):
