@@ -399,13 +399,19 @@ def _typed_parse(
     return events, indexes, slow
 
 
-def _event_times(times: list[Any]) -> np.ndarray:
-    """Epoch seconds of decoded event times (numbers, RFC 3339 strings; NaN where unparseable)."""
+def _event_times(times: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch seconds of decoded event times (numbers, RFC 3339 strings, ``None`` → NaN), and
+    which of them are strings that did not parse (also NaN)."""
+    unparsed = np.zeros(len(times), dtype=bool)
     if str in set(map(type, times)):
-        times = [_time_or_nan(t) if type(t) is str else t for t in times]
+        raw = times
+        times = [_time_or_nan(t) if type(t) is str else t for t in raw]
+        unparsed = np.fromiter(
+            (type(r) is str and t != t for r, t in zip(raw, times, strict=True)), bool, len(raw)
+        )
     stamp = np.asarray(times, dtype=np.float64)
     # (RFC 3339 strings parse to seconds, always far below the milliseconds cut-off)
-    return np.where(stamp > _MILLISECONDS_ABOVE, stamp / 1000.0, stamp)
+    return np.where(stamp > _MILLISECONDS_ABOVE, stamp / 1000.0, stamp), unparsed
 
 
 def decode_predictions(
@@ -427,7 +433,7 @@ def decode_predictions(
     if events:
         ids = list(map(_ID, events))
         models = list(map(_MODEL, events))
-        stamp = _event_times(list(map(_TIME, events)))
+        stamp, _unparsed = _event_times(list(map(_TIME, events)))  # required: NaN is bad
         score = np.asarray(list(map(_SCORE, events)), dtype=np.float64)  # None -> NaN
         decisions = list(map(_PREDICTION, events))
         good = np.isfinite(stamp)
@@ -554,25 +560,16 @@ def decode_labels(
     events, indexes, slow = _typed_parse(columns.value, _LABEL_DECODER, rules.max_event_bytes)
     out = Labels()
     if events:
-        times = list(map(_TIME, events))
-        if str in set(map(type, times)):
-            parsed = [_time_or_nan(t) if type(t) is str else t for t in times]
-            unparsed = {
-                position
-                for position, (raw, value) in enumerate(zip(times, parsed, strict=True))
-                if type(raw) is str and value != value
-            }
-            if unparsed:
-                slow.extend(indexes[position] for position in unparsed)
-                chosen = [position for position in range(len(events)) if position not in unparsed]
-                events = [events[position] for position in chosen]
-                indexes = [indexes[position] for position in chosen]
-                parsed = [parsed[position] for position in chosen]
-            times = parsed
-        stamp = np.asarray(times, dtype=np.float64)  # None -> NaN
+        stamp, unparsed = _event_times(list(map(_TIME, events)))  # optional: None is NaN
+        if unparsed.any():
+            slow.extend(indexes[position] for position in np.flatnonzero(unparsed).tolist())
+            chosen = np.flatnonzero(~unparsed).tolist()
+            events = [events[position] for position in chosen]
+            indexes = [indexes[position] for position in chosen]
+            stamp = stamp[~unparsed]
         out.prediction_id = list(map(_ID, events))
         out.label = list(map(int, map(_LABEL, events)))
-        out.timestamp = np.where(stamp > _MILLISECONDS_ABOVE, stamp / 1000.0, stamp).tolist()
+        out.timestamp = stamp.tolist()
         out.partition = columns.partition[np.asarray(indexes, dtype=np.int64)].tolist()
     errors: list[InvalidEvent] = []
     accepted: list[tuple[int, tuple[str, int, float]]] = []
