@@ -147,6 +147,8 @@ class Predictions:
     label: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     sensitive: dict[str, list[str]] = field(default_factory=dict)
     partition: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    # index of each event's record in the decoded RecordColumns (to dead-letter it later)
+    position: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.prediction_id)
@@ -479,7 +481,8 @@ def decode_predictions(
             name: list(map(operator.attrgetter(f"sensitive.a{position}"), events))
             for position, name in enumerate(attributes)
         }
-        out.partition = columns.partition[np.asarray(indexes, dtype=np.int64)]
+        out.position = np.asarray(indexes, dtype=np.int64)
+        out.partition = columns.partition[out.position]
     errors: list[InvalidEvent] = []
     accepted: list[tuple[int, _Row]] = []
     for index in sorted(slow):
@@ -534,7 +537,8 @@ def _merge(
     out.score = np.asarray([row[4] for _i, row in rows], dtype=np.float64)
     out.label = np.asarray([row[5] for _i, row in rows], dtype=np.int64)
     out.sensitive = {name: [row[6][name] for _i, row in rows] for name in attributes}
-    out.partition = columns.partition[np.asarray([index for index, _row in rows], np.int64)]
+    out.position = np.asarray([index for index, _row in rows], np.int64)
+    out.partition = columns.partition[out.position]
     return out
 
 
