@@ -136,6 +136,7 @@ def build_daemon(
         counter_sources=counter_sources,
         on_stop=on_stop,
         clock=time.time if clock is None else clock,
+        instance=default_instance_id(config.kafka, config.state_dir),
     )
     if health:
         from monitor.health import HealthServer

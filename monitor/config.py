@@ -218,10 +218,15 @@ class PipelineSettings(_Section):
     # Alert rules judge a window once, after it has closed (watermark past its end) and this much
     # longer: raise it for rules on label-based metrics so that the labels have arrived.
     alert_delay: float = Field(default=0.0, ge=0.0)
+    # A prediction partition with no record for this long (wall time), and none left to read,
+    # stops holding event time back (see monitor.window.Watermark).
+    idle_timeout: float = Field(default=60.0, gt=0.0)
     # SQLite page cache of the state database (MB): holds the hot part of the join store's index
     state_cache_mb: int = Field(default=128, ge=4)
 
-    @field_validator("checkpoint_interval", "shutdown_timeout", "alert_delay", mode="before")
+    @field_validator(
+        "checkpoint_interval", "shutdown_timeout", "alert_delay", "idle_timeout", mode="before"
+    )
     @classmethod
     def _duration(cls, value: Any) -> float:
         return parse_duration(value)

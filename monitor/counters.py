@@ -1,7 +1,9 @@
 """The pipeline's operational counters, reported as :class:`monitor.types.CounterSample`.
 
 The same samples feed the ``fairwatch_pipeline`` measurement of the sinks and the Prometheus
-``/metrics`` endpoint. Counters are totals since the process started; gauges are current values.
+``/metrics`` endpoint. Counters are totals since the process started (they restart at 0 with the
+process: the sinks tag each point with the ``instance`` and its ``incarnation``, so totals over
+restarts are the sum of each incarnation's last value); gauges are current values.
 """
 
 from __future__ import annotations
@@ -13,20 +15,22 @@ from monitor.types import CounterSample
 
 HELP = {
     "events_consumed": "records read from the input topics",
-    "events_invalid": "records rejected by the decoder, by reason",
+    "events_invalid": "records rejected, by reason (too_late: older than the state still holds)",
     "events_dead_lettered": "rejected records forwarded to the dead-letter topic",
-    "events_late": "predictions too late for every open window of a window specification",
+    "events_late": "predictions counted after their windows had closed (the windows were revised)",
     "events_duplicate": "predictions or labels already seen (ignored)",
-    "labels_joined": "labels joined to their prediction",
-    "labels_orphaned": "labels whose prediction never arrived within the label horizon",
+    "labels_joined": "labels added to the counts of their prediction",
+    "labels_orphaned": "labels whose prediction never arrived (or was retired) within the horizon",
     "predictions_expired_unlabeled": "predictions whose label never came within the horizon",
     "pending_labels": "predictions waiting for their label",
     "unmatched_labels": "labels waiting for their prediction",
     "consumer_lag": "records in the input topics not yet consumed",
     "windows_evaluated": "window evaluations handed to the sinks and the alert manager",
     "checkpoints": "checkpoints committed (state and offsets)",
-    "event_time_watermark": "largest prediction event time seen minus the allowed lateness",
+    "event_time_watermark": "event time reached by every active partition minus the lateness",
     "consumption_paused": "1 while consumption is paused because the sink buffer is full",
+    "partitions_idle": "prediction partitions idle now (not holding event time back)",
+    "partitions_became_idle": "times a prediction partition was declared idle",
 }
 
 GAUGES = {
@@ -35,6 +39,7 @@ GAUGES = {
     "consumer_lag",
     "event_time_watermark",
     "consumption_paused",
+    "partitions_idle",
 }
 
 
@@ -57,6 +62,8 @@ class PipelineCounters:
     checkpoints: int = 0
     watermark: float | None = None
     paused: bool = False
+    partitions_idle: int = 0
+    partitions_became_idle: int = 0
 
     def samples(self) -> list[CounterSample]:
         out: list[CounterSample] = []
@@ -86,4 +93,6 @@ class PipelineCounters:
         if self.watermark is not None:
             add("event_time_watermark", self.watermark)
         add("consumption_paused", 1.0 if self.paused else 0.0)
+        add("partitions_idle", self.partitions_idle)
+        add("partitions_became_idle", self.partitions_became_idle)
         return out

@@ -21,10 +21,13 @@ commits, and :meth:`Daemon.run` returns 0.
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from types import FrameType
 from typing import Any
 
@@ -54,6 +57,7 @@ class Daemon:
         on_stop: Sequence[Callable[[], None]] = (),
         clock: Callable[[], float] = time.time,
         adaptive_evaluation: bool | None = None,
+        instance: str | None = None,
     ) -> None:
         settings = pipeline.config.pipeline
         self.pipeline = pipeline
@@ -63,6 +67,9 @@ class Daemon:
         self.counter_sources = list(counter_sources)
         self.on_stop = list(on_stop)
         self.clock = clock
+        self.instance = instance or socket.gethostname()
+        # Identifies this run of the process: its start time (UTC) and process id.
+        self.incarnation = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
         # Spacing evaluations by their measured cost uses real time; with an injected clock (a
         # simulation, e.g. the demo's replay) evaluation follows the checkpoint interval exactly,
         # so that a run is reproducible.
@@ -100,6 +107,7 @@ class Daemon:
         """Run until stopped (or, with ``stop_when_idle``, until the source is drained)."""
         try:
             self.source.start(lambda: self.pipeline.positions)
+            self.pipeline.own_partitions(self.source.partitions())
             config = self.pipeline.config
             logger.info(
                 "event=daemon_started positions=%d group=%s topics=%s,%s windows=%s models=%s "
@@ -172,6 +180,12 @@ class Daemon:
         self._next_cycle = now + self.checkpoint_interval
         if self._sink_backlog() == 0:
             self.pipeline.confirm_written()
+        lag = self.source.lag(self.pipeline.positions)
+        self.pipeline.tick(now, lag)  # idle partitions stop holding event time back
+        by_topic: dict[str, int] = {}
+        for (topic, _partition), left in lag.items():
+            by_topic[topic] = by_topic.get(topic, 0) + left
+        self.pipeline.counters.consumer_lag = by_topic
         if final or now >= self._next_evaluation:
             started = time.perf_counter()
             self.pipeline.evaluate(now)
@@ -179,11 +193,10 @@ class Daemon:
             # Evaluating is the costly part of a cycle when many windows change (catching up
             # on a backlog, long sliding windows): keep it to a bounded share of the time.
             self._next_evaluation = now + max(self.checkpoint_interval, spent * EVALUATION_SPACING)
-        self.pipeline.counters.consumer_lag = self.source.lag(self.pipeline.positions)
         if final or now >= self._next_pipeline_write:
             self._next_pipeline_write = now + self.pipeline_interval
             try:
-                self.sink.write_pipeline(self.samples(), now)
+                self.sink.write_pipeline(self._tagged(self.samples()), now)
             except Exception:
                 logger.exception("event=pipeline_counters_not_written")
         if final:
@@ -213,6 +226,12 @@ class Daemon:
         logger.info(
             "event=final_checkpoint taken=%s seconds=%.2f", taken, time.monotonic() - started
         )
+
+    def _tagged(self, samples: list[CounterSample]) -> list[CounterSample]:
+        """Samples with this process's ``instance`` and ``incarnation`` labels (the stored
+        ``fairwatch_pipeline`` points: counters restart at 0 with each incarnation)."""
+        tags = {"instance": self.instance, "incarnation": self.incarnation}
+        return [replace(sample, labels={**sample.labels, **tags}) for sample in samples]
 
     def samples(self) -> list[CounterSample]:
         """The pipeline's counters and those of the other sources (sink, alert manager)."""

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,6 +87,8 @@ class DecodedBatch:
     rejected: list[InvalidEvent]
     consumed: dict[str, int]  # records per topic
     positions: dict[TopicPartition, int]  # next offset per input partition
+    # the prediction records decoded (``predictions.position`` indexes them)
+    prediction_records: RecordColumns | None = None
 
 
 def decode_batch(
@@ -143,7 +145,9 @@ def _decode(
         consumed[predictions_in.topic] = len(predictions_in)
     if len(labels_in):
         consumed[labels_in.topic] = len(labels_in)
-    return DecodedBatch(predictions, labels, rejected + label_errors, consumed, positions)
+    return DecodedBatch(
+        predictions, labels, rejected + label_errors, consumed, positions, predictions_in
+    )
 
 
 class StateMismatchError(RuntimeError):
@@ -201,14 +205,18 @@ class Pipeline:
         self.group_indexes: dict[str, GroupIndex] = snapshot.group_indexes
         self.positions: dict[TopicPartition, int] = dict(snapshot.offsets)
         self.partitions: set[int] = {key[3] for key in self.panes}
-        self.watermark = Watermark(config.allowed_lateness)
-        stored_time = snapshot.meta.get("max_event_time")
-        if isinstance(stored_time, int | float):
-            self.watermark.max_event_time = float(stored_time)
+        self.watermark = Watermark(config.allowed_lateness, config.pipeline.idle_timeout)
+        self._restore_event_time(snapshot.meta)
+        self.watermark.own(
+            partition
+            for topic, partition in self.positions
+            if topic == config.kafka.predictions_topic
+        )
         self.dirty_windows: set[WindowKey] = {
             key for key in snapshot.unflushed if key[0] in self.spec_by_name
         }
         self.unconfirmed: set[WindowKey] = set()
+        self._handed_watermark = -math.inf
         self._refresh_gauges()
         if snapshot.offsets:
             logger.info(
@@ -237,24 +245,92 @@ class Pipeline:
             if offset > positions.get(key, 0):
                 positions[key] = offset
         self.counters.consumed.update(batch.consumed)
+        rejected = batch.rejected
         if len(batch.predictions):
-            self._add_predictions(batch.predictions)
+            too_late = self._add_predictions(batch.predictions)
+            if too_late.size:
+                rejected = rejected + self._too_late(batch, too_late)
         if len(batch.labels):
             self._add_labels(batch.labels)
-        for error in batch.rejected:
+        for error in rejected:
             self.counters.invalid[(error.record.topic, error.reason)] += 1
         self._refresh_gauges()
-        return batch.rejected
+        return rejected
 
-    def _add_predictions(self, events: Predictions) -> None:
+    def own_partitions(self, partitions: Iterable[TopicPartition]) -> None:
+        """The input partitions this instance reads (from the source, once it started)."""
+        topic = self.config.kafka.predictions_topic
+        self.watermark.own(partition for name, partition in partitions if name == topic)
+        self._refresh_gauges()
+
+    def tick(self, now: float, lag: Mapping[TopicPartition, int]) -> None:
+        """The wall clock is ``now`` and ``lag`` says which partitions have records left to
+        read: partitions silent for ``pipeline.idle_timeout`` stop holding event time back."""
+        topic = self.config.kafka.predictions_topic
+        self.watermark.tick(
+            now, (partition for (name, partition), left in lag.items() if name == topic and left)
+        )
+        self._refresh_gauges()
+
+    def retention_floor(self) -> float:
+        """Event time before which panes are retired: a prediction older than this cannot be
+        counted any more (the label horizon past the watermark)."""
+        return self.watermark.value - self.config.label_horizon
+
+    def _too_late(self, batch: DecodedBatch, rows: np.ndarray) -> list[InvalidEvent]:
+        records = batch.prediction_records
+        floor = self.retention_floor()
+        out = []
+        for row in rows.tolist():
+            stamp = float(batch.predictions.timestamp[row])
+            record = (
+                records.record(int(batch.predictions.position[row]))
+                if records is not None
+                else Record(
+                    self.config.kafka.predictions_topic,
+                    int(batch.predictions.partition[row]),
+                    -1,
+                    batch.predictions.prediction_id[row].encode(),
+                    None,
+                )
+            )
+            out.append(
+                InvalidEvent(
+                    record,
+                    "too_late",
+                    f"event time {stamp:.3f} is before {floor:.3f}, the oldest event time still "
+                    "held (watermark minus label_horizon); its windows were retired",
+                )
+            )
+        return out
+
+    def _restore_event_time(self, meta: Mapping[str, object]) -> None:
+        progress = meta.get("partition_event_times")
+        event_time = meta.get("event_time", meta.get("max_event_time"))  # older checkpoints
+        self.watermark.restore(
+            {int(key): float(value) for key, value in progress.items()}
+            if isinstance(progress, dict)
+            else {},
+            float(event_time) if isinstance(event_time, int | float) else -math.inf,
+        )
+
+    def _add_predictions(self, events: Predictions) -> np.ndarray:
+        """Count new predictions; returns the rows too old to count (before the retention
+        floor), which the caller dead-letters."""
         ids = events.prediction_id
         keep = _first_occurrences(ids)
         known = self.pending.known(ids if len(keep) == len(ids) else [ids[i] for i in keep])
         if known:
             keep = np.fromiter((i for i in keep.tolist() if ids[i] not in known), dtype=np.int64)
         self.counters.duplicate["prediction"] += len(ids) - len(keep)
+        too_late = np.empty(0, dtype=np.int64)
+        if len(keep):
+            old = events.timestamp[keep] < self.retention_floor()
+            if old.any():
+                too_late = keep[old]
+                keep = keep[~old]
         if not len(keep):
-            return
+            return too_late
         everything = len(keep) == len(ids)
         timestamps = events.timestamp[keep]
         decisions = events.prediction[keep]
@@ -265,21 +341,23 @@ class Pipeline:
         early = self.pending.take_early_labels(kept_ids)
         if early:
             labels = labels.copy()
+            applied = 0
             for position, key in enumerate(kept_ids):
                 found = early.get(key)
                 if found is not None and labels[position] < 0:
                     labels[position] = found
-            self.counters.joined += len(early)
-        specs = np.zeros(len(keep), dtype=np.int64)
-        for bit, spec in enumerate(self.specs):
-            late = self.watermark.late(spec, timestamps)
-            if late.any():
-                self.counters.late[spec.name] += int(late.sum())
-            specs |= (~late).astype(np.int64) << bit
-        self.watermark.advance(timestamps)
-        counted = np.flatnonzero(specs)
-        if not counted.size:
-            return
+                    applied += 1
+            self.counters.joined += applied
+            self.counters.duplicate["label"] += len(early) - applied  # the event had its label
+        # Every prediction is counted in every specification: one whose windows have closed
+        # revises them (it is *late*; the alert rules judged them already).
+        for spec in self.specs:
+            late = int(self.watermark.late(spec, timestamps).sum())
+            if late:
+                self.counters.late[spec.name] += late
+        specs = np.full(len(keep), (1 << len(self.specs)) - 1, dtype=np.int64)
+        self.watermark.advance(timestamps, partitions)
+        counted = np.arange(len(keep))
         all_counted = counted.size == len(keep)
         keep_list = keep.tolist()
         models = events.model_id if everything else [events.model_id[i] for i in keep_list]
@@ -323,6 +401,7 @@ class Pipeline:
             labels[counted],
             specs[counted],
         )
+        return too_late
 
     def _add_labels(self, events: Labels) -> None:
         ids = events.prediction_id
@@ -335,9 +414,20 @@ class Pipeline:
         known = set(found.prediction_id)
         early = [(key, label) for key, label in label_of.items() if key not in known]
         if early:
-            clock = self.watermark.max_event_time
+            clock = self.watermark.event_time
             added = self.pending.hold_labels(early, clock if math.isfinite(clock) else None)
             self.counters.duplicate["label"] += len(early) - added
+        # A prediction still stored but whose panes were retired cannot be revised any more.
+        retired = waiting & (found.records["ts"] < self.retention_floor())
+        if retired.any():
+            self.pending.set_labels(
+                [
+                    (found.prediction_id[row], label_of[found.prediction_id[row]])
+                    for row in np.flatnonzero(retired).tolist()
+                ]
+            )
+            self.counters.orphans += int(retired.sum())
+            waiting &= ~retired
         rows = np.flatnonzero(waiting)
         if not rows.size:
             return
@@ -439,8 +529,15 @@ class Pipeline:
     # -- evaluation ----------------------------------------------------------------------------
 
     def evaluate(self, now: float) -> list[WindowEvaluation]:
-        """Evaluate every window changed since the last call and hand them to the listeners."""
+        """Evaluate every window changed since the last call and hand them to the listeners.
+
+        With nothing changed, the listeners are still called (with no evaluations) when the
+        watermark moved, so that windows it closed are released (an idle partition lets it move
+        without new counts)."""
         if not self.dirty_windows:
+            if self.watermark.value > self._handed_watermark:
+                self._handed_watermark = self.watermark.value
+                self._notify([], now)
             return []
         evaluations: list[WindowEvaluation] = []
         for spec_name, model, window_start in sorted(self.dirty_windows):
@@ -462,12 +559,16 @@ class Pipeline:
         self.unconfirmed |= self.dirty_windows
         self.dirty_windows = set()
         self.counters.windows_evaluated += len(evaluations)
+        self._handed_watermark = self.watermark.value
+        self._notify(evaluations, now)
+        return evaluations
+
+    def _notify(self, evaluations: list[WindowEvaluation], now: float) -> None:
         for listener in self.listeners:
             try:
                 listener.on_evaluations(evaluations, now)
             except Exception:  # a listener's failure must not stop the counting
                 logger.exception("event=listener_failed listener=%s", type(listener).__name__)
-        return evaluations
 
     def confirm_written(self) -> None:
         """Everything handed to the listeners so far is durably written by the sink."""
@@ -477,7 +578,7 @@ class Pipeline:
 
     def maintain(self) -> None:
         """Apply the label horizon: expire old joins and retire panes nothing can change."""
-        clock = self.watermark.max_event_time
+        clock = self.watermark.event_time
         if not math.isfinite(clock):
             return
         horizon = self.config.label_horizon
@@ -501,8 +602,11 @@ class Pipeline:
             "windows": [spec.name for spec in self.specs],
             "group_columns": self._group_columns(),
         }
-        if math.isfinite(self.watermark.max_event_time):
-            meta["max_event_time"] = self.watermark.max_event_time
+        if math.isfinite(self.watermark.event_time):
+            meta["event_time"] = self.watermark.event_time
+        meta["partition_event_times"] = {
+            str(partition): time for partition, time in self.watermark.progress.items()
+        }
         self.store.checkpoint(
             self.panes,
             self.group_indexes,
@@ -515,8 +619,10 @@ class Pipeline:
     def _refresh_gauges(self) -> None:
         self.counters.pending_labels = self.pending.waiting_predictions
         self.counters.unmatched_labels = self.pending.early_labels
-        if math.isfinite(self.watermark.max_event_time):
+        if math.isfinite(self.watermark.event_time):
             self.counters.watermark = self.watermark.value
+        self.counters.partitions_idle = len(self.watermark.idle)
+        self.counters.partitions_became_idle = self.watermark.became_idle
 
     def samples(self) -> list[CounterSample]:
         return self.counters.samples()

@@ -74,7 +74,7 @@ def _child(
         kind = "conflict" if isinstance(error, GroupConflictError) else "source"
         batches.put(("error", kind, str(error)))
         return
-    batches.put(("started", None, None))
+    batches.put(("started", source.partitions(), None))
     max_records = settings.max_poll_records
     timeout = settings.poll_timeout_ms / 1000.0
     pending: tuple[str, Any, Any] | None = None
@@ -118,7 +118,8 @@ class ProcessSource:
         self._batches: Any = context.Queue(maxsize=_AHEAD)
         self._commands: Any = context.Queue()
         self._process: Any = None
-        self._lag: dict[str, int] = {}
+        self._lag: dict[TopicPartition, int] = {}
+        self._partitions: set[TopicPartition] = set()
         self._ready = False
 
     def start(self, positions: Positions) -> None:
@@ -146,6 +147,7 @@ class ProcessSource:
                     raise SourceError("the consumer process exited at start") from None
                 continue
             if kind == "started":
+                self._partitions = set(first)
                 self._ready = True
                 return
             if kind == "error":
@@ -184,8 +186,11 @@ class ProcessSource:
     def resume(self) -> None:
         self._commands.put(("resume", None))
 
-    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[str, int]:
+    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
         return dict(self._lag)
+
+    def partitions(self) -> set[TopicPartition]:
+        return set(self._partitions)
 
     def is_ready(self) -> bool:
         return self._ready and self._process is not None and self._process.is_alive()

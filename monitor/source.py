@@ -53,7 +53,13 @@ class Source(Protocol):
 
     def resume(self) -> None: ...
 
-    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[str, int]: ...
+    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+        """Records left to read per input partition, where known."""
+        ...
+
+    def partitions(self) -> set[TopicPartition]:
+        """Every input partition this source reads (known once started)."""
+        ...
 
     def is_ready(self) -> bool: ...
 
@@ -99,11 +105,15 @@ class EmbeddedSource:
     def resume(self) -> None:
         self._paused = False
 
-    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[str, int]:
-        lag: dict[str, int] = {}
+    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+        lag = dict.fromkeys(self.partitions(), 0)
         for record in self.records[self._cursor :]:
-            lag[record.topic] = lag.get(record.topic, 0) + 1
+            key = (record.topic, record.partition)
+            lag[key] = lag.get(key, 0) + 1
         return lag
+
+    def partitions(self) -> set[TopicPartition]:
+        return {(record.topic, record.partition) for record in self.records}
 
     def is_ready(self) -> bool:
         return True
@@ -355,16 +365,19 @@ class KafkaSource:
             if self._owns_all:
                 self._consumer.resume(*self._consumer.assignment())
 
-    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[str, int]:
-        """Records behind the high-water marks known from the last fetches, per topic."""
-        lag: dict[str, int] = {}
+    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+        """Records behind the high-water marks known from the last fetches, per partition."""
+        lag: dict[TopicPartition, int] = {}
         for partition in self._consumer.assignment():
             highwater = self._consumer.highwater(partition)
             if highwater is None:
                 continue
-            done = positions.get((partition.topic, partition.partition), 0)
-            lag[partition.topic] = lag.get(partition.topic, 0) + max(0, highwater - done)
+            key = (partition.topic, partition.partition)
+            lag[key] = max(0, highwater - positions.get(key, 0))
         return lag
+
+    def partitions(self) -> set[TopicPartition]:
+        return {(partition.topic, partition.partition) for partition in self._all_partitions}
 
     def is_ready(self) -> bool:
         return self._owns_all

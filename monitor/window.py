@@ -6,11 +6,11 @@ multiple of ``step`` and is the sum of ``size / step`` consecutive panes, so an 
 once per specification however many sliding windows contain it. A tumbling window is the case
 ``step == size`` (one pane per window).
 
-The watermark is the largest event time seen minus the allowed lateness. A window is *closed*
-once its end is at or before the watermark; a prediction whose every window in a specification is
-closed is *late* for that specification and is counted as such instead of being added. Labels for
-predictions already counted still update closed windows (that is how revised values reach the
-dashboards), until the label horizon retires the panes.
+The watermark (:class:`Watermark`) is the event time reached by every input partition that is
+not idle, minus the allowed lateness. A window is *closed* once its end is at or before the
+watermark. A prediction whose windows are closed is still added to them while their panes are
+kept (a *late* prediction revises them, as a late label does); the label horizon decides how long
+panes are kept.
 
 Each pane holds one counts matrix per input partition (rows: the model's groups, see
 :class:`GroupIndex`; columns: :func:`monitor.counts.row_width`), so the counts of several
@@ -20,8 +20,7 @@ consumer instances can later be merged by addition.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -77,20 +76,109 @@ def panes_of_window(spec: WindowSpec, window_start: float) -> list[float]:
     return [window_start + index * spec.step for index in range(count)]
 
 
-@dataclass
 class Watermark:
-    """Event-time progress: the largest prediction time seen, minus the allowed lateness."""
+    """Event-time progress per input partition, and the watermark that closes windows.
 
-    allowed_lateness: float
-    max_event_time: float = -math.inf
+    Each prediction partition's progress is the largest event time read from it. The instance's
+    *event time* is the minimum over the partitions it owns that are not idle: a partition read
+    behind the others (a backlog, a restart, one partition produced ahead) holds the others back
+    instead of seeing its in-order events called late. A partition is *idle* once no record came
+    from it for ``idle_timeout`` seconds of wall time (``now``, passed in by the daemon) while the
+    source knows of no record left to read in it; it then stops holding the others back until its
+    next record. When every owned partition is idle, nothing is left to read anywhere and the
+    event time is the largest progress. The event time never moves back.
+
+    The *watermark* is the event time minus ``allowed_lateness``; a window is closed once its end
+    is at or before it.
+    """
+
+    def __init__(self, allowed_lateness: float, idle_timeout: float = math.inf) -> None:
+        self.allowed_lateness = allowed_lateness
+        self.idle_timeout = idle_timeout
+        self.progress: dict[int, float] = {}  # largest event time read, per partition
+        self.owned: set[int] = set()
+        self.idle: set[int] = set()
+        self.became_idle = 0  # times a partition was declared idle (a counter)
+        self.event_time = -math.inf
+        self._last_record: dict[int, float] = {}
+        self._now = -math.inf
 
     @property
     def value(self) -> float:
-        return self.max_event_time - self.allowed_lateness
+        return self.event_time - self.allowed_lateness
 
-    def advance(self, timestamps: np.ndarray) -> None:
-        if timestamps.size:
-            self.max_event_time = max(self.max_event_time, float(timestamps.max()))
+    @property
+    def max_event_time(self) -> float:
+        """The largest event time read from any partition."""
+        return max(self.progress.values(), default=-math.inf)
+
+    def own(self, partitions: Iterable[int]) -> None:
+        """Partitions this instance reads (each holds the event time back until it is idle)."""
+        for partition in partitions:
+            if partition not in self.owned:
+                self.owned.add(partition)
+                self._touch(partition)
+        self._recompute()
+
+    def restore(self, progress: Mapping[int, float], event_time: float) -> None:
+        """The progress and event time of the last checkpoint."""
+        self.progress.update(progress)
+        self.event_time = max(self.event_time, event_time)
+        self.own(progress)
+
+    def advance(self, timestamps: np.ndarray, partitions: np.ndarray | None = None) -> None:
+        """Events read: move each partition's progress (``partitions`` aligned with
+        ``timestamps``; without it, partition 0)."""
+        if not timestamps.size:
+            return
+        if partitions is None:
+            partitions = np.zeros(timestamps.size, dtype=np.int64)
+        first = int(partitions[0])
+        if bool((partitions == first).all()):
+            latest = {first: float(timestamps.max())}
+        else:
+            order = np.argsort(partitions, kind="stable")
+            keys, starts = np.unique(partitions[order], return_index=True)
+            maxima = np.maximum.reduceat(timestamps[order], starts)
+            latest = dict(zip(keys.tolist(), maxima.tolist(), strict=True))
+        for partition, time in latest.items():
+            self.owned.add(partition)
+            self.idle.discard(partition)
+            self._touch(partition)
+            if time > self.progress.get(partition, -math.inf):
+                self.progress[partition] = time
+        self._recompute()
+
+    def tick(self, now: float, behind: Iterable[int] = ()) -> None:
+        """The wall clock moved to ``now``; ``behind`` are partitions with records left to read.
+
+        Partitions silent for ``idle_timeout`` and not behind become idle."""
+        self._now = now
+        waiting = set(behind)
+        for partition in self.owned:
+            last = self._last_record.setdefault(partition, now)
+            if partition in waiting:  # records left to read: not idle, whatever the silence
+                self._last_record[partition] = now
+                self.idle.discard(partition)
+            elif partition not in self.idle and now - last >= self.idle_timeout:
+                self.idle.add(partition)
+                self.became_idle += 1
+        self._recompute()
+
+    def _touch(self, partition: int) -> None:
+        if math.isfinite(self._now):
+            self._last_record[partition] = self._now
+        else:  # before the first tick: the first tick starts its silence
+            self._last_record.pop(partition, None)
+
+    def _recompute(self) -> None:
+        active = self.owned - self.idle
+        if active:
+            candidate = min(self.progress.get(partition, -math.inf) for partition in active)
+        else:
+            candidate = self.max_event_time
+        if candidate > self.event_time:
+            self.event_time = candidate
 
     def late(self, spec: WindowSpec, timestamps: np.ndarray) -> np.ndarray:
         """True where every window of ``spec`` holding the event is already closed."""

@@ -26,8 +26,6 @@ def make_config(tmp_path: Path, **changes: Any) -> MonitorConfig:
     data: dict[str, Any] = {
         "sensitive": {"attributes": ["sex", "race"], "intersections": [["sex", "race"]]},
         "windows": ["1h", "2h/30m"],
-        "allowed_lateness": "30d",
-        "label_horizon": "60d",
         "state_dir": str(tmp_path / "state"),
         "embedded_sink": {"path": str(tmp_path / "metrics.sqlite")},
         "engine": {"bootstrap_samples": 10},
@@ -88,6 +86,41 @@ def test_stream_equals_batch_with_late_labels_early_labels_and_duplicates(tmp_pa
     assert pipeline.counters.joined == len(labels)
     assert pipeline.counters.pending_labels == len(predictions) - len(labels)
     assert pipeline.counters.unmatched_labels == 0
+
+
+@pytest.mark.parametrize("order", ["one_partition_first", "random_interleaving", "reversed"])
+def test_a_backlog_read_from_many_partitions_is_never_late(tmp_path: Path, order: str) -> None:
+    # the default allowed_lateness (10 minutes) against 3 partitions read in any order, each
+    # partition in event-time order: a fresh start on two fully produced topics
+    config = make_config(tmp_path)
+    predictions, labels = make_events(3000, spacing=60.0)  # 50 hours of event time
+    by_partition = records("predictions", predictions, partitions=3)
+    label_records = records("labels", labels, partitions=3)
+    rng = random.Random(8)
+    if order == "one_partition_first":
+        stream = sorted(by_partition, key=lambda record: record.partition) + label_records
+    elif order == "reversed":
+        stream = sorted(by_partition, key=lambda record: -record.partition) + label_records
+    else:
+        stream = interleave(by_partition + label_records, rng)
+    pipeline, collector = open_pipeline(config)
+    pipeline.own_partitions({("predictions", p) for p in range(3)} | {("labels", 0)})
+    feed(pipeline, stream, rng)
+    pipeline.evaluate(now=0.0)
+    assert pipeline.counters.late == {}
+    assert pipeline.counters.invalid == {}
+    assert evaluation_counts(collector.evaluations) == reference_counts(
+        predictions, labels, config.windows
+    )
+    assert pipeline.counters.joined == len(labels)
+    assert pipeline.watermark.event_time == min(
+        max(
+            float(event["timestamp"])
+            for event, record in zip(predictions, by_partition, strict=True)
+            if record.partition == partition
+        )
+        for partition in range(3)
+    )
 
 
 def test_a_late_label_rewrites_its_window(tmp_path: Path) -> None:
@@ -167,7 +200,7 @@ def test_windows_not_confirmed_written_are_rewritten_after_a_restart(tmp_path: P
     assert pipeline.evaluate(now=2.0) == []
 
 
-def test_late_predictions_are_counted_not_added(tmp_path: Path) -> None:
+def test_late_predictions_revise_their_closed_windows(tmp_path: Path) -> None:
     config = make_config(tmp_path, allowed_lateness="10m", windows=["1h"])
     base = 1_700_000_000.0 - 1_700_000_000.0 % 3600
     events = [
@@ -178,7 +211,9 @@ def test_late_predictions_are_counted_not_added(tmp_path: Path) -> None:
             "prediction": 1,
             "sensitive": {"sex": "F", "race": "A"},
         },
-        # window [base+3h, base+4h) closed at base+4h, watermark is base+5h-10m: late
+        # window [base+3h, base+4h) closed at base+4h, watermark is base+5h-10m: late, but its
+        # pane is still kept (the label horizon is 30 days), so it is added and the window
+        # is handed over again
         {
             "prediction_id": "b",
             "model_id": "m",
@@ -197,13 +232,55 @@ def test_late_predictions_are_counted_not_added(tmp_path: Path) -> None:
     ]
     pipeline, _collector = open_pipeline(config)
     for record in records("predictions", events):  # the watermark advances between batches
-        pipeline.process([record])
+        rejected = pipeline.process([record])
+        assert rejected == []
     assert pipeline.counters.late == {"1h": 1}
-    starts = {e.window_start for e in pipeline.evaluate(now=0.0)}
-    assert starts == {base + 5 * 3600, base + 4 * 3600}
-    # a label for a late prediction is an orphan-in-waiting, not a count
+    windows = {e.window_start: e for e in pipeline.evaluate(now=0.0)}
+    assert set(windows) == {base + 5 * 3600, base + 4 * 3600, base + 3 * 3600}
+    assert {group.n for group in windows[base + 3 * 3600].groups} == {1}
+    # the late prediction's label joins it like any other
     pipeline.process(records("labels", [{"prediction_id": "b", "label": 1}]))
-    assert pipeline.counters.unmatched_labels == 1
+    assert (pipeline.counters.unmatched_labels, pipeline.counters.joined) == (0, 1)
+    (revised,) = pipeline.evaluate(now=1.0)
+    assert revised.window_start == base + 3 * 3600
+    assert {group.tp for group in revised.groups} == {1}
+
+
+def test_predictions_older_than_the_kept_state_are_dead_lettered_too_late(
+    tmp_path: Path,
+) -> None:
+    # a short horizon (default 30 days) so that a pane is retired within the test
+    config = make_config(tmp_path, label_horizon="1d", windows=["1h"])
+    day = 86400.0
+    base = 1_700_000_000.0
+
+    def prediction(key: str, time: float) -> dict[str, Any]:
+        return {
+            "prediction_id": key,
+            "model_id": "m",
+            "timestamp": time,
+            "prediction": 1,
+            "sensitive": {"sex": "F", "race": "A"},
+        }
+
+    pipeline, _collector = open_pipeline(config)
+    pipeline.process(records("predictions", [prediction("new", base + 3 * day)]))
+    stream = records(
+        "predictions",
+        [prediction("old", base), prediction("old", base), prediction("kept", base + 2.5 * day)],
+        first_offset=[1],
+    )
+    rejected = pipeline.process(stream)
+    # the first copy is too late; the second is a duplicate of it (one message, one reason)
+    assert [(r.reason, r.record.offset, r.record.value) for r in rejected] == [
+        ("too_late", 1, stream[0].value)
+    ]
+    assert pipeline.counters.invalid == {("predictions", "too_late"): 1}
+    assert pipeline.counters.duplicate["prediction"] == 1
+    assert pipeline.counters.late == {"1h": 1}  # "kept": its window closed, its pane is kept
+    # the too-late prediction's label waits for a prediction that will never be counted
+    pipeline.process(records("labels", [{"prediction_id": "old", "label": 1}]))
+    assert (pipeline.counters.joined, pipeline.counters.unmatched_labels) == (0, 1)
 
 
 def test_label_horizon_expires_predictions_and_orphans_labels(tmp_path: Path) -> None:

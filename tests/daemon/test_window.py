@@ -72,3 +72,71 @@ def test_group_index_is_stable() -> None:
     first = index.rows("sex", ["M", "F"]).tolist()
     again = index.rows("sex", ["F", "X", "M"]).tolist()
     assert first == [0, 1] and again == [1, 2, 0]
+
+
+def test_event_time_is_the_slowest_partition_so_a_backlog_is_never_late() -> None:
+    spec = parse_window("1h")
+    watermark = Watermark(allowed_lateness=600.0)
+    watermark.own([0, 1, 2])
+    # partition 0 is read first, a whole day ahead of the others: nothing closes yet
+    watermark.advance(np.array([HOUR, 24 * HOUR]), np.array([0, 0]))
+    assert watermark.event_time == -np.inf
+    assert not watermark.late(spec, np.array([0.0])).any()
+    watermark.advance(np.array([2 * HOUR, 3 * HOUR]), np.array([1, 2]))
+    assert watermark.event_time == 2 * HOUR  # the slowest partition
+    assert watermark.value == 2 * HOUR - 600.0
+    assert watermark.max_event_time == 24 * HOUR
+
+
+def test_an_idle_partition_stops_holding_the_others_back_until_its_next_record() -> None:
+    watermark = Watermark(allowed_lateness=0.0, idle_timeout=60.0)
+    watermark.own([0, 1])
+    watermark.tick(now=1000.0)
+    watermark.advance(np.array([5 * HOUR]), np.array([0]))
+    assert watermark.event_time == -np.inf  # partition 1 has said nothing yet
+    watermark.tick(now=1030.0)
+    watermark.advance(np.array([5 * HOUR]), np.array([0]))  # partition 0 keeps talking
+    watermark.tick(now=1059.0)
+    assert (watermark.idle, watermark.event_time) == (set(), -np.inf)
+    watermark.tick(now=1060.0)  # silent for the idle timeout, nothing left to read in it
+    assert watermark.idle == {1} and watermark.became_idle == 1
+    assert watermark.event_time == 5 * HOUR
+    # its next record makes it active again; the event time never moves back
+    watermark.advance(np.array([4 * HOUR]), np.array([1]))
+    assert (watermark.idle, watermark.event_time) == (set(), 5 * HOUR)
+    watermark.advance(np.array([6 * HOUR]), np.array([0]))
+    assert watermark.event_time == 5 * HOUR  # held at partition 1's progress... and more:
+    watermark.advance(np.array([7 * HOUR]), np.array([1]))
+    assert watermark.event_time == 6 * HOUR
+
+
+def test_a_partition_with_records_left_to_read_is_never_idle() -> None:
+    watermark = Watermark(allowed_lateness=0.0, idle_timeout=60.0)
+    watermark.own([0, 1])
+    watermark.tick(now=0.0)
+    watermark.advance(np.array([5 * HOUR]), np.array([0]))
+    for now in (100.0, 1000.0, 10_000.0):  # e.g. a broker outage: the lag is known
+        watermark.tick(now=now, behind=[1])
+    assert watermark.idle == {0} and watermark.event_time == -np.inf
+    watermark.tick(now=10_059.0)  # caught up: idle only a full timeout after that
+    assert watermark.idle == {0}
+    watermark.tick(now=10_060.0)
+    assert watermark.idle == {0, 1} and watermark.event_time == 5 * HOUR
+
+
+def test_every_partition_idle_means_nothing_is_left_anywhere() -> None:
+    watermark = Watermark(allowed_lateness=0.0, idle_timeout=60.0)
+    watermark.own([0, 1, 2])
+    watermark.tick(now=0.0)
+    watermark.advance(np.array([HOUR, 2 * HOUR, 3 * HOUR]), np.array([0, 1, 2]))
+    assert watermark.event_time == HOUR
+    watermark.tick(now=60.0)
+    assert watermark.idle == {0, 1, 2} and watermark.event_time == 3 * HOUR
+
+
+def test_restored_progress_holds_the_event_time() -> None:
+    watermark = Watermark(allowed_lateness=0.0)
+    watermark.restore({0: 5 * HOUR, 1: 2 * HOUR}, 2 * HOUR)
+    assert watermark.owned == {0, 1} and watermark.event_time == 2 * HOUR
+    watermark.advance(np.array([3 * HOUR]), np.array([1]))
+    assert watermark.event_time == 3 * HOUR
