@@ -2,11 +2,13 @@
 
 ``parse_alerting_config(data)`` validates a mapping (``${ENV}`` already substituted by the
 daemon's loader) and raises ``ConfigError`` naming the key path and the expected form. Secrets
-are never in this section: receivers name the environment variables that hold them.
+are never in this section: receivers name the environment variables that hold them, and
+``unset_secrets(config)`` lists those that are not set.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
@@ -276,6 +278,23 @@ def parse_alerting_config(data: Mapping[str, Any] | None) -> AlertingConfig:
         return AlertingConfig.model_validate(dict(data))
     except ValidationError as error:
         raise ConfigError(_describe(error)) from None
+
+
+def unset_secrets(config: AlertingConfig, environ: Mapping[str, str] | None = None) -> list[str]:
+    """One problem per receiver secret whose environment variable is unset or empty: every
+    ``*_env`` key a receiver sets is read when the daemon starts (``build_receiver``), so the
+    daemon checks them all before it starts rather than fail on the first one half-way."""
+    env = os.environ if environ is None else environ
+    problems = []
+    for index, receiver in enumerate(config.receivers):
+        for field in type(receiver).model_fields:
+            name = getattr(receiver, field)
+            if field.endswith("_env") and isinstance(name, str) and not env.get(name):
+                problems.append(
+                    f"alerting.receivers[{index}].{field}: environment variable {name} is not set "
+                    f"(a secret of receiver {receiver.name!r})"
+                )
+    return problems
 
 
 def _describe(error: ValidationError) -> str:

@@ -9,13 +9,27 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from alerting.errors import AlertingError
 
 MatchOp = Literal["=", "!=", "=~", "!~"]
+# The labels an alert carries (``rules.alert_labels``): its identity (``AlertKey.labels``, with
+# ``group`` and ``kind`` on some alerts only), ``severity`` and ``alertname``; rules add their own.
+ALERT_LABELS = (
+    "alertname",
+    "rule",
+    "severity",
+    "model_id",
+    "attribute",
+    "metric",
+    "window",
+    "group",
+    "kind",
+)
+SEVERITIES = ("info", "warning", "critical")
 _MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
 
 
@@ -102,6 +116,40 @@ def new_silence(
             f"duration {duration:g}s exceeds alerting.silences.max_duration ({max_duration:g}s)"
         )
     return Silence(parsed, starts_at, starts_at + duration, created_by, comment)
+
+
+@dataclass(frozen=True)
+class LabelValues:
+    """Every value a label can take, and where they come from (``the models in models``)."""
+
+    values: tuple[str, ...]
+    where: str
+
+
+def unmatched(
+    matchers: Iterable[Matcher],
+    known: Mapping[str, LabelValues],
+    label_names: Collection[str] | None = None,
+) -> list[str]:
+    """One warning per matcher that can match no alert: its label's values are all ``known``
+    and it accepts none of them, or (given ``label_names``) no alert has its label and it does
+    not accept a missing one. ``attribute=rcae`` is a typo that would otherwise silence nothing.
+    """
+    warnings = []
+    for matcher in matchers:
+        if label_names is not None and matcher.name not in label_names:
+            if not matcher.matches({}):
+                warnings.append(
+                    f"matcher {matcher} matches no alert: no alert has a label {matcher.name!r} "
+                    f"(labels: {', '.join(sorted(label_names))})"
+                )
+            continue
+        label = known.get(matcher.name)
+        if label is None or any(matcher.matches({matcher.name: v}) for v in label.values):
+            continue
+        listed = ", ".join(label.values) if label.values else "none configured"
+        warnings.append(f"matcher {matcher} matches none of {label.where}: {listed}")
+    return warnings
 
 
 def muted(silences: Iterable[Silence], labels: Mapping[str, str], now: float) -> bool:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from monitor.config import ConfigError, MonitorConfig, load_config
+from monitor.config import ConfigError, MonitorConfig, load_config, unset_secrets
 from monitor.daemon import Daemon
 from monitor.deadletter import DeadLetters, KafkaDeadLetters, MemoryDeadLetters
 from monitor.gate import ClosedWindowGate
@@ -37,12 +38,30 @@ def validate(config: MonitorConfig) -> Any:
         raise ConfigError(str(error)) from None
 
 
-def load(path: str) -> MonitorConfig:
-    """Load and fully validate a configuration file (``fairwatch check-config``)."""
-    config = load_config(path)
-    validate(config)
+def load(
+    path: str | Path, *, secrets: bool = True, environ: Mapping[str, str] | None = None
+) -> MonitorConfig:
+    """Load and fully validate a configuration file: every check ``fairwatch run`` makes before
+    it touches Kafka (``fairwatch check-config`` runs exactly these).
+
+    ``ConfigError`` is one line naming each bad key. ``secrets`` also requires the variables
+    that hold secrets read at start (``influxdb.token_env``, receivers' ``*_env``) to be set;
+    ``silence`` (which reads none) and ``alerts test`` (which reports each receiver's own) pass
+    ``False``.
+    """
+    from alerting.config import unset_secrets as unset_receiver_secrets
+
+    config = load_config(path, environ)
+    alerting = validate(config)
+    problems = []
     if config.influxdb is None and config.embedded_sink is None:
-        raise ConfigError("influxdb: one of influxdb or embedded_sink must be configured")
+        problems.append("influxdb: one of influxdb or embedded_sink must be configured")
+    if secrets:
+        problems.extend(unset_secrets(config, environ))
+        if alerting is not None:
+            problems.extend(unset_receiver_secrets(alerting, environ))
+    if problems:
+        raise ConfigError("; ".join(problems))
     return config
 
 

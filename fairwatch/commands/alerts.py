@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import yaml
+from fairwatch.commands._config import EXIT_CONFIG, load_or_report
 
 ORDER = 60
 
@@ -29,43 +29,23 @@ def register(subparsers: Any) -> None:
     test.set_defaults(func=run_test)
 
 
-def load_alerting_section(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The whole config file (``${ENV}`` substituted as the daemon does) and its ``alerting:``
-    mapping (empty if absent)."""
-    from monitor.config import ConfigError as MonitorConfigError
-    from monitor.config import substitute_env
-
-    with path.open(encoding="utf-8") as handle:
-        document = yaml.safe_load(handle) or {}
-    if not isinstance(document, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
-    try:
-        document = substitute_env(document)
-    except MonitorConfigError as error:
-        raise ValueError(str(error)) from None
-    section = document.get("alerting") or {}
-    return document, section
-
-
 def run_test(args: argparse.Namespace) -> int:
     from alerting.config import parse_alerting_config
-    from alerting.errors import ConfigError
     from alerting.probe import send_test_notifications
 
-    try:
-        _, section = load_alerting_section(args.config)
-        config = parse_alerting_config(section)
-    except (OSError, ValueError, yaml.YAMLError, ConfigError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    # a receiver whose secret is unset is reported as its own FAIL line below, not as exit 2
+    monitor_config = load_or_report(args.config, secrets=False)
+    if monitor_config is None:
+        return EXIT_CONFIG
+    config = parse_alerting_config(monitor_config.alerting)
     only = set(args.receiver) if args.receiver else None
     unknown = (only or set()) - {receiver.name for receiver in config.receivers}
     if unknown:
-        print(f"error: no receiver named {', '.join(sorted(unknown))}", file=sys.stderr)
-        return 2
+        print(f"fairwatch: no receiver named {', '.join(sorted(unknown))}", file=sys.stderr)
+        return EXIT_CONFIG
     if not config.receivers:
-        print("no receivers configured under alerting.receivers", file=sys.stderr)
-        return 2
+        print("fairwatch: no receivers configured under alerting.receivers", file=sys.stderr)
+        return EXIT_CONFIG
     results = send_test_notifications(config, time.time(), only)
     if args.json:
         print(json.dumps([asdict(result) for result in results], indent=2))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
+
+from fairwatch.commands._config import EXIT_CONFIG, load_or_report
 
 ORDER = 11
 
@@ -16,14 +17,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fairwatch.app import load
-    from monitor.config import ConfigError
-
-    try:
-        config = load(args.file)
-    except ConfigError as error:
-        print(f"{args.file}: invalid configuration:\n{error}", file=sys.stderr)
-        return 2
+    """Every check ``fairwatch run`` makes before it starts (the same function), nothing else."""
+    config = load_or_report(args.file)
+    if config is None:
+        return EXIT_CONFIG
     sink = f"influxdb {config.influxdb.url}" if config.influxdb else "embedded sink"
     print(
         f"{args.file}: ok — topics {config.kafka.predictions_topic}/{config.kafka.labels_topic}, "

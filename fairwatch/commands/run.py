@@ -26,8 +26,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fairwatch.app import build_daemon, load
-    from monitor.config import ConfigError
+    from fairwatch.app import build_daemon
+    from fairwatch.commands._config import load_or_report
     from monitor.source import GroupConflictError, SourceError
     from monitor.state import StateLockedError
 
@@ -38,10 +38,8 @@ def run(args: argparse.Namespace) -> int:
     )
     for noisy in ("kafka", "urllib3", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
-    try:
-        config = load(args.config)
-    except ConfigError as error:
-        print(f"fairwatch: invalid configuration {args.config}:\n{error}", file=sys.stderr)
+    config = load_or_report(args.config)
+    if config is None:
         return EXIT_CONFIG
     try:
         daemon = build_daemon(config)

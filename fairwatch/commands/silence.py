@@ -1,8 +1,11 @@
 """``fairwatch silence add|list|expire``: time-boxed mutes of alerts, stored in the state dir.
 
 The state dir is ``--state-dir DIR`` or the ``state_dir`` key of ``--config FILE`` (the daemon's
-YAML; ``./fairwatch-state`` when the key is absent, as for the daemon); the running daemon picks
-silences up at its next tick.
+YAML, validated as ``fairwatch run`` does; ``./fairwatch-state`` when the key is absent, as for
+the daemon); the running daemon picks silences up at its next tick. The state dir is never
+created here: the daemon creates it (with its own owner) on its first run, so a missing one is a
+wrong path or a daemon that never ran, and is refused. With ``--config``, ``add`` warns about a
+matcher that can match no alert of that configuration (``attribute=rcae``).
 """
 
 from __future__ import annotations
@@ -10,13 +13,23 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import sqlite3
 import sys
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from fairwatch.commands._config import EXIT_CONFIG, load_or_report
+
+if TYPE_CHECKING:
+    from alerting.config import AlertingConfig
+    from alerting.silences import LabelValues, Matcher
+    from alerting.store import AlertStore
+    from monitor.config import MonitorConfig
 
 ORDER = 61
-DEFAULT_STATE_DIR = "./fairwatch-state"  # the daemon's default state_dir
 
 
 def register(subparsers: Any) -> None:
@@ -51,28 +64,64 @@ def register(subparsers: Any) -> None:
 def _state_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--config", type=Path, help="the daemon's YAML config (uses its state_dir)")
-    where.add_argument("--state-dir", type=Path, help="the daemon's state directory")
+    where.add_argument(
+        "--state-dir", type=Path, help="the daemon's state directory (it must exist)"
+    )
 
 
-def _open(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The alert store and the alerting config named by ``--config`` / ``--state-dir``."""
+@dataclass(frozen=True)
+class _Target:
+    """Where the silences are and what the configuration says about them."""
+
+    store_path: Path
+    alerting: AlertingConfig
+    config: MonitorConfig | None  # None with --state-dir
+
+    def open(self) -> AlertStore:
+        from alerting.store import AlertStore
+
+        return AlertStore(self.store_path)
+
+
+def _target(args: argparse.Namespace) -> _Target | None:
+    """The alert store named by ``--config`` / ``--state-dir``; ``None`` once the reason it cannot
+    be used (invalid configuration, missing state dir) has been printed."""
     from alerting.config import parse_alerting_config
-    from alerting.store import AlertStore
 
-    section: dict[str, Any] = {}
-    state_dir = args.state_dir
+    config = None
     if args.config is not None:
-        from fairwatch.commands.alerts import load_alerting_section
+        # receivers' secrets are not needed to add or list silences
+        config = load_or_report(args.config, secrets=False)
+        if config is None:
+            return None
+        state_dir = Path(config.state_dir)
+        source = f"from {args.config}"
+    else:
+        state_dir = args.state_dir
+        source = "from --state-dir"
+    alerting = parse_alerting_config(None if config is None else config.alerting)
+    store_path = state_dir / alerting.storage.path
+    directory = store_path.parent
+    if not directory.is_dir():
+        key = "state_dir" if directory == state_dir else "alerting.storage.path"
+        problem = "is not a directory" if directory.exists() else "does not exist"
+        print(
+            f"fairwatch: {key} {directory} ({source}) {problem}; the daemon creates it on its "
+            "first run: start the daemon once, or name the state directory it uses",
+            file=sys.stderr,
+        )
+        return None
+    return _Target(store_path, alerting, config)
 
-        document, section = load_alerting_section(args.config)
-        state_dir = Path(str(document.get("state_dir") or DEFAULT_STATE_DIR))
-    config = parse_alerting_config(section)
-    return AlertStore(Path(state_dir) / config.storage.path), config
 
-
-def _fail(error: Exception) -> int:
-    print(f"error: {error}", file=sys.stderr)
-    return 2
+def _fail(error: Exception, target: _Target) -> int:
+    if isinstance(error, sqlite3.Error):  # e.g. a state dir this user may not write to
+        print(
+            f"fairwatch: cannot use the alert store {target.store_path}: {error}", file=sys.stderr
+        )
+    else:
+        print(f"fairwatch: {error}", file=sys.stderr)
+    return EXIT_CONFIG
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -80,34 +129,72 @@ def run_add(args: argparse.Namespace) -> int:
     from alerting.errors import AlertingError
     from alerting.silences import new_silence
 
+    target = _target(args)
+    if target is None:
+        return EXIT_CONFIG
     try:
-        store, config = _open(args)
+        duration = parse_duration(args.duration)
+    except ValueError as error:
+        print(f"fairwatch: --duration: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
         silence = new_silence(
             args.matchers,
             starts_at=time.time(),
-            duration=parse_duration(args.duration),
-            max_duration=config.silences.max_duration,
+            duration=duration,
+            max_duration=target.alerting.silences.max_duration,
             created_by=args.author or getpass.getuser(),
             comment=args.comment,
         )
+        store = target.open()
         store.add_silence(silence)
         store.close()
-    except (OSError, ValueError, AlertingError) as error:
-        return _fail(error)
+    except (OSError, ValueError, sqlite3.Error, AlertingError) as error:
+        return _fail(error, target)
     print(f"{silence.id}  until {_iso(silence.ends_at)}  {' '.join(map(str, silence.matchers))}")
+    if target.config is not None:
+        for warning in _warnings(silence.matchers, target.config, target.alerting):
+            print(f"fairwatch: warning: {warning} (silence {silence.id} added)", file=sys.stderr)
     return 0
+
+
+def _warnings(
+    matchers: Iterable[Matcher], config: MonitorConfig, alerting: AlertingConfig
+) -> list[str]:
+    """``unmatched`` with every label value ``config`` determines."""
+    from alerting.silences import ALERT_LABELS, SEVERITIES, LabelValues, unmatched
+    from monitor.groups import intersection_name
+
+    rules = tuple(rule.name for rule in alerting.rules)
+    attributes = tuple(config.sensitive.attributes) + tuple(
+        intersection_name(members) for members in config.sensitive.intersections
+    )
+    known: dict[str, LabelValues] = {
+        "attribute": LabelValues(attributes, "the attributes in sensitive.attributes"),
+        "rule": LabelValues(rules, "the rules in alerting.rules"),
+        "alertname": LabelValues(rules, "the rules in alerting.rules"),
+        "window": LabelValues(tuple(spec.name for spec in config.windows), "the windows"),
+        "severity": LabelValues(SEVERITIES, "the severities"),
+    }
+    if config.models and not config.accept_unknown_models:  # else any model_id is processed
+        known["model_id"] = LabelValues(tuple(config.models), "the models in models")
+    label_names = {*ALERT_LABELS, *(name for rule in alerting.rules for name in rule.labels)}
+    return unmatched(matchers, known, label_names)
 
 
 def run_list(args: argparse.Namespace) -> int:
     from alerting.errors import AlertingError
 
     now = time.time()
+    target = _target(args)
+    if target is None:
+        return EXIT_CONFIG
     try:
-        store, _ = _open(args)
+        store = target.open()
         silences = store.silences(now, include_expired=args.all)
         store.close()
-    except (OSError, ValueError, AlertingError) as error:
-        return _fail(error)
+    except (OSError, ValueError, sqlite3.Error, AlertingError) as error:
+        return _fail(error, target)
     rows = [
         {
             "id": silence.id,
@@ -137,14 +224,17 @@ def run_list(args: argparse.Namespace) -> int:
 def run_expire(args: argparse.Namespace) -> int:
     from alerting.errors import AlertingError
 
+    target = _target(args)
+    if target is None:
+        return EXIT_CONFIG
     try:
-        store, _ = _open(args)
+        store = target.open()
         found = store.expire_silence(args.silence_id, time.time())
         store.close()
-    except (OSError, ValueError, AlertingError) as error:
-        return _fail(error)
+    except (OSError, ValueError, sqlite3.Error, AlertingError) as error:
+        return _fail(error, target)
     if not found:
-        print(f"error: no single silence with id {args.silence_id!r}", file=sys.stderr)
+        print(f"fairwatch: no single silence with id {args.silence_id!r}", file=sys.stderr)
         return 1
     print(f"expired {args.silence_id}")
     return 0

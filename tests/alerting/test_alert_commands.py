@@ -14,7 +14,12 @@ from fairwatch.cli import main
 
 
 def write_config(tmp_path, alerting, state_dir=None):
-    document = {"alerting": alerting}
+    """A complete daemon config (the commands validate the whole file) with this alerting:."""
+    document = {
+        "sensitive": {"attributes": ["sex"]},
+        "embedded_sink": {"path": str(tmp_path / "metrics.sqlite")},
+        "alerting": alerting,
+    }
     if state_dir is not None:
         document["state_dir"] = str(state_dir)
     path = tmp_path / "fairwatch.yaml"
@@ -73,6 +78,7 @@ def test_alerts_test_rejects_a_bad_config(tmp_path, capsys) -> None:
 
 def test_silence_add_list_expire(http_server, tmp_path, capsys) -> None:
     state_dir = tmp_path / "state"
+    state_dir.mkdir()
     path = write_config(tmp_path, {}, state_dir=state_dir)
     assert main(["silence", "add", "--config", str(path), "model_id=credit-v3", "rule=~d.*",
                  "--duration", "2h", "--comment", "retraining in progress",
@@ -107,6 +113,7 @@ def test_silence_add_list_expire(http_server, tmp_path, capsys) -> None:
 
 def test_silence_errors(tmp_path, capsys, monkeypatch) -> None:
     state_dir = tmp_path / "state"
+    state_dir.mkdir()
     assert main(["silence", "add", "--state-dir", str(state_dir), "model_id"]) == 2
     assert "expected name=value" in capsys.readouterr().err
     assert main(["silence", "add", "--state-dir", str(state_dir), "a=b", "--duration",
@@ -116,5 +123,6 @@ def test_silence_errors(tmp_path, capsys, monkeypatch) -> None:
     # without a state_dir key the daemon's default applies, relative to the working directory
     monkeypatch.chdir(tmp_path)
     no_state = write_config(tmp_path, {})
+    (tmp_path / "fairwatch-state").mkdir()
     assert main(["silence", "add", "--config", str(no_state), "a=b"]) == 0
     assert (tmp_path / "fairwatch-state" / "alerting.sqlite").exists()

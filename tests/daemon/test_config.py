@@ -18,6 +18,7 @@ EXAMPLE = ROOT / "deploy/config/fairwatch.yaml"
 def test_example_config_loads_and_passes_every_check(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "broker-1:9092,broker-2:9092")
     monkeypatch.setenv("INFLUXDB_TOKEN", "secret-token")
+    monkeypatch.setenv("FAIRWATCH_WEBHOOK_URL", "https://hooks.example.com/fairwatch")
     config = load(str(EXAMPLE))
     assert config.kafka.bootstrap_servers == ["broker-1:9092", "broker-2:9092"]
     assert config.thresholds == {"credit-v3": 0.5, "credit-v4": 0.62}
@@ -28,7 +29,11 @@ def test_example_config_loads_and_passes_every_check(monkeypatch: pytest.MonkeyP
     assert config.alerting is not None
 
 
-def test_check_config_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_check_config_command(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INFLUXDB_TOKEN", "secret-token")
+    monkeypatch.setenv("FAIRWATCH_WEBHOOK_URL", "https://hooks.example.com/fairwatch")
     assert main(["check-config", str(EXAMPLE)]) == 0
     assert "ok" in capsys.readouterr().out
     bad = tmp_path / "bad.yaml"
