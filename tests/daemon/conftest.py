@@ -150,7 +150,6 @@ def daemon_config(
         "sensitive": {"attributes": ["sex", "race"], "intersections": [["sex", "race"]]},
         "windows": ["1h", "2h/30m"],
         "label_horizon": "30d",
-        "allowed_lateness": "30d",
         "engine": {"bootstrap_samples": 50},
         "state_dir": str(tmp_path / "state"),
         "health": {"host": "127.0.0.1", "port": 0},
