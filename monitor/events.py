@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
 import operator
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, cast
 
 import msgspec
 import numpy as np
 import orjson
+
+logger = logging.getLogger(__name__)
 
 # Every reason a record can be rejected for; counted by reason and sent to the dead-letter topic.
 REASONS: tuple[str, ...] = (
@@ -36,9 +40,12 @@ REASONS: tuple[str, ...] = (
     "bad_timestamp",
     "unknown_model",
     "missing_attribute",
+    "decoder_error",
 )
 
 DEFAULT_MAX_EVENT_BYTES = 65536
+# Deepest nesting of objects and arrays a message may have (orjson's own limit).
+MAX_NESTING = 1024
 # Epoch numbers above this are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
 _MILLISECONDS_ABOVE = 1e11
 
@@ -188,9 +195,12 @@ def parse_timestamp(value: Any) -> float:
     if isinstance(value, bool):
         raise _Reject("bad_timestamp", "timestamp must be an RFC 3339 string or an epoch number")
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            number = math.inf
         if not math.isfinite(number) or number < 0:
-            raise _Reject("bad_timestamp", f"timestamp {value!r} is not a valid epoch time")
+            raise _Reject("bad_timestamp", f"timestamp {_short(value)} is not a valid epoch time")
         return number / 1000.0 if number > _MILLISECONDS_ABOVE else number
     if isinstance(value, str):
         try:
@@ -209,7 +219,7 @@ def _binary(value: Any, name: str, reason: str) -> int:
     if isinstance(value, int | float):
         if value == 0 or value == 1:
             return int(value)
-        raise _Reject(reason, f"{name} must be 0 or 1, got {value!r}")
+        raise _Reject(reason, f"{name} must be 0 or 1, got {_short(value)}")
     raise _Reject("wrong_type", f"{name} must be 0/1 or a boolean, got {type(value).__name__}")
 
 
@@ -222,6 +232,12 @@ def _string(event: Mapping[str, Any], name: str) -> str:
     if not value:
         raise _Reject("empty_field", f"{name} must not be empty")
     return value
+
+
+def _short(value: Any) -> str:
+    """A value for a detail: its repr, cut (a number may have thousands of digits)."""
+    text = repr(value)
+    return text if len(text) <= 64 else f"{text[:60]}...({len(text):,} characters)"
 
 
 def _object(record: Record, max_bytes: int) -> dict[str, Any]:
@@ -241,21 +257,87 @@ def _object(record: Record, max_bytes: int) -> dict[str, Any]:
 
 def _lenient_loads(raw: bytes, strict_error: str) -> Any:
     """The slow path for what orjson refuses: JSON with NaN/Infinity literals (as written by
-    Python's json module) is read so that the score check can name the real problem."""
+    Python's json module) is read so that the score check can name the real problem.
+
+    Everything else orjson refuses stays refused, as ``invalid_json`` with a detail naming the
+    problem: bytes that are not UTF-8 (a UTF-16 text, an encoded surrogate), nesting deeper
+    than :data:`MAX_NESTING`, a string escape that is a lone UTF-16 surrogate (``"\\ud800"``,
+    which has no UTF-8 form and could not be stored). Integers too long for a 64-bit integer
+    are read as floats, as orjson reads them (so 10**400 is infinite, never an error).
+    """
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
+        text = raw.decode("utf-8")  # strict: Python's json would take UTF-16 and surrogates
+    except UnicodeDecodeError as error:
+        raise _Reject(
+            "invalid_json",
+            f"not UTF-8: byte 0x{raw[error.start]:02x} at position {error.start} ({error.reason})",
+        ) from None
+    if text.count("[") + text.count("{") > MAX_NESTING and _deeper_than(text, MAX_NESTING):
+        raise _Reject("invalid_json", f"nested more than {MAX_NESTING:,} levels deep")
+    try:
+        event = json.loads(text, parse_int=_json_int)
+    except RecursionError:
+        raise _Reject("invalid_json", "nested too deep to parse") from None
+    except ValueError:
         raise _Reject("invalid_json", strict_error[:200]) from None
+    if "\\u" in text and _has_lone_surrogate(event):
+        raise _Reject(
+            "invalid_json", "a string holds a lone UTF-16 surrogate escape (no UTF-8 form)"
+        )
+    return event
+
+
+def _json_int(text: str) -> int | float:
+    """An integer literal as orjson reads it: exact within 64 bits, else a float."""
+    return int(text) if len(text) <= 20 else float(text)
+
+
+# A string (up to its closing quote, or the end of an unterminated one) or a bracket: one scan.
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
+
+
+def _deeper_than(text: str, limit: int) -> bool:
+    """Whether objects and arrays nest more than ``limit`` levels (brackets inside strings do
+    not count), without parsing: a parser would recurse that deep."""
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in "]}":
+            depth -= 1
+    return False
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any string (key or value) in a decoded JSON value holds a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _score(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Reject("wrong_type", f"score must be a number, got {type(value).__name__}")
-    score = float(value)
+    score = float(value)  # an integer is at most 20 digits here (see _json_int)
     if not math.isfinite(score):
         raise _Reject("non_finite_score", f"score {value!r} is not finite")
     if score < 0.0 or score > 1.0:
-        raise _Reject("score_out_of_range", f"score {value!r} is outside [0, 1]")
+        raise _Reject("score_out_of_range", f"score {_short(value)} is outside [0, 1]")
     return score
 
 
@@ -304,6 +386,19 @@ def _decode_prediction(record: Record, rules: DecodeRules) -> _Row:
     label = -1 if raw_label is None else _binary(raw_label, "label", "label_not_binary")
     sensitive = _sensitive(event.get("sensitive"), rules.attributes)
     return prediction_id, model_id, timestamp, decision, score, label, sensitive
+
+
+def _decoder_error(record: Record, error: Exception) -> InvalidEvent:
+    """A message the decoder failed on in a way it does not foresee: rejected, not raised (a
+    fairwatch bug to report, with the dead letter)."""
+    logger.error(
+        "event=decoder_error topic=%s partition=%s offset=%s error=%s",
+        record.topic,
+        record.partition,
+        record.offset,
+        type(error).__name__,
+    )
+    return InvalidEvent(record, "decoder_error", f"{type(error).__name__}: {error}"[:200])
 
 
 def _time_or_nan(value: Any) -> float:
@@ -372,14 +467,30 @@ def _typed_parse(
     blank, so each yields at least one value, and as many values as lines means exactly one
     each (events and records correspond one to one). A batch with a bad value, or of another
     form, is decoded value by value.
+
+    Whatever msgspec raises (besides its own errors, ``UnicodeDecodeError`` for bad bytes in a
+    string it reads and ``RecursionError`` for deep nesting) only sends the value to the
+    field-by-field path, which names the reason. msgspec does not check the UTF-8 of strings
+    it skips (unknown fields, attributes not configured), so that is checked here: a message
+    is UTF-8 as a whole or rejected, whichever path reads it. Nor does its nesting limit match
+    orjson's (it follows Python's recursion limit), so a value that could nest deeper than
+    :data:`MAX_NESTING` goes to the field-by-field path too.
     """
     count = len(values)
-    if count and all(values) and max(map(len, values)) <= max_bytes:  # type: ignore[arg-type]
-        joined = b"\n".join(values)  # type: ignore[arg-type]
-        if {value[0] for value in values} == {0x7B} and joined.count(b"\n") == count - 1:  # type: ignore[index]
+    if count and all(values):
+        present = cast("Sequence[bytes]", values)  # none is None nor empty
+        longest = max(map(len, present))
+        joined = b"\n".join(present)
+        if (
+            longest <= max_bytes
+            and {value[0] for value in present} == {0x7B}
+            and joined.count(b"\n") == count - 1
+            and _utf8(joined)
+            and (longest <= MAX_NESTING or not any(map(_maybe_too_deep, present)))
+        ):
             try:
                 events = decoder.decode_lines(joined)
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            except Exception:  # any failure at all: decode value by value
                 pass
             else:
                 if len(events) == count:
@@ -389,16 +500,32 @@ def _typed_parse(
     slow: list[int] = []
     decode = decoder.decode
     for index, raw in enumerate(values):
-        if not raw or len(raw) > max_bytes:
+        if not raw or len(raw) > max_bytes or not _utf8(raw) or _maybe_too_deep(raw):
             slow.append(index)
             continue
         try:
             events.append(decode(raw))
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except Exception:  # the field-by-field path names the reason
             slow.append(index)
             continue
         indexes.append(index)
     return events, indexes, slow
+
+
+def _maybe_too_deep(raw: bytes) -> bool:
+    """Whether a value has enough brackets to nest deeper than :data:`MAX_NESTING`."""
+    return len(raw) > MAX_NESTING and raw.count(b"[") + raw.count(b"{") > MAX_NESTING
+
+
+def _utf8(raw: bytes) -> bool:
+    """Whether bytes are UTF-8 (ASCII, the common case, is checked without decoding)."""
+    if raw.isascii():
+        return True
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _event_times(times: list[Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -491,6 +618,8 @@ def decode_predictions(
             accepted.append((index, _decode_prediction(record, rules)))
         except _Reject as reject:
             errors.append(InvalidEvent(record, reject.reason, reject.detail))
+        except Exception as error:  # nothing escapes the decoder
+            errors.append(_decoder_error(record, error))
     if accepted:
         out = _merge(out, indexes, accepted, columns, attributes)
     return out, errors
@@ -583,6 +712,8 @@ def decode_labels(
             accepted.append((index, _decode_label(record, rules)))
         except _Reject as reject:
             errors.append(InvalidEvent(record, reject.reason, reject.detail))
+        except Exception as error:  # nothing escapes the decoder
+            errors.append(_decoder_error(record, error))
     if accepted:
         rows = [
             (index, (key, label, stamp_))

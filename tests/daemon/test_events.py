@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import orjson
@@ -9,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.events import DecodeRules, Record, decode_labels, decode_predictions
+from monitor.events import (
+    MAX_NESTING,
+    REASONS,
+    DecodeRules,
+    Record,
+    decode_labels,
+    decode_predictions,
+)
 
 RULES = DecodeRules(
     thresholds={"credit": 0.6},
@@ -84,6 +92,32 @@ BAD_PREDICTIONS = [
     ("bad_timestamp", predict(timestamp=True)),
     ("unknown_model", predict(model_id="other")),
     ("missing_attribute", predict(sensitive={"race": "Black"})),
+    # bad bytes anywhere in a message, even where no field is read, make it invalid JSON
+    ("invalid_json", predict(sensitive=orjson.Fragment(b'{"sex":"M\xa6"}'))),
+    ("invalid_json", predict(sensitive=orjson.Fragment(b'{"sex":"M","race":"\xa6"}'))),
+    ("invalid_json", predict(note=orjson.Fragment(b'"\xa6"'))),
+    ("invalid_json", predict(note=orjson.Fragment(b'{"\xff":1}'))),
+    ("invalid_json", predict(note=orjson.Fragment(b'"\xed\xa0\x80"'))),  # encoded surrogate
+    ("invalid_json", predict(prediction_id=orjson.Fragment(b'"\\ud800"'))),  # lone escape
+    ("invalid_json", predict(note=orjson.Fragment(b'["\\udc00", NaN]'))),
+    ("invalid_json", predict().decode().encode("utf-16")),
+    ("invalid_json", b"\xef\xbb\xbf" + predict()),  # a byte order mark
+    ("invalid_json", b" \t\r\n "),
+    ("invalid_json", predict(note=orjson.Fragment(b'"a\x00b"'))),  # raw control character
+    ("invalid_json", b"{" + b"1" * 900 + b"}"),
+    ("not_object", b"1" + b"0" * 900),
+    ("wrong_type", predict(prediction_id=orjson.Fragment(b"1" + b"0" * 400))),
+    ("wrong_type", predict(score=False)),
+    ("wrong_type", predict(sensitive=orjson.Fragment(b'{"sex":["M"]}'))),
+    ("bad_timestamp", predict(timestamp=orjson.Fragment(b"1" + b"0" * 400))),
+    ("bad_timestamp", predict(timestamp=orjson.Fragment(b"1e400"), score=orjson.Fragment(b"NaN"))),
+    ("bad_timestamp", predict(timestamp=orjson.Fragment(b"-Infinity"))),
+    ("bad_timestamp", predict(timestamp="2024-05-01T12:00:00\u202eZ")),
+    ("non_finite_score", predict(score=orjson.Fragment(b"1e400"))),
+    ("non_finite_score", predict(score=orjson.Fragment(b"1" + b"0" * 800))),
+    ("label_not_binary", predict(label=orjson.Fragment(b"1" + b"0" * 400))),
+    ("label_not_binary", predict(label=orjson.Fragment(b"NaN"))),
+    ("prediction_not_binary", predict(prediction=orjson.Fragment(b"-" + b"9" * 300))),
 ]
 
 
@@ -110,6 +144,14 @@ BAD_LABELS = [
     ("label_not_binary", b'{"prediction_id": "p", "label": 0.5}'),
     ("bad_timestamp", b'{"prediction_id": "p", "label": 1, "timestamp": "soon"}'),
     ("oversized", b'{"prediction_id": "' + b"p" * 2000 + b'", "label": 1}'),
+    ("invalid_json", b'{"prediction_id": "p\xa6", "label": 1}'),
+    ("invalid_json", b'{"prediction_id": "p", "label": 1, "note": "\xa6"}'),
+    ("invalid_json", b'{"prediction_id": "\\ud800", "label": 1}'),
+    ("label_not_binary", b'{"prediction_id": "p", "label": 1' + b"0" * 400 + b"}"),
+    ("label_not_binary", b'{"prediction_id": "p", "label": NaN}'),
+    ("bad_timestamp", b'{"prediction_id": "p", "label": 1, "timestamp": 1e400}'),
+    ("wrong_type", b'{"prediction_id": ["p"], "label": 1}'),
+    ("wrong_type", b'{"prediction_id": "p", "label": {"value": 1}}'),
 ]
 
 
@@ -185,6 +227,26 @@ def test_good_label_with_and_without_time() -> None:
 
 # -- the batch path and the field-by-field path agree, record by record --------------------
 
+# Hostile values, put in any field (raw JSON text goes in as an orjson.Fragment).
+_HOSTILE: list[object] = [
+    orjson.Fragment(b'"M\xa6"'),  # a byte that is not UTF-8, inside a string
+    orjson.Fragment(b'"\xed\xa0\x80"'),  # an encoded surrogate (not UTF-8 either)
+    orjson.Fragment(b'"\\ud800"'),  # a lone surrogate escape: no UTF-8 form
+    orjson.Fragment(b'{"\\udc00": 1}'),  # ... as a key
+    orjson.Fragment(b'"\\ud83d\\ude00"'),  # an escaped surrogate pair: a valid emoji
+    "\u202eRTL \U0001f600 \x00 \u200d\ufeff",  # odd but valid: RTL mark, emoji, NUL, BOM
+    "x" * 300,
+    orjson.Fragment(b"1" + b"0" * 400),  # an integer beyond 64 bits (and any float)
+    orjson.Fragment(b"-1" + b"0" * 30),
+    orjson.Fragment(b"1e400"),
+    orjson.Fragment(b"NaN"),
+    orjson.Fragment(b"-Infinity"),
+    orjson.Fragment(b"[" * (MAX_NESTING - 2) + b"]" * (MAX_NESTING - 2)),  # deep, allowed
+    orjson.Fragment(b"[" * MAX_NESTING + b"]" * MAX_NESTING),  # deeper than allowed
+    [],
+    {"nested": {"object": [1, None]}},
+]
+
 _FIELD_CHOICES: dict[str, list[object]] = {
     "prediction_id": ["p", "", 7, None, ...],
     "model_id": ["credit", "other", "", ["credit"], ...],
@@ -214,8 +276,17 @@ _FIELD_CHOICES: dict[str, list[object]] = {
         "Female",
         None,
         ...,
+        {"sex": "Female", "race": orjson.Fragment(b'"\xa6"')},  # in an attribute not read
+        {"sex": "Female", "race": orjson.Fragment(b'"\\udfff"')},
+        orjson.Fragment(b'{"sex":"Female","sex":"Male"}'),  # a key twice: the last one
     ],
+    "note": ["an unknown field", ...],  # read by nothing: ignored, unless its bytes are bad
 }
+_FIELD_CHOICES = {name: [*choices, *_HOSTILE] for name, choices in _FIELD_CHOICES.items()}
+_FIELD_CHOICES["sensitive"] += [{"sex": value} for value in _HOSTILE]
+
+# big enough for the deep values (a deep value in each field is oversized, which is fine too)
+_PROPERTY_RULES = dataclasses.replace(RULES, max_event_bytes=16384)
 
 
 def _expected(raw: bytes | None) -> tuple[str, object]:
@@ -223,7 +294,7 @@ def _expected(raw: bytes | None) -> tuple[str, object]:
     from monitor.events import _decode_prediction, _Reject
 
     try:
-        row = _decode_prediction(record(raw), RULES)
+        row = _decode_prediction(record(raw), _PROPERTY_RULES)
     except _Reject as reject:
         return ("rejected", reject.reason)
     prediction_id, model_id, timestamp, decision, score, label, sensitive = row
@@ -247,7 +318,7 @@ _BASE_SENSITIVE = {"sex": "Female"}
 # a valid event with up to two fields changed to any of their choices (often still valid)
 _MUTATED = st.dictionaries(
     st.sampled_from(sorted(_FIELD_CHOICES)),
-    st.integers(min_value=0, max_value=20),
+    st.integers(min_value=0, max_value=200),
     max_size=2,
 ).map(
     lambda changes: orjson.dumps(
@@ -275,10 +346,38 @@ _ODD_VALUES = [
     predict(prediction_id="two") + b" " + predict(prediction_id="objects"),
     predict(prediction_id="pretty\\nprinted")[:-1] + b"\n}",
     b'{"prediction_id":"n","model_id":"credit","timestamp":1,"score":NaN,"sensitive":{"sex":"F"}}',
+    predict().decode().encode("utf-16"),
+    b"\xef\xbb\xbf" + predict(),
+    b"\x00",
+    b"\n",
+    b"{" * 3000,
+    b'{"a":' * 2000 + b"1" + b"}" * 2000,
 ]
 
 
-@settings(max_examples=300, deadline=None)
+def _flip(raw: bytes, at: int, bits: int) -> bytes:
+    at %= len(raw)
+    return raw[:at] + bytes([raw[at] ^ bits]) + raw[at + 1 :]
+
+
+def _damaged(events: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
+    """An event with one byte changed, cut short, or with bytes inserted."""
+    return st.one_of(
+        st.builds(_flip, events, st.integers(min_value=0), st.integers(min_value=1, max_value=255)),
+        st.builds(lambda raw, at: raw[: at % len(raw)], events, st.integers(min_value=0)),
+        st.builds(
+            lambda raw, at, extra: raw[: at % len(raw)] + extra + raw[at % len(raw) :],
+            events,
+            st.integers(min_value=0),
+            st.binary(min_size=1, max_size=8),
+        ),
+    )
+
+
+_DAMAGED = _damaged(_MUTATED)
+
+
+@settings(max_examples=400, deadline=None)
 @given(
     st.lists(
         st.one_of(
@@ -289,6 +388,8 @@ _ODD_VALUES = [
                 {name: st.sampled_from(choices) for name, choices in _FIELD_CHOICES.items()}
             ).map(lambda event: orjson.dumps({k: v for k, v in event.items() if v is not ...})),
             st.sampled_from(_ODD_VALUES),
+            _DAMAGED,
+            st.binary(max_size=64),
         ),
         min_size=1,
         max_size=12,
@@ -298,7 +399,7 @@ def test_batch_decoding_equals_field_by_field_decoding(values: list[bytes | None
     records = [
         Record("predictions", index % 3, index, b"k", value) for index, value in enumerate(values)
     ]
-    events, errors = decode_predictions(records, RULES)
+    events, errors = decode_predictions(records, _PROPERTY_RULES)
     expected = [(index, _expected(value)) for index, value in enumerate(values)]
     assert [(error.record.offset, error.reason) for error in errors] == [
         (index, outcome[1]) for index, outcome in expected if outcome[0] == "rejected"
@@ -318,6 +419,82 @@ def test_batch_decoding_equals_field_by_field_decoding(values: list[bytes | None
     ]
     assert got == [row for _index, row in accepted]
     assert events.partition.tolist() == [index % 3 for index, _row in accepted]
+
+
+_LABEL_CHOICES: dict[str, list[object]] = {
+    "prediction_id": ["p", "", 7, ["p"], None, ..., *_HOSTILE],
+    "label": [0, 1, True, False, 1.0, 2, "1", None, ..., *_HOSTILE],
+    "timestamp": [1714564800, 1714564800123, "2024-05-01T12:00:00Z", "soon", -1, None, ...],
+    "note": ["an unknown field", ..., *_HOSTILE],
+}
+_LABEL_CHOICES["timestamp"] += _HOSTILE
+
+# a valid label with up to two fields changed to any of their choices
+_LABEL_MUTATED = st.dictionaries(
+    st.sampled_from(sorted(_LABEL_CHOICES)),
+    st.sampled_from(range(max(map(len, _LABEL_CHOICES.values())))),
+    max_size=2,
+).map(
+    lambda changes: orjson.dumps(
+        {
+            key: value
+            for key, value in {
+                "prediction_id": "p",
+                "label": 1,
+                **{
+                    name: _LABEL_CHOICES[name][pick % len(_LABEL_CHOICES[name])]
+                    for name, pick in changes.items()
+                },
+            }.items()
+            if value is not ...
+        }
+    )
+)
+
+
+def _expected_label(raw: bytes | None) -> tuple[str, object]:
+    """One label record through the field-by-field path alone."""
+    from monitor.events import _decode_label, _Reject
+
+    try:
+        prediction_id, label, timestamp = _decode_label(record(raw, "labels"), _PROPERTY_RULES)
+    except _Reject as reject:
+        return ("rejected", reject.reason)
+    return ("accepted", (prediction_id, label, None if math.isnan(timestamp) else timestamp))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            _LABEL_MUTATED,
+            _LABEL_MUTATED,
+            _damaged(_LABEL_MUTATED),
+            st.sampled_from(_ODD_VALUES),
+            st.binary(max_size=64),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_label_batch_decoding_equals_field_by_field_decoding(values: list[bytes | None]) -> None:
+    records = [
+        Record("labels", index % 3, index, None, value) for index, value in enumerate(values)
+    ]
+    labels, errors = decode_labels(records, _PROPERTY_RULES)
+    expected = [(index, _expected_label(value)) for index, value in enumerate(values)]
+    assert [(error.record.offset, error.reason) for error in errors] == [
+        (index, outcome[1]) for index, outcome in expected if outcome[0] == "rejected"
+    ]
+    accepted = [(index, outcome[1]) for index, outcome in expected if outcome[0] == "accepted"]
+    got = [
+        (key, label, None if math.isnan(stamp) else stamp)
+        for key, label, stamp in zip(
+            labels.prediction_id, labels.label, labels.timestamp, strict=True
+        )
+    ]
+    assert got == [row for _index, row in accepted]
+    assert labels.partition == [index % 3 for index, _row in accepted]
 
 
 def test_a_value_holding_two_objects_is_never_split_into_two_events() -> None:
@@ -391,3 +568,142 @@ def test_attribute_names_need_not_be_identifiers_nor_unique() -> None:
     events, errors = decode_predictions([record(value), record(value, offset=8)], rules)
     assert errors == []
     assert events.sensitive == {"age-group": ["18-25", "18-25"], "class": ["x", "x"]}
+
+
+# -- messages that stopped the daemon: bad bytes and deep nesting in a batch of good records --
+
+_LARGE_RULES = dataclasses.replace(RULES, max_event_bytes=65536)
+INVALID_UTF8 = (
+    b'{"prediction_id":"p1","model_id":"credit","timestamp":1700000000,"score":0.7,'
+    b'"sensitive":{"sex":"M\xa6","race":"White"}}'
+)
+NESTED_3000 = b'{"a":' * 3000 + b"1" + b"}" * 3000
+POISON_PREDICTIONS = [
+    pytest.param(INVALID_UTF8, "not UTF-8: byte 0xa6", id="invalid-utf8"),
+    pytest.param(NESTED_3000, "nested more than 1,024 levels", id="nested-3000"),
+    pytest.param(
+        predict(extra=orjson.Fragment(b"[" * 3000 + b"]" * 3000)),
+        "nested more than 1,024 levels",
+        id="event-with-a-deep-field",
+    ),
+]
+POISON_LABELS = [
+    pytest.param(b'{"prediction_id":"p\xa6","label":1}', "not UTF-8", id="invalid-utf8"),
+    pytest.param(
+        b'{"prediction_id":"p","label":1,"source":"M\xa6"}', "not UTF-8", id="in-unknown-field"
+    ),
+    pytest.param(NESTED_3000, "nested more than 1,024 levels", id="nested-3000"),
+]
+
+
+def _good_predictions(count: int) -> list[bytes]:
+    return [
+        predict(prediction_id=f"g{index}", prediction=..., score=(index % 10) / 10)
+        for index in range(count)
+    ]
+
+
+@pytest.mark.parametrize(("poison", "detail"), POISON_PREDICTIONS)
+def test_a_poison_prediction_is_one_invalid_event_and_its_batch_is_kept(
+    poison: bytes, detail: str
+) -> None:
+    good = _good_predictions(1000)
+    values = [*good[:500], poison, *good[500:]]
+    records = [record(value, offset=index) for index, value in enumerate(values)]
+    events, errors = decode_predictions(records, _LARGE_RULES)
+    [error] = errors
+    assert (error.record.offset, error.reason, error.record.value) == (500, "invalid_json", poison)
+    assert detail in error.detail
+    expected, _ = decode_predictions([record(value) for value in good], _LARGE_RULES)
+    assert events.prediction_id == expected.prediction_id == [f"g{i}" for i in range(1000)]
+    assert events.timestamp.tolist() == expected.timestamp.tolist()
+    assert events.prediction.tolist() == expected.prediction.tolist()
+    assert events.score.tolist() == expected.score.tolist()
+    assert events.sensitive == expected.sensitive
+
+
+@pytest.mark.parametrize(("poison", "detail"), POISON_LABELS)
+def test_a_poison_label_is_one_invalid_event_and_its_batch_is_kept(
+    poison: bytes, detail: str
+) -> None:
+    good = [b'{"prediction_id":"g%d","label":%d}' % (index, index % 2) for index in range(1000)]
+    values = [*good[:500], poison, *good[500:]]
+    records = [record(value, "labels", offset=index) for index, value in enumerate(values)]
+    labels, errors = decode_labels(records, _LARGE_RULES)
+    [error] = errors
+    assert (error.record.offset, error.reason, error.record.value) == (500, "invalid_json", poison)
+    assert detail in error.detail
+    assert labels.prediction_id == [f"g{index}" for index in range(1000)]
+    assert labels.label == [index % 2 for index in range(1000)]
+
+
+def test_poison_messages_from_the_consumer_process_are_rejected_one_by_one() -> None:
+    from monitor.pipeline import decode_runs
+
+    good = _good_predictions(6)
+    label = b'{"prediction_id":"g%d","label":1}'
+    runs = [
+        ("predictions", 0, [10, 11, 12], [None] * 3, [good[0], INVALID_UTF8, good[1]]),
+        ("labels", 0, [4, 5], [None] * 2, [label % 0, b'{"prediction_id":"p\xa6","label":1}']),
+        ("predictions", 1, [20, 21, 22], [None] * 3, [NESTED_3000, good[2], good[3]]),
+        ("labels", 1, [7, 8], [None] * 2, [NESTED_3000, label % 2]),
+        ("predictions", 2, [30, 31], [None] * 2, [good[4], good[5]]),
+    ]
+    batch = decode_runs(runs, _LARGE_RULES, "predictions", "labels")
+    assert [
+        (error.record.topic, error.record.partition, error.record.offset, error.reason)
+        for error in batch.rejected
+    ] == [
+        ("predictions", 0, 11, "invalid_json"),
+        ("predictions", 1, 20, "invalid_json"),
+        ("labels", 0, 5, "invalid_json"),
+        ("labels", 1, 7, "invalid_json"),
+    ]
+    assert batch.predictions.prediction_id == [f"g{index}" for index in range(6)]
+    assert batch.predictions.partition.tolist() == [0, 0, 1, 1, 2, 2]
+    assert batch.labels.prediction_id == ["g0", "g2"] and batch.labels.partition == [0, 1]
+    assert batch.consumed == {"predictions": 8, "labels": 4}
+    assert batch.positions[("predictions", 1)] == 23 and batch.positions[("labels", 1)] == 9
+
+
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_nesting_up_to_the_limit_is_read_and_deeper_is_rejected(batch_size: int) -> None:
+    def event(depth: int) -> bytes:  # the event object is the first level
+        return predict(extra=orjson.Fragment(b"[" * (depth - 1) + b"]" * (depth - 1)))
+
+    for depth, accepted in [(MAX_NESTING, True), (MAX_NESTING + 1, False)]:
+        values = [predict(prediction_id="ok")] * (batch_size - 1) + [event(depth)]
+        events, errors = decode_predictions(
+            [record(value, offset=index) for index, value in enumerate(values)], _LARGE_RULES
+        )
+        assert len(events) == batch_size - 1 + accepted
+        assert [error.reason for error in errors] == ([] if accepted else ["invalid_json"])
+
+
+def test_an_exception_the_decoder_does_not_foresee_rejects_only_its_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import monitor.events
+
+    class Broken:
+        def decode(self, raw: bytes) -> object:
+            raise MemoryError("typed decoder broke")
+
+        decode_lines = decode
+
+    def broken_label(record: Record, rules: DecodeRules) -> tuple[str, int, float]:
+        if b"boom" in (record.value or b""):
+            raise ZeroDivisionError("field-by-field decoder broke")
+        return ("x", 1, math.nan)
+
+    monkeypatch.setattr(monitor.events, "_LABEL_DECODER", Broken())
+    monkeypatch.setattr(monitor.events, "_decode_label", broken_label)
+    labels, errors = decode_labels(
+        [record(b"{}", "labels", 1), record(b"boom", "labels", 2), record(b"{}", "labels", 3)],
+        RULES,
+    )
+    assert labels.prediction_id == ["x", "x"]
+    [error] = errors
+    assert error.reason == "decoder_error" and error.reason in REASONS
+    assert error.record.offset == 2
+    assert error.detail == "ZeroDivisionError: field-by-field decoder broke"
