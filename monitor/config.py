@@ -221,11 +221,19 @@ class PipelineSettings(_Section):
     # A prediction partition with no record for this long (wall time), and none left to read,
     # stops holding event time back (see monitor.window.Watermark).
     idle_timeout: float = Field(default=60.0, gt=0.0)
+    # A prediction whose event time is further ahead of the wall clock than this is refused
+    # (reason future_timestamp): one broken producer must not carry event time into the future.
+    max_clock_skew: float = Field(default=86400.0, gt=0.0)
     # SQLite page cache of the state database (MB): holds the hot part of the join store's index
     state_cache_mb: int = Field(default=128, ge=4)
 
     @field_validator(
-        "checkpoint_interval", "shutdown_timeout", "alert_delay", "idle_timeout", mode="before"
+        "checkpoint_interval",
+        "shutdown_timeout",
+        "alert_delay",
+        "idle_timeout",
+        "max_clock_skew",
+        mode="before",
     )
     @classmethod
     def _duration(cls, value: Any) -> float:

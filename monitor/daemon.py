@@ -108,6 +108,7 @@ class Daemon:
         try:
             self.source.start(lambda: self.pipeline.positions)
             self.pipeline.own_partitions(self.source.partitions())
+            self.pipeline.tick(self.clock(), {})  # the clock, before the first batch
             config = self.pipeline.config
             logger.info(
                 "event=daemon_started positions=%d group=%s topics=%s,%s windows=%s models=%s "

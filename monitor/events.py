@@ -41,6 +41,9 @@ REASONS: tuple[str, ...] = (
     "unknown_model",
     "missing_attribute",
     "decoder_error",
+    # refused by the pipeline after decoding (see docs/events.md)
+    "too_late",
+    "future_timestamp",
 )
 
 DEFAULT_MAX_EVENT_BYTES = 65536
@@ -48,6 +51,9 @@ DEFAULT_MAX_EVENT_BYTES = 65536
 MAX_NESTING = 1024
 # Epoch numbers above this are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
 _MILLISECONDS_ABOVE = 1e11
+# Event times must be before the year 10000 (the last an RFC 3339 string can name): a larger one
+# is a broken producer, and would otherwise carry event time (and the watermark) out of reach.
+LATEST_EVENT_TIME = 253402300800.0
 
 
 class Record(NamedTuple):
@@ -201,7 +207,10 @@ def parse_timestamp(value: Any) -> float:
             number = math.inf
         if not math.isfinite(number) or number < 0:
             raise _Reject("bad_timestamp", f"timestamp {_short(value)} is not a valid epoch time")
-        return number / 1000.0 if number > _MILLISECONDS_ABOVE else number
+        seconds = number / 1000.0 if number > _MILLISECONDS_ABOVE else number
+        if seconds >= LATEST_EVENT_TIME:
+            raise _Reject("bad_timestamp", f"timestamp {_short(value)} is after the year 9999")
+        return seconds
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
@@ -540,7 +549,12 @@ def _event_times(times: list[Any]) -> tuple[np.ndarray, np.ndarray]:
         )
     stamp = np.asarray(times, dtype=np.float64)
     # (RFC 3339 strings parse to seconds, always far below the milliseconds cut-off)
-    return np.where(stamp > _MILLISECONDS_ABOVE, stamp / 1000.0, stamp), unparsed
+    stamp = np.where(stamp > _MILLISECONDS_ABOVE, stamp / 1000.0, stamp)
+    beyond = stamp >= LATEST_EVENT_TIME
+    if beyond.any():  # left to the field-by-field path, which says why
+        stamp[beyond] = np.nan
+        unparsed |= beyond
+    return stamp, unparsed
 
 
 def decode_predictions(

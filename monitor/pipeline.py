@@ -247,9 +247,8 @@ class Pipeline:
         self.counters.consumed.update(batch.consumed)
         rejected = batch.rejected
         if len(batch.predictions):
-            too_late = self._add_predictions(batch.predictions)
-            if too_late.size:
-                rejected = rejected + self._too_late(batch, too_late)
+            for reason, rows in self._add_predictions(batch.predictions).items():
+                rejected = rejected + self._refused(batch, rows, reason)
         if len(batch.labels):
             self._add_labels(batch.labels)
         for error in rejected:
@@ -277,12 +276,20 @@ class Pipeline:
         counted any more (the label horizon past the watermark)."""
         return self.watermark.value - self.config.label_horizon
 
-    def _too_late(self, batch: DecodedBatch, rows: np.ndarray) -> list[InvalidEvent]:
+    def _refused(self, batch: DecodedBatch, rows: np.ndarray, reason: str) -> list[InvalidEvent]:
         records = batch.prediction_records
         floor = self.retention_floor()
+        skew = self.config.pipeline.max_clock_skew
         out = []
         for row in rows.tolist():
             stamp = float(batch.predictions.timestamp[row])
+            detail = (
+                f"event time {stamp:.3f} is before {floor:.3f}, the oldest event time still "
+                "held (watermark minus label_horizon); its windows were retired"
+                if reason == "too_late"
+                else f"event time {stamp:.3f} is more than {skew:.0f}s (pipeline.max_clock_skew) "
+                f"ahead of the clock ({self.watermark.now:.3f})"
+            )
             record = (
                 records.record(int(batch.predictions.position[row]))
                 if records is not None
@@ -294,14 +301,7 @@ class Pipeline:
                     None,
                 )
             )
-            out.append(
-                InvalidEvent(
-                    record,
-                    "too_late",
-                    f"event time {stamp:.3f} is before {floor:.3f}, the oldest event time still "
-                    "held (watermark minus label_horizon); its windows were retired",
-                )
-            )
+            out.append(InvalidEvent(record, reason, detail))
         return out
 
     def _restore_event_time(self, meta: Mapping[str, object]) -> None:
@@ -314,23 +314,28 @@ class Pipeline:
             float(event_time) if isinstance(event_time, int | float) else -math.inf,
         )
 
-    def _add_predictions(self, events: Predictions) -> np.ndarray:
-        """Count new predictions; returns the rows too old to count (before the retention
-        floor), which the caller dead-letters."""
+    def _add_predictions(self, events: Predictions) -> dict[str, np.ndarray]:
+        """Count new predictions; returns the rows refused, by reason, which the caller
+        dead-letters: ``too_late`` (before the retention floor) and ``future_timestamp``
+        (further ahead of the wall clock than ``pipeline.max_clock_skew``)."""
         ids = events.prediction_id
         keep = _first_occurrences(ids)
         known = self.pending.known(ids if len(keep) == len(ids) else [ids[i] for i in keep])
         if known:
             keep = np.fromiter((i for i in keep.tolist() if ids[i] not in known), dtype=np.int64)
         self.counters.duplicate["prediction"] += len(ids) - len(keep)
-        too_late = np.empty(0, dtype=np.int64)
+        refused: dict[str, np.ndarray] = {}
         if len(keep):
-            old = events.timestamp[keep] < self.retention_floor()
-            if old.any():
-                too_late = keep[old]
-                keep = keep[~old]
+            stamps = events.timestamp[keep]
+            old = stamps < self.retention_floor()
+            ahead = stamps > self.watermark.now + self.config.pipeline.max_clock_skew
+            for reason, rows in (("too_late", old), ("future_timestamp", ahead & ~old)):
+                if rows.any():
+                    refused[reason] = keep[rows]
+            if refused:
+                keep = keep[~(old | ahead)]
         if not len(keep):
-            return too_late
+            return refused
         everything = len(keep) == len(ids)
         timestamps = events.timestamp[keep]
         decisions = events.prediction[keep]
@@ -401,7 +406,7 @@ class Pipeline:
             labels[counted],
             specs[counted],
         )
-        return too_late
+        return refused
 
     def _add_labels(self, events: Labels) -> None:
         ids = events.prediction_id

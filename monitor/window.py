@@ -108,6 +108,12 @@ class Watermark:
         return self.event_time - self.allowed_lateness
 
     @property
+    def now(self) -> float:
+        """The wall clock of the last :meth:`tick` (``+inf`` before the first: no event is
+        ahead of a clock not known yet)."""
+        return self._now if math.isfinite(self._now) else math.inf
+
+    @property
     def max_event_time(self) -> float:
         """The largest event time read from any partition."""
         return max(self.progress.values(), default=-math.inf)

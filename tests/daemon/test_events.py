@@ -707,3 +707,33 @@ def test_an_exception_the_decoder_does_not_foresee_rejects_only_its_message(
     assert error.reason == "decoder_error" and error.reason in REASONS
     assert error.record.offset == 2
     assert error.detail == "ZeroDivisionError: field-by-field decoder broke"
+
+
+@pytest.mark.parametrize("stamp", [1.7e308, 253402300800000, 253402300800000.0 * 10])  # (ms)
+def test_event_times_after_the_year_9999_are_bad_timestamps(stamp: float) -> None:
+    good = {
+        "prediction_id": "ok",
+        "model_id": "credit",
+        "timestamp": 1_700_000_000,
+        "score": 0.5,
+        "sensitive": {"sex": "F", "race": "A"},
+    }
+    bad = {**good, "prediction_id": "far", "timestamp": stamp}
+    batch = [Record("p", 0, i, None, orjson.dumps(e)) for i, e in enumerate([good, bad])]
+    rules = DecodeRules(thresholds={"credit": 0.5}, attributes=("sex", "race"))
+    accepted, rejected = decode_predictions(batch, rules)
+    assert accepted.prediction_id == ["ok"]
+    assert [(r.reason, r.record.offset) for r in rejected] == [("bad_timestamp", 1)]
+    labels, label_errors = decode_labels(
+        [
+            Record(
+                "l",
+                0,
+                0,
+                None,
+                orjson.dumps({"prediction_id": "x", "label": 1, "timestamp": stamp}),
+            )
+        ],
+        rules,
+    )
+    assert len(labels) == 0 and [r.reason for r in label_errors] == ["bad_timestamp"]

@@ -333,3 +333,20 @@ def test_positions_advance_past_rejected_labels(tmp_path: Path, value: bytes) ->
     rejected = pipeline.process([Record("labels", 4, 41, None, value)])
     assert [r.reason for r in rejected] == ["label_not_binary"]
     assert pipeline.positions == {("labels", 4): 42}
+
+
+def test_a_prediction_far_ahead_of_the_clock_is_refused_not_counted(tmp_path: Path) -> None:
+    # one broken producer clock must not carry event time (and the watermark) into the future,
+    # where every later event would be too late
+    config = make_config(tmp_path)
+    now = 1_700_000_000.0
+    predictions, _labels = make_events(3, start=now - 3600)
+    wild = {**predictions[0], "prediction_id": "wild", "timestamp": now + 2 * 86400}
+    pipeline, _collector = open_pipeline(config)
+    pipeline.tick(now, {})
+    stream = records("predictions", [*predictions, wild])
+    rejected = pipeline.process(stream)
+    assert [(r.reason, r.record.offset) for r in rejected] == [("future_timestamp", 3)]
+    assert "pipeline.max_clock_skew" in rejected[0].detail
+    assert pipeline.counters.pending_labels == 3
+    assert pipeline.watermark.max_event_time < now
