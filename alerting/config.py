@@ -133,7 +133,7 @@ class Annotations(_Frozen):
 
 class LowVolumeConfig(_Frozen):
     """Raise the rule's own ``low_volume`` alert when every matched disparity of a model's
-    attribute stays ``insufficient_data`` for ``after``."""
+    attribute stays ``not_computable`` for ``after``."""
 
     after: Duration = Field(gt=0)
     severity: Literal["info", "warning", "critical"] = "warning"

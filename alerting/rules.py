@@ -19,12 +19,14 @@ LOW_VOLUME_METRIC = "min_group_n"
 def classify(rule: RuleConfig, disparity: Disparity) -> ObservationKind:
     """``breach``, ``hold`` (hysteresis band), ``clear`` or ``insufficient`` for one disparity.
 
-    ``insufficient_data`` and undefined values never breach. In ``confident`` mode the whole
-    interval must be beyond the threshold (``ci_low`` for ``>``, ``ci_high`` for ``<``); an
-    interval that is missing counts as insufficient. Clearing uses the point value.
+    A ``not_computable`` disparity (fewer than two groups with enough data) and an undefined value
+    never breach. The rule applies its own threshold and mode (the engine's status is not
+    used otherwise): in ``confident`` mode the whole interval must be beyond the threshold
+    (``ci_low`` for ``>``, ``ci_high`` for ``<``); an interval that is missing counts as
+    insufficient. Clearing uses the point value.
     """
     value = disparity.value
-    if disparity.status == "insufficient_data" or value is None:
+    if disparity.status == "not_computable" or value is None:
         return "insufficient"
     condition = rule.condition
     if rule.mode == "confident":
@@ -106,7 +108,7 @@ def observe(rules: Iterable[RuleConfig], evaluation: WindowEvaluation) -> list[O
             )
         if rule.low_volume is not None:
             for attribute, disparities in per_attribute.items():
-                starved = all(d.status == "insufficient_data" for d in disparities)
+                starved = all(d.status == "not_computable" for d in disparities)
                 smallest = min(d.min_group_n for d in disparities)
                 observations.append(
                     Observation(

@@ -32,7 +32,8 @@ STATUS_MAPPINGS = [
         "options": {
             "ok": {"text": "ok", "color": GREEN, "index": 0},
             "breach": {"text": "BREACH", "color": RED, "index": 1},
-            "insufficient_data": {"text": "insufficient data", "color": GREY, "index": 2},
+            "undecided": {"text": "undecided", "color": ORANGE, "index": 2},
+            "not_computable": {"text": "not computable", "color": GREY, "index": 3},
         },
     }
 ]
@@ -211,9 +212,9 @@ def fleet_overview() -> dict[str, Any]:
         'filter(fn: (r) => r._field == "status")',
         "last()",
     ]
-    # Worst disparity per model and attribute: breaches first, then by how far the value is
-    # from its threshold (value / threshold for differences; for ratios the larger of
-    # threshold / value and value × threshold, so 0.7 and 1.3 both count against 0.8).
+    # Worst disparity per model and attribute: breaches first, then undecided, then ok, then by
+    # how far the value is from its threshold (value / threshold for differences; for ratios the
+    # larger of threshold / value and value × threshold, so 0.7 and 1.3 both count against 0.8).
     worst = flux(
         f'filter(fn: (r) => r._measurement == "fairness_disparity" and {MODELS} and {WINDOW})',
         'filter(fn: (r) => r._field == "value" or r._field == "threshold" or r._field == "status"'
@@ -221,7 +222,8 @@ def fleet_overview() -> dict[str, Any]:
         "last()",
         'pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
         "map(fn: (r) => ({r with severity:\n"
-        '    (if r.status == "breach" then 2000.0\n'
+        '    (if r.status == "breach" then 3000.0\n'
+        '     else if r.status == "undecided" then 2000.0\n'
         '     else if r.status == "ok" then 1000.0 else 0.0)\n'
         "    + (if not exists r.value or not exists r.threshold or r.threshold == 0.0 then 0.0\n"
         "       else if r.metric =~ /ratio/ then\n"
@@ -464,8 +466,8 @@ def model_detail() -> dict[str, Any]:
               description="Among rows labeled 0, the share predicted 1."),
         panel("timeseries", "Group size (predictions per window)", by_group("n"),
               (0, 26, 12, 8), unit="short",
-              description="Groups below the minimum size make their disparities insufficient "
-                          "data.",
+              description="A group below the minimum size for a rate is left out of that "
+                          "rate's disparities (listed as small).",
               defaults={"displayName": "${__field.labels.group}",
                         "color": {"mode": "palette-classic"}},
               custom={"drawStyle": "bars", "fillOpacity": 50}),
@@ -546,7 +548,8 @@ def disparity_heatmap() -> dict[str, Any]:
                         "color": {"mode": "thresholds"}},
               custom={"fillOpacity": 80}, options=heat),
         panel("status-history", "Disparity status by metric", status, (0, 18, 24, 9),
-              description="Metric × window: breach in red, insufficient data in grey.",
+              description="Metric × window: breach in red, undecided in orange, not computable "
+                          "in grey.",
               defaults={"displayName": "${__field.labels.metric}", "mappings": STATUS_MAPPINGS,
                         "color": {"mode": "thresholds"}},
               custom={"fillOpacity": 80}, options=heat),

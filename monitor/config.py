@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 if TYPE_CHECKING:
     from monitor.engine import EngineConfig
@@ -89,6 +97,9 @@ class KafkaSettings(_Section):
 
 class ModelSettings(_Section):
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    # which decision is favourable to the person: 1 (approve, the default) or 0 (1 = high risk,
+    # deny); ratios of selection rates (the four-fifths rule) compare favourable rates
+    favourable_prediction: Literal[0, 1] = 1
 
 
 class SensitiveSettings(_Section):
@@ -148,19 +159,23 @@ def parse_window(value: Any) -> WindowSpec:
 class EngineSettings(_Section):
     """Mirrors :class:`monitor.engine.EngineConfig` (defaults in one place: the engine's)."""
 
+    # a group takes part in a disparity with at least this many rows in each rate's denominator
     min_group_size: int = Field(default=30, ge=0)
     ci_level: float = Field(default=0.95, gt=0.0, lt=1.0)
-    mode: Literal["point", "confident"] = "point"
+    mode: Literal["point", "confident"] = "confident"
     # disparity metric name → threshold, e.g. demographic_parity_difference: 0.1
     thresholds: dict[str, float] = Field(default_factory=dict)
-    # attribute → reference group for the ratio-to-reference metrics (default: largest group)
+    # attribute → reference group for the ratio-to-reference metrics (default: the most favoured)
     reference_groups: dict[str, str] = Field(default_factory=dict)
     max_groups: int | None = Field(default=100, ge=1)
     bootstrap_samples: int = Field(default=1000, ge=10)
     metrics: list[str] | None = None
     score_bins: int = Field(default=10, ge=1, le=1000)
-    # groups below min_group_size: gate (disparities insufficient) or exclude (left out of them)
-    small_groups: Literal["gate", "exclude"] = "gate"
+    # Deprecated, ignored: groups below min_group_size are always left out of the disparities
+    # they cannot support (and listed as small); kept so that older files still load.
+    small_groups: Literal["gate", "exclude"] | None = None
+    # model id → favourable prediction, filled from models.<id>.favourable_prediction
+    _favourable_predictions: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _engine_accepts(self) -> EngineSettings:
@@ -179,7 +194,7 @@ class EngineSettings(_Section):
             max_groups=self.max_groups,
             bootstrap_samples=self.bootstrap_samples,
             metrics=None if self.metrics is None else tuple(self.metrics),
-            small_groups=self.small_groups,
+            favourable_predictions=dict(self._favourable_predictions),
         )
 
 
@@ -282,6 +297,14 @@ class MonitorConfig(_Section):
     @classmethod
     def _duration(cls, value: Any) -> float:
         return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _favourable_predictions(self) -> MonitorConfig:
+        # the engine judges every model with one EngineConfig: it carries each model's outcome
+        self.engine._favourable_predictions = {
+            model: settings.favourable_prediction for model, settings in self.models.items()
+        }
+        return self
 
     @property
     def thresholds(self) -> dict[str, float]:

@@ -87,32 +87,49 @@ def judge(
     value: float | None,
     low: float | None,
     high: float | None,
-    min_group_n: int,
     threshold: float | None,
     aggregation: Aggregation | Literal["reference"],
     mode: Mode,
-    min_group_size: int,
 ) -> Status:
-    """Status of one disparity.
+    """Status of one disparity computed over groups with enough data.
 
-    ``insufficient_data`` if the value is undefined or ``min_group_n < min_group_size``. A
-    difference breaches above its threshold, a ratio below it, a ratio to the reference group
-    outside ``[threshold, 1 / threshold]`` (the four-fifths rule: 0.8–1.25). In ``point`` mode the
-    value is judged; in ``confident`` mode the whole interval must lie beyond the threshold.
+    A difference breaches above its threshold, a ratio below it, a ratio to the reference group
+    outside ``[threshold, 1 / threshold]`` (the four-fifths rule: 0.8–1.25). In ``confident``
+    mode the interval decides: ``breach`` when all of it is beyond the threshold, ``ok`` when
+    none of it is, ``undecided`` when it straddles the threshold (or is missing). In ``point``
+    mode the value decides (``breach`` or ``ok``). ``not_computable`` when the value is
+    undefined (fewer than two groups with enough data).
     """
-    if value is None or min_group_n < min_group_size:
-        return "insufficient_data"
+    if value is None:
+        return "not_computable"
     if threshold is None:
         return "ok"
-    if mode == "confident":
-        if low is None or high is None:
-            return "insufficient_data"
-        lowest, highest = low, high
-    else:
-        lowest = highest = value
+    if mode == "point":
+        return "breach" if _beyond(value, threshold, aggregation) else "ok"
+    if low is None or high is None:
+        return "undecided"
+    if aggregation == "reference":
+        upper = _upper_reference_bound(threshold)
+        if high < threshold or low > upper:
+            return "breach"
+        return "ok" if threshold <= low and high <= upper else "undecided"
+    # the end of the interval nearest to the acceptable side, and the farthest one
+    nearest, farthest = (low, high) if aggregation == "difference" else (high, low)
+    if _beyond(nearest, threshold, aggregation):
+        return "breach"
+    return "undecided" if _beyond(farthest, threshold, aggregation) else "ok"
+
+
+def _upper_reference_bound(threshold: float) -> float:
+    return 1.0 / threshold if threshold > 0 else float("inf")
+
+
+def _beyond(
+    value: float, threshold: float, aggregation: Aggregation | Literal["reference"]
+) -> bool:
+    """Whether ``value`` is on the breaching side of ``threshold``."""
     if aggregation == "difference":
-        return "breach" if lowest > threshold else "ok"
+        return value > threshold
     if aggregation == "ratio":
-        return "breach" if highest < threshold else "ok"
-    upper = 1.0 / threshold if threshold > 0 else float("inf")
-    return "breach" if highest < threshold or lowest > upper else "ok"
+        return value < threshold
+    return value < threshold or value > _upper_reference_bound(threshold)

@@ -1,27 +1,19 @@
 """The metric engine: a pure function from per-group counts to a :class:`WindowEvaluation`.
 
 No I/O and no clock: the same counts and configuration always give the same evaluation,
-intervals included (the simulation draws come from a fixed seed).
+intervals included (the simulation draws come from a fixed seed). Each disparity compares the
+groups with enough data for its rates (:mod:`monitor.evidence`); ratios to the reference group
+are in :mod:`monitor.reference`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
 from monitor.counts import BASE_WIDTH, GroupCounts, row_width
-from monitor.disparities import (
-    DEFAULT_THRESHOLDS,
-    METRIC_BY_NAME,
-    METRICS,
-    REFERENCE_SUFFIX,
-    Aggregation,
-    DisparityMetric,
-    judge,
-)
+from monitor.disparities import METRIC_BY_NAME, METRICS, DisparityMetric, judge
 from monitor.disparity_intervals import (
     RateSpreads,
     Segments,
@@ -31,12 +23,13 @@ from monitor.disparity_intervals import (
     metric_values,
     rate_spreads,
 )
+from monitor.engine_config import SIMULATED_RATES, EngineConfig
+from monitor.evidence import FAVOURABLE_RATE, Comparison, compare, small_rows
 from monitor.groups import SEPARATOR, cap_groups
 from monitor.intervals import (
     adjusted_rate,
     normal_matrix,
     normal_row_maxima,
-    ratio_interval,
     row_quantiles,
     wilson_interval,
 )
@@ -46,66 +39,12 @@ from monitor.rates import (
     divide,
     expected_calibration_error,
     label_coverage,
-    rate_counts,
     to_optional,
 )
-from monitor.results import Disparity, GroupResult, Mode, WindowEvaluation
+from monitor.reference import compared_rate, reference_ratios
+from monitor.results import Disparity, GroupResult, WindowEvaluation
 
-SIMULATED_RATES: tuple[str, ...] = ("selection_rate", "tpr", "fpr", "ppv", "accuracy")
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """How windows are judged. Defaults in one place.
-
-    ``thresholds`` maps a disparity metric name (``demographic_parity_difference``, …, and
-    ``selection_rate_ratio_to_reference``) to its threshold; names not given use
-    :func:`monitor.disparities.default_thresholds` (0.1 for differences, 0.8 for ratios).
-    ``reference_groups`` maps an attribute to its reference group (default: the largest group).
-    ``max_groups`` caps the groups kept per attribute (largest first; the rest are counted in
-    ``dropped_groups``). ``metrics`` restricts the disparities computed (default: all).
-    ``small_groups`` says what a group below ``min_group_size`` predictions does to the
-    disparities across its attribute: ``gate`` (default) makes them ``insufficient_data``;
-    ``exclude`` leaves the group out of them (it keeps its per-group result and its own ratio to
-    the reference) as long as two groups remain, so one tiny group does not silence the rest.
-    """
-
-    min_group_size: int = 30
-    ci_level: float = 0.95
-    mode: Mode = "point"
-    thresholds: Mapping[str, float] = field(default_factory=dict)
-    reference_groups: Mapping[str, str] = field(default_factory=dict)
-    reference_rates: tuple[str, ...] = ("selection_rate",)
-    max_groups: int | None = 100
-    bootstrap_samples: int = 1000
-    seed: int = 20240521
-    metrics: tuple[str, ...] | None = None
-    small_groups: Literal["gate", "exclude"] = "gate"
-
-    def __post_init__(self) -> None:
-        if self.small_groups not in ("gate", "exclude"):
-            raise ValueError(f"small_groups must be 'gate' or 'exclude', got {self.small_groups!r}")
-        if self.mode not in ("point", "confident"):
-            raise ValueError(f"mode must be 'point' or 'confident', got {self.mode!r}")
-        if not 0.0 < self.ci_level < 1.0:
-            raise ValueError(f"ci_level must lie in (0, 1), got {self.ci_level}")
-        if self.min_group_size < 0:
-            raise ValueError("min_group_size must be >= 0")
-        if self.bootstrap_samples < 10:
-            raise ValueError("bootstrap_samples must be at least 10")
-        if self.max_groups is not None and self.max_groups < 1:
-            raise ValueError("max_groups must be at least 1 (or None for no cap)")
-        unknown = [name for name in self.metrics or () if name not in METRIC_BY_NAME]
-        if unknown:
-            raise ValueError(f"unknown disparity metrics {unknown}; known: {list(METRIC_BY_NAME)}")
-        unknown_rates = [name for name in self.reference_rates if name not in SIMULATED_RATES]
-        if unknown_rates:
-            raise ValueError(f"reference_rates must be among {list(SIMULATED_RATES)}")
-
-    def threshold(self, metric: str) -> float | None:
-        if metric in self.thresholds:
-            return self.thresholds[metric]
-        return DEFAULT_THRESHOLDS.get(metric)
+__all__ = ["SIMULATED_RATES", "EngineConfig", "counts_matrix", "evaluate"]
 
 
 def evaluate(
@@ -141,7 +80,9 @@ def evaluate(
         matrix = counts_matrix(values)
         segments = Segments.from_sizes([len(group_names) for group_names in names])
         groups = tuple(_group_results(attributes, names, matrix, config))
-        disparities = tuple(_disparities(attributes, names, matrix, segments, config))
+        disparities = tuple(
+            _disparities(attributes, names, matrix, segments, config, config.favourable(model_id))
+        )
     return WindowEvaluation(
         model_id=model_id,
         window=window,
@@ -172,6 +113,7 @@ def _group_results(
 ) -> list[GroupResult]:
     numerators, denominators = all_rate_counts(matrix)
     values = divide(numerators, denominators).tolist()
+    small = (denominators < max(config.min_group_size, 1)).tolist()
     low, high = wilson_interval(numerators, denominators, config.ci_level)
     lows, highs = low.tolist(), high.tolist()
     coverage = to_optional(label_coverage(matrix))
@@ -206,55 +148,72 @@ def _group_results(
                     },
                     label_coverage=coverage[index],
                     ece=ece[index],
+                    small_rates=tuple(
+                        rate for rate, below in zip(RATE_NAMES, small[index], strict=True) if below
+                    ),
                 )
             )
             index += 1
     return results
 
 
+def _comparisons(
+    matrix: np.ndarray, segments: Segments, rates: set[str], config: EngineConfig
+) -> dict[str, Comparison]:
+    """The comparison of every rate the metrics need (the TPR's too when the FNR is needed: its
+    draws are the TPR's)."""
+    needed = set(rates) | ({"tpr"} if "fnr" in rates else set())
+    return {rate: compare(matrix, rate, segments, config.min_group_size) for rate in needed}
+
+
 def _spreads(
-    matrix: np.ndarray,
     segments: Segments,
-    metrics: list[DisparityMetric],
+    comparisons: dict[str, Comparison],
+    log_rates: set[str],
     config: EngineConfig,
 ) -> dict[str, RateSpreads]:
-    """The spreads of every rate the metrics need, for every attribute at once: the rates are
-    stacked as further segments, so one pass serves all (attribute, rate) pairs."""
-    needed = {rate for metric in metrics for rate in metric.rates}
-    rates = [
-        (position, rate)
-        for position, rate in enumerate(SIMULATED_RATES)
-        if rate in needed or (rate == "tpr" and "fnr" in needed)
-    ]
+    """The spreads of every compared rate, for every attribute at once: the rates are stacked
+    as further segments, so one pass serves all (attribute, rate) pairs. A group that does not
+    take part in a rate's comparison is undefined there (NaN), so the simulation skips it."""
+    simulated = sorted(rate for rate in comparisons if rate != "fnr")
     spreads: dict[str, RateSpreads] = {}
-    if not rates:
+    if not simulated:
         return spreads
-    largest = int(segments.sizes.max())
-    rows = largest * len(SIMULATED_RATES)
+    rows = int(segments.sizes.max()) * len(SIMULATED_RATES)
     normals = normal_matrix(config.seed, config.bootstrap_samples, rows)
     maxima = normal_row_maxima(config.seed, config.bootstrap_samples, rows)
-    numerators, denominators = zip(*(rate_counts(matrix, rate) for _p, rate in rates), strict=True)
-    numerator, denominator = np.concatenate(numerators), np.concatenate(denominators)
-    stacked = Segments.from_sizes(segments.sizes.tolist() * len(rates))
-    offsets = np.repeat([position for position, _rate in rates], matrix.shape[0])
-    ratio_rates = {rate for m in metrics if m.aggregation == "ratio" for rate in m.rates}
+    parts = [comparisons[rate] for rate in simulated]
+    numerator = np.concatenate([part.numerator for part in parts])
+    denominator = np.concatenate([part.trials for part in parts])
+    estimate = np.concatenate([part.estimate for part in parts])
+    groups = parts[0].trials.shape[0]
+    positions = [
+        SIMULATED_RATES.index("selection_rate" if rate == FAVOURABLE_RATE else rate)
+        for rate in simulated
+    ]
     together = rate_spreads(
-        divide(numerator, denominator),
+        estimate,
         adjusted_rate(numerator, denominator),
         denominator,
-        stacked,
+        Segments.from_sizes(segments.sizes.tolist() * len(simulated)),
         normals,
-        offsets,
-        np.repeat([rate in ratio_rates for _position, rate in rates], matrix.shape[0]),
+        np.repeat(positions, groups),
+        np.repeat([rate in log_rates for rate in simulated], groups),
         maxima,
     )
     count = len(segments)
-    for index, (_position, rate) in enumerate(rates):
+    for index, rate in enumerate(simulated):
         spreads[rate] = together.part(index * count, (index + 1) * count)
-    if "fnr" in needed:  # FNR = 1 − TPR draw for draw
-        fnr = divide(*rate_counts(matrix, "fnr"))
-        spreads["fnr"] = complement_spreads(spreads["tpr"], fnr, segments)
+    if "fnr" in comparisons:  # FNR = 1 − TPR draw for draw
+        spreads["fnr"] = complement_spreads(spreads["tpr"], comparisons["fnr"].estimate, segments)
     return spreads
+
+
+def _compared_rates(metric: DisparityMetric, favourable: int) -> tuple[str, ...]:
+    """The rates a metric compares: ratios of selection rates compare favourable rates."""
+    if metric.aggregation == "ratio":
+        return tuple(compared_rate(rate, favourable) for rate in metric.rates)
+    return metric.rates
 
 
 def _disparities(
@@ -263,182 +222,130 @@ def _disparities(
     matrix: np.ndarray,
     segments: Segments,
     config: EngineConfig,
+    favourable: int,
 ) -> list[Disparity]:
     metrics = [METRIC_BY_NAME[name] for name in config.metrics] if config.metrics else METRICS
-    judged_matrix, judged_segments = _judged_groups(matrix, segments, config)
-    spreads = _spreads(judged_matrix, judged_segments, list(metrics), config)
+    compared = {metric.name: _compared_rates(metric, favourable) for metric in metrics}
+    comparisons = _comparisons(
+        matrix, segments, {rate for rates in compared.values() for rate in rates}, config
+    )
+    log_rates = {
+        rate
+        for metric in metrics
+        if metric.aggregation == "ratio"
+        for rate in compared[metric.name]
+    }
+    spreads = _spreads(segments, comparisons, log_rates, config)
+    by_metric = [
+        {
+            base: spreads[rate]
+            for base, rate in zip(metric.rates, compared[metric.name], strict=True)
+        }
+        for metric in metrics
+    ]
     statistics: list[np.ndarray] = []
-    layout: list[tuple[int, list[int], int]] = []  # (metric, per-rate blocks, joint block)
-    count = len(segments)
-    for index, metric in enumerate(metrics):
-        per_rate, joint = metric_statistics(metric, spreads)
+    layout: list[tuple[list[int], int]] = []  # per metric: (per-rate blocks, joint block)
+    for metric, metric_spreads in zip(metrics, by_metric, strict=True):
+        per_rate, joint = metric_statistics(metric, metric_spreads)
         first = len(statistics)
         statistics.extend(per_rate)
         statistics.append(joint)
-        layout.append((index, list(range(first, first + len(per_rate))), first + len(per_rate)))
+        layout.append((list(range(first, first + len(per_rate))), first + len(per_rate)))
     low, high = row_quantiles(np.concatenate(statistics, axis=0), config.ci_level)
+    count = len(segments)
 
     def block(values: np.ndarray, position: int) -> np.ndarray:
         return values[position * count : (position + 1) * count]
 
-    table: list[tuple[str, Aggregation, list[float | None], list[float | None], list[float | None],
-                      list[int]]] = []  # fmt: skip
-    for index, per_rate_blocks, joint_block in layout:
-        metric = metrics[index]
-        value = metric_values(metric, spreads)
+    group_names = [name for attribute_names in names for name in attribute_names]
+    per_metric: list[list[Disparity]] = []
+    for metric, metric_spreads, (per_rate_blocks, joint_block) in zip(
+        metrics, by_metric, layout, strict=True
+    ):
+        value = metric_values(metric, metric_spreads)
         lows, highs = combine_bounds(
             metric,
-            spreads,
+            metric_spreads,
             value,
             [block(high, position) for position in per_rate_blocks],
             block(low, joint_block),
             block(high, joint_block),
         )
-        min_trials = np.min(np.stack([spreads[rate].min_trials for rate in metric.rates]), axis=0)
-        table.append(
-            (metric.name, metric.aggregation, to_optional(value), to_optional(lows),
-             to_optional(highs), min_trials.tolist())
-        )  # fmt: skip
-    references = _reference_ratios(attributes, names, matrix, segments, config)
-    result: list[Disparity] = []
-    for position, attribute in enumerate(attributes):
-        for name, aggregation, row_values, row_lows, row_highs, min_ns in table:
-            result.append(
-                _disparity(
-                    config,
-                    attribute,
-                    name,
-                    aggregation,
-                    row_values[position],
-                    row_lows[position],
-                    row_highs[position],
-                    min_ns[position],
-                )
+        per_metric.append(
+            _metric_disparities(
+                metric,
+                [comparisons[rate] for rate in compared[metric.name]],
+                _drivers(metric, metric_spreads),
+                (to_optional(value), to_optional(lows), to_optional(highs)),
+                attributes,
+                segments,
+                group_names,
+                config,
             )
+        )
+    references = reference_ratios(attributes, names, matrix, segments, config, favourable)
+    result: list[Disparity] = []
+    for position in range(len(attributes)):
+        result.extend(disparities[position] for disparities in per_metric)
         result.extend(references[position])
     return result
 
 
-def _judged_groups(
-    matrix: np.ndarray, segments: Segments, config: EngineConfig
-) -> tuple[np.ndarray, Segments]:
-    """The groups the across-group disparities are computed over: all of them, or with
-    ``small_groups="exclude"`` those with at least ``min_group_size`` predictions (an attribute
-    with fewer than two such groups keeps all its groups, and so stays insufficient)."""
-    if config.small_groups == "gate" or config.min_group_size == 0:
-        return matrix, segments
-    large = matrix[:, 0] >= config.min_group_size
-    large_per_segment = np.bincount(segments.segment[large], minlength=len(segments))
-    keep = large | (large_per_segment[segments.segment] < 2)
-    if keep.all():
-        return matrix, segments
-    sizes = np.bincount(segments.segment[keep], minlength=len(segments))
-    return matrix[keep], Segments.from_sizes(sizes.tolist())
+def _drivers(metric: DisparityMetric, spreads: dict[str, RateSpreads]) -> list[int]:
+    """Per segment, the index in ``metric.rates`` of the rate that sets the worst case (the
+    first on ties)."""
+    parts = np.stack([spreads[rate].values(metric.aggregation) for rate in metric.rates])
+    if metric.aggregation == "difference":
+        return np.argmax(np.where(np.isnan(parts), -np.inf, parts), axis=0).tolist()
+    return np.argmin(np.where(np.isnan(parts), np.inf, parts), axis=0).tolist()
 
 
-def _disparity(
-    config: EngineConfig,
-    attribute: str,
-    metric: str,
-    kind: Aggregation | Literal["reference"],
-    value: float | None,
-    low: float | None,
-    high: float | None,
-    min_group_n: int,
-    group: str | None = None,
-    reference_group: str | None = None,
-) -> Disparity:
-    if value is None or low is None or high is None:
-        low = high = None
-    threshold = config.threshold(metric)
-    return Disparity(
-        attribute=attribute,
-        metric=metric,
-        value=value,
-        ci_low=low,
-        ci_high=high,
-        min_group_n=int(min_group_n),
-        status=judge(
-            value, low, high, min_group_n, threshold, kind, config.mode, config.min_group_size
-        ),
-        threshold=threshold,
-        mode=config.mode,
-        group=group,
-        reference_group=reference_group,
-    )
-
-
-def _reference_ratios(
+def _metric_disparities(
+    metric: DisparityMetric,
+    comparisons: list[Comparison],
+    drivers: list[int],
+    bounds: tuple[list[float | None], list[float | None], list[float | None]],
     attributes: list[str],
-    names: list[list[str]],
-    matrix: np.ndarray,
     segments: Segments,
+    group_names: list[str],
     config: EngineConfig,
-) -> list[list[Disparity]]:
-    """Per attribute, each group's rate over the reference group's (Katz log interval), judged
-    by the four-fifths rule."""
-    reference_rows = [
-        _reference_row(attribute, group_names, matrix, int(start), config)
-        for attribute, group_names, start in zip(attributes, names, segments.starts, strict=True)
-    ]
-    result: list[list[Disparity]] = [[] for _ in attributes]
-    if not config.reference_rates:
-        return result
-    present = np.array([row is not None for row in reference_rows])
-    row_of_segment = np.array([row if row is not None else 0 for row in reference_rows])
-    reference = row_of_segment[segments.segment]
-    for rate in config.reference_rates:
-        metric = rate + REFERENCE_SUFFIX
-        numerator, denominator = rate_counts(matrix, rate)
-        estimate = divide(numerator, denominator)
-        ratios = np.full(estimate.shape, np.nan)
-        np.divide(estimate, estimate[reference], out=ratios, where=estimate[reference] > 0)
-        low, high = ratio_interval(
-            numerator, denominator, numerator[reference], denominator[reference], config.ci_level
+) -> list[Disparity]:
+    """One metric's disparity per attribute, with its extremes and its small groups."""
+    values, lows, highs = bounds
+    left_out = small_rows(comparisons)
+    smallest = np.min(np.stack([comparison.smallest for comparison in comparisons]), axis=0)
+    threshold = config.threshold(metric.name)
+    result = []
+    for position, attribute in enumerate(attributes):
+        value, low, high = values[position], lows[position], highs[position]
+        if value is None or low is None or high is None:
+            low = high = None
+        start = int(segments.starts[position])
+        stop = start + int(segments.sizes[position])
+        extremes: dict[str, str | float | None] = {}
+        if value is not None:
+            driver = comparisons[drivers[position]]
+            top, bottom = int(driver.highest[position]), int(driver.lowest[position])
+            extremes = {
+                "rate": driver.rate,
+                "highest_group": group_names[top],
+                "highest_rate": float(driver.estimate[top]),
+                "lowest_group": group_names[bottom],
+                "lowest_rate": float(driver.estimate[bottom]),
+            }
+        result.append(
+            Disparity(
+                attribute=attribute,
+                metric=metric.name,
+                value=value,
+                ci_low=low,
+                ci_high=high,
+                min_group_n=int(smallest[position]),
+                status=judge(value, low, high, threshold, metric.aggregation, config.mode),
+                threshold=threshold,
+                mode=config.mode,
+                small_groups=tuple(group_names[row] for row in range(start, stop) if left_out[row]),
+                **extremes,  # type: ignore[arg-type]
+            )
         )
-        ratio_list, lows, highs = to_optional(ratios), to_optional(low), to_optional(high)
-        trials = denominator.tolist()
-        for position, (attribute, group_names) in enumerate(zip(attributes, names, strict=True)):
-            if not present[position]:
-                if attribute in config.reference_groups:  # configured but absent from the window
-                    result[position].append(
-                        _disparity(config, attribute, metric, "reference", None, None, None, 0,
-                                   reference_group=config.reference_groups[attribute])
-                    )  # fmt: skip
-                continue
-            start = int(segments.starts[position])
-            ref = int(row_of_segment[position])
-            for local, group in enumerate(group_names):
-                row = start + local
-                if row == ref:
-                    continue
-                result[position].append(
-                    _disparity(
-                        config,
-                        attribute,
-                        metric,
-                        "reference",
-                        ratio_list[row],
-                        lows[row],
-                        highs[row],
-                        min(trials[row], trials[ref]),
-                        group=group,
-                        reference_group=group_names[ref - start],
-                    )
-                )
     return result
-
-
-def _reference_row(
-    attribute: str, names: list[str], matrix: np.ndarray, start: int, config: EngineConfig
-) -> int | None:
-    """Row of the configured reference group if present, else of the largest group (ties by
-    name); None when a configured reference group is absent or the attribute has one group."""
-    if len(names) < 2:
-        return None
-    if attribute in config.reference_groups:
-        wanted = config.reference_groups[attribute]
-        return start + names.index(wanted) if wanted in names else None
-    sizes = matrix[start : start + len(names), 0].tolist()
-    largest = min(range(len(names)), key=lambda index: (-sizes[index], names[index]))
-    return start + largest

@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Status = Literal["ok", "breach", "insufficient_data"]
+Status = Literal["breach", "undecided", "ok", "not_computable"]
+#: Every status, worst first: ``breach`` (beyond the threshold), ``undecided`` (the interval
+#: straddles it: not enough evidence to tell), ``ok`` (within it), ``not_computable`` (fewer than
+#: two groups with enough data for the metric).
+STATUSES: tuple[Status, ...] = ("breach", "undecided", "ok", "not_computable")
 Mode = Literal["point", "confident"]
 Interval = tuple[float, float]
 
@@ -21,6 +25,8 @@ class GroupResult:
     ``rates`` maps a rate name (``selection_rate``, ``tpr``, ``fpr``, ``fnr``, ``tnr``, ``ppv``,
     ``npv``, ``accuracy``, ``base_rate``) to its value, or ``None`` when its denominator is zero.
     ``intervals`` maps the same names to a 95% Wilson interval, or ``None`` when undefined.
+    ``small_rates`` names the rates whose denominator is below the minimum group size: the group
+    is left out of the disparities of those rates (its own rates are still reported).
     """
 
     attribute: str
@@ -36,6 +42,7 @@ class GroupResult:
     intervals: dict[str, Interval | None]
     label_coverage: float | None = None
     ece: float | None = None
+    small_rates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,9 +50,17 @@ class Disparity:
     """One disparity metric across the groups of one attribute (or intersection).
 
     ``metric`` is e.g. ``demographic_parity_difference`` or, for a group's ratio to the reference
-    group, ``selection_rate_ratio_to_reference`` with ``group`` set. ``value`` is ``None`` when
-    undefined. ``status`` is ``insufficient_data`` whenever ``min_group_n`` is below the
-    configured minimum group size.
+    group, ``selection_rate_ratio_to_reference`` with ``group`` set. Only groups with enough data
+    for the metric's rates take part; the others are named in ``small_groups``. ``value`` is
+    ``None`` when fewer than two groups take part (status ``not_computable``). ``min_group_n`` is
+    the smallest denominator among the groups compared (over all groups when not computable).
+
+    The extremes say who the disparity is about: ``rate`` is the rate that sets the value (for
+    equalized odds ``tpr`` or ``fpr``, whichever gap is the worst; ``favourable_rate`` for ratios
+    of a model whose favourable prediction is 0), ``highest_group``/``highest_rate`` and
+    ``lowest_group``/``lowest_rate`` the groups with the highest and lowest value of that rate
+    (for a ratio to the reference: the group and the reference group). ``None`` when not
+    computable.
     """
 
     attribute: str
@@ -59,6 +74,12 @@ class Disparity:
     mode: Mode = "point"
     group: str | None = None
     reference_group: str | None = None
+    rate: str | None = None
+    highest_group: str | None = None
+    highest_rate: float | None = None
+    lowest_group: str | None = None
+    lowest_rate: float | None = None
+    small_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,16 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="ATTR=GROUP",
-        help="reference group for ratios, e.g. sex=Male (default: the largest group)",
+        help="reference group for ratios, e.g. sex=Male (default: the most favoured group, "
+        "the highest favourable rate among groups with enough rows)",
+    )
+    parser.add_argument(
+        "--favourable-prediction",
+        type=int,
+        choices=(0, 1),
+        default=1,
+        help="the decision that is favourable to the person: 1 (approve, default) or 0 "
+        "(1 means high risk or deny); ratios of selection rates compare favourable rates",
     )
     parser.add_argument("--format", choices=("table", "json", "html"), default="table")
     parser.add_argument("--output", "-o", help="write the report here instead of stdout")
@@ -50,16 +59,27 @@ def register(subparsers: Any) -> None:
         help="fail (exit 1) when one of these disparities breaches: METRIC, ATTR:METRIC, "
         "METRIC=THRESHOLD, 'all' or 'four_fifths', comma-separated",
     )
-    parser.add_argument("--mode", choices=("point", "confident"), default="point")
-    parser.add_argument("--min-group-size", type=int, default=30)
+    parser.add_argument(
+        "--mode",
+        choices=("point", "confident"),
+        default="confident",
+        help="confident (default): the interval decides breach, ok or undecided; point: the "
+        "value decides breach or ok",
+    )
+    parser.add_argument(
+        "--min-group-size",
+        type=int,
+        default=30,
+        help="rows a group needs in a rate's denominator to take part in its disparities "
+        "(default 30); smaller groups are reported and left out",
+    )
     parser.add_argument("--ci-level", type=float, default=0.95)
     parser.add_argument("--max-groups", type=int, default=100, help="groups kept per attribute")
     parser.add_argument(
         "--small-groups",
         choices=("gate", "exclude"),
-        default="gate",
-        help="groups below --min-group-size make their attribute's disparities insufficient "
-        "(gate, default) or are left out of them (exclude)",
+        help="deprecated and ignored: groups below --min-group-size are always left out of the "
+        "disparities they cannot support, and listed as small",
     )
     parser.add_argument(
         "--input-format", choices=("jsonl", "csv", "parquet"), help="override the file extension"
@@ -99,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
             thresholds=rule_thresholds(rules),
             reference_groups=_references(args.reference),
             max_groups=args.max_groups,
-            small_groups=args.small_groups,
+            favourable_prediction=args.favourable_prediction,
         )
         options = AuditOptions(
             attributes=_split(args.sensitive),
@@ -108,6 +128,12 @@ def run(args: argparse.Namespace) -> int:
             engine=engine,
             input_format=args.input_format,
         )
+        if args.small_groups is not None:
+            print(
+                "fairwatch audit: note: --small-groups is deprecated and ignored (small groups "
+                "are always left out of the disparities they cannot support)",
+                file=sys.stderr,
+            )
         report = run_audit(args.file, options)
     except (AuditInputError, RuleError, ValueError) as error:
         message = " ".join(str(error).split())

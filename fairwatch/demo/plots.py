@@ -97,12 +97,12 @@ def disparity_figure(
 ) -> str:
     """A disparity over time: its value, its interval band, the rule's thresholds.
 
-    Windows whose status is ``insufficient_data`` are drawn as grey dots on the zero line.
+    Windows whose disparity is ``not_computable`` (fewer than two groups with enough data) have
+    no value: they are marked by grey ticks along the bottom edge, never as a value of 0.
     """
     figure, axes = plt.subplots(figsize=(WIDTH_INCHES, 3.4))
-    defined = [row for row in rows if row.get("value") is not None]
-    judged = [row for row in defined if row.get("status") != "insufficient_data"]
-    starved = [row for row in rows if row.get("status") == "insufficient_data"]
+    judged = [row for row in rows if row.get("value") is not None]
+    starved = [row for row in rows if row.get("value") is None]
     end = max((row["time"] for row in rows), default=None)
     _style(axes, drift, end, limits)
     for span in firing:
@@ -125,10 +125,12 @@ def disparity_figure(
     if starved:
         axes.scatter(
             _dates([row["time"] for row in starved]),
-            [0.0] * len(starved),
-            s=6,
+            [0.02] * len(starved),
+            transform=axes.get_xaxis_transform(),  # y in axes fraction: off the value scale
+            marker="|",
+            s=30,
             color="#9a9a9a",
-            label="insufficient data",
+            label="not computable",
             zorder=3,
         )
     if threshold is not None:

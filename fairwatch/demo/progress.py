@@ -138,7 +138,7 @@ class Display:
             groups = sorted(self.windows.groups.get(attribute, ()), key=lambda group: -group.n)
             disparity = self.windows.disparities.get(attribute)
             status = disparity.status if disparity is not None else ""
-            style = {"breach": "bold red", "ok": "green"}.get(status, "dim")
+            style = {"breach": "bold red", "undecided": "yellow", "ok": "green"}.get(status, "dim")
             for index, group in enumerate(groups or [None]):
                 first = index == 0
                 table.add_row(

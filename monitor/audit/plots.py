@@ -15,7 +15,12 @@ from matplotlib.axes import Axes
 from monitor.disparities import REFERENCE_SUFFIX
 from monitor.results import Disparity, GroupResult
 
-STATUS_COLOUR = {"ok": "#2e7d32", "breach": "#c62828", "insufficient_data": "#9e9e9e"}
+STATUS_COLOUR = {
+    "breach": "#c62828",
+    "undecided": "#ef8f00",
+    "ok": "#2e7d32",
+    "not_computable": "#9e9e9e",
+}
 RATE_COLOUR = {"selection_rate": "#1565c0", "tpr": "#6a1b9a", "fpr": "#ef6c00", "ppv": "#00838f"}
 RATE_TITLE = {
     "selection_rate": "Selection rate",

@@ -9,7 +9,12 @@ from monitor.audit.plots import disparity_figure, group_rates_figure, reference_
 from monitor.disparities import REFERENCE_SUFFIX
 from monitor.results import Disparity, GroupResult
 
-STATUS_TEXT = {"ok": "ok", "breach": "breach", "insufficient_data": "insufficient data"}
+STATUS_TEXT = {
+    "breach": "breach",
+    "undecided": "undecided",
+    "ok": "ok",
+    "not_computable": "not computable",
+}
 TABLE_RATES = (
     ("selection_rate", "Selection rate"),
     ("tpr", "TPR"),
@@ -21,7 +26,7 @@ TABLE_RATES = (
 
 STYLE = """
 :root { --ink:#263238; --muted:#607d8b; --line:#e0e6ea; --ok:#2e7d32; --breach:#c62828;
-        --unsure:#8d8d8d; --bg:#f7f9fa; }
+        --undecided:#ef8f00; --unsure:#8d8d8d; --bg:#f7f9fa; }
 * { box-sizing: border-box; }
 body { margin:0; font:14px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
        sans-serif; color:var(--ink); background:var(--bg); }
@@ -55,7 +60,8 @@ tr:last-child td { border-bottom:none; }
 .badge { display:inline-block; padding:1px 9px; border-radius:999px; font-size:12px;
          font-weight:600; color:#fff; white-space:nowrap; }
 .badge.ok { background:var(--ok); } .badge.breach { background:var(--breach); }
-.badge.insufficient_data { background:var(--unsure); }
+.badge.undecided { background:var(--undecided); }
+.badge.not_computable { background:var(--unsure); }
 .note { color:var(--muted); font-size:13px; }
 footer { margin-top:40px; color:var(--muted); font-size:12px; }
 """
@@ -132,7 +138,8 @@ def _cards(report: AuditReport) -> str:
         ("Rows", f"{report.rows:,}", ""),
         ("Labeled", f"{report.labeled_rows:,}", ""),
         ("Breaches", str(breaches), "breach" if breaches else "ok"),
-        ("Insufficient data", str(statuses.count("insufficient_data")), ""),
+        ("Undecided", str(statuses.count("undecided")), ""),
+        ("Not computable", str(statuses.count("not_computable")), ""),
         ("Groups", str(len(report.evaluation.groups)), ""),
         ("Mode", report.options.engine.mode, ""),
     ]
@@ -178,8 +185,9 @@ def render_html(report: AuditReport, failures: list[str] | None = None) -> str:
     parts.append("<h2>Disparities at a glance</h2>")
     parts.append(
         f'<p class="note">Diamonds are the observed values, shaded bars their {level}% '
-        "intervals, colour the status (green ok, red breach, grey insufficient data: a group "
-        f"under {engine.min_group_size} rows for the rate). Dashed lines are thresholds.</p>"
+        "intervals, colour the status (red breach, orange undecided: the interval straddles the "
+        "threshold, green ok, grey not computable: fewer than two groups with "
+        f"{engine.min_group_size} rows for the rate). Dashed lines are thresholds.</p>"
     )
     if summary:
         parts.append(f'<div class="figure">{summary}</div>')

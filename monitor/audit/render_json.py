@@ -30,6 +30,7 @@ def group_dict(group: GroupResult) -> dict[str, Any]:
     for rate in RATE_NAMES:
         interval = group.intervals.get(rate)
         result[f"{rate}_ci"] = None if interval is None else [interval[0], interval[1]]
+    result["small_rates"] = list(group.small_rates)
     return result
 
 
@@ -48,6 +49,12 @@ def disparity_dict(disparity: Disparity) -> dict[str, Any]:
         "mode": disparity.mode,
         "group": disparity.group,
         "reference_group": disparity.reference_group,
+        "rate": disparity.rate,
+        "highest_group": disparity.highest_group,
+        "highest_rate": disparity.highest_rate,
+        "lowest_group": disparity.lowest_group,
+        "lowest_rate": disparity.lowest_rate,
+        "small_groups": list(disparity.small_groups),
     }
 
 
@@ -64,10 +71,12 @@ def report_dict(report: AuditReport, failures: list[str] | None = None) -> dict[
             "labeled_rows": report.labeled_rows,
             "dropped_groups": evaluation.dropped_groups,
             "breaches": statuses.count("breach"),
-            "insufficient_data": statuses.count("insufficient_data"),
+            "undecided": statuses.count("undecided"),
+            "not_computable": statuses.count("not_computable"),
             "mode": engine.mode,
             "ci_level": engine.ci_level,
             "min_group_size": engine.min_group_size,
+            "favourable_prediction": engine.favourable(report.options.model_id),
             "gate_failures": failures or [],
         },
     }

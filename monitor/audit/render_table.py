@@ -19,8 +19,13 @@ SHOWN_RATES = (
     ("ppv", "PPV"),
     ("accuracy", "accuracy"),
 )
-STATUS_STYLE = {"ok": "green", "breach": "bold red", "insufficient_data": "yellow"}
-STATUS_TEXT = {"ok": "ok", "breach": "BREACH", "insufficient_data": "insufficient data"}
+STATUS_STYLE = {"breach": "bold red", "undecided": "yellow", "ok": "green", "not_computable": "dim"}
+STATUS_TEXT = {
+    "breach": "BREACH",
+    "undecided": "undecided",
+    "ok": "ok",
+    "not_computable": "not computable",
+}
 
 
 def _rate_cell(group: GroupResult, rate: str) -> Text:
@@ -100,11 +105,15 @@ def disparity_table(report: AuditReport) -> Table:
 
 def summary_line(report: AuditReport) -> Text:
     statuses = [d.status for d in report.evaluation.disparities]
-    breaches, unsure = statuses.count("breach"), statuses.count("insufficient_data")
+    breaches = statuses.count("breach")
+    engine = report.options.engine
     text = Text(f"{report.source}: {report.rows:,} rows, {report.labeled_rows:,} labeled; ")
     text.append(f"{breaches} breach(es)", style="bold red" if breaches else "green")
-    text.append(f", {unsure} with insufficient data (groups under ")
-    text.append(f"{report.options.engine.min_group_size}), {report.options.engine.mode} mode")
+    text.append(
+        f", {statuses.count('undecided')} undecided, {statuses.count('not_computable')} not "
+        f"computable; {engine.mode} mode, groups under {engine.min_group_size} for a rate are "
+        "left out of its comparisons"
+    )
     if report.evaluation.dropped_groups:
         text.append(f"; {report.evaluation.dropped_groups} small group(s) dropped by the cap")
     return text

@@ -43,7 +43,7 @@ def evaluation(
     if ci is None and value is not None:
         ci = (value - 0.02, value + 0.02)
     if status is None:
-        status = "insufficient_data" if value is None else "ok"
+        status = "not_computable" if value is None else "ok"
     disparity = Disparity(
         attribute="sex",
         metric=metric,

@@ -50,7 +50,7 @@ def make_evaluation(model_id: str = "credit", window: str = "1h",
         Disparity("sex", "selection_rate_ratio_to_reference", 0.85, 0.7, 1.0, 120, "ok", 0.8,
                   group="Female", reference_group="Male"),
         Disparity("race", "equalized_odds_difference", None, None, None, 10,
-                  "insufficient_data", 0.1),
+                  "not_computable", 0.1),
     )
     return WindowEvaluation(model_id, window, window_end - 3600, window_end, groups, disparities)
 

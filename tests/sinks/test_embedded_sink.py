@@ -59,7 +59,7 @@ def test_read_api_filters_and_leaves_undefined_out(tmp_path: Path,
     black = sink.groups(model_id="credit", attribute="race")
     assert len(black) == 1 and "tpr" not in black[0] and black[0]["n"] == 10
     odds = sink.disparities(model_id="credit", attribute="race")[0]
-    assert "value" not in odds and odds["status"] == "insufficient_data"
+    assert "value" not in odds and odds["status"] == "not_computable"
     ratio = sink.disparities(metric="selection_rate_ratio_to_reference", model_id="credit")[0]
     assert ratio["group"] == "Female" and ratio["reference_group"] == "Male"
     assert sink.groups(since=1_700_003_601.0) == []

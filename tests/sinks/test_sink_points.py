@@ -60,14 +60,14 @@ def test_undefined_values_are_omitted_not_zero() -> None:
         "m", "1h", 0.0, 3600.0,
         (type(group)(**{**group.__dict__, "rates": rates}),),
         (Disparity("race", "equalized_odds_difference", None, None, None, 10,
-                   "insufficient_data", 0.1),),
+                   "not_computable", 0.1),),
     )
     group_row, disparity_row = evaluation_rows([evaluation])
     for rate in RATES:
         assert rate not in group_row.fields and f"{rate}_ci_low" not in group_row.fields
     assert "label_coverage" in group_row.fields and group_row.fields["label_coverage"] == 0.0
     assert set(disparity_row.fields) == {"min_group_n", "status", "mode", "threshold"}
-    assert disparity_row.fields["status"] == "insufficient_data"
+    assert disparity_row.fields["status"] == "not_computable"
 
 
 def test_disparity_tags_include_group_and_reference_only_when_set(

@@ -49,7 +49,7 @@ def test_json_shape_and_values_equal_fairlearn(capsys):
         assert low <= group["selection_rate"] <= high
     for disparity in report["disparities"]:
         assert set(disparity) >= DISPARITY_KEYS
-        assert disparity["status"] in {"ok", "breach", "insufficient_data"}
+        assert disparity["status"] in {"breach", "undecided", "ok", "not_computable"}
     assert report["summary"]["rows"] == 400 and report["summary"]["labeled_rows"] == 360
     frame = flat_events()
     labeled = frame[frame["label"].notna()]
@@ -71,8 +71,14 @@ def test_json_shape_and_values_equal_fairlearn(capsys):
     dp = by_metric[("sex", "demographic_parity_difference")]
     assert dp["status"] == "breach" and dp["threshold"] == 0.1
     assert dp["ci"][0] <= dp["value"] <= dp["ci"][1]
-    # the Asian group has 14 rows: race disparities are not judged
-    assert by_metric[("race", "demographic_parity_difference")]["status"] == "insufficient_data"
+    # the Asian group has 14 rows: it is left out, Black and White are compared
+    race = by_metric[("race", "demographic_parity_difference")]
+    assert race["status"] != "not_computable"
+    assert race["value"] == pytest.approx(
+        frame[frame["race"] == "White"]["prediction"].mean()
+        - frame[frame["race"] == "Black"]["prediction"].mean(),
+        abs=1e-9,
+    )
 
 
 def test_jsonl_csv_and_parquet_give_the_same_report(capsys, tmp_path):
@@ -122,7 +128,7 @@ def test_fail_on_gate(capsys):
     )
     assert code == 0, err
     code, _out, _err = run(capsys, EVENTS, "--sensitive", "race", "--fail-on", "all")
-    assert code == 0  # race is insufficient_data everywhere: never a breach
+    assert code == 0  # no race disparity breaches
     code, _out, err = run(capsys, EVENTS, "--sensitive", "sex", "--fail-on", "parity_of_vibes")
     assert code == 2 and "unknown metric 'parity_of_vibes'" in err
 
@@ -132,7 +138,10 @@ def test_confident_mode_needs_the_whole_interval_beyond_the_threshold(capsys):
     statuses = {(d["attribute"], d["metric"]): d for d in report["disparities"] if not d["group"]}
     dp = statuses[("sex", "demographic_parity_difference")]
     assert dp["mode"] == "confident"
-    assert dp["status"] == ("breach" if dp["ci"][0] > 0.1 else "ok")
+    low, high = dp["ci"]
+    assert dp["status"] == ("breach" if low > 0.1 else "ok" if high <= 0.1 else "undecided")
+    point = audit_json(capsys, EVENTS, "--mode", "point")
+    assert {d["status"] for d in point["disparities"]} <= {"breach", "ok", "not_computable"}
 
 
 def test_table_output_is_readable(capsys):
@@ -141,7 +150,7 @@ def test_table_output_is_readable(capsys):
     assert "400 rows, 360 labeled" in out
     for text in ("Female", "Male", "selection rate", "demographic_parity_difference", "BREACH"):
         assert text in out
-    assert "insufficient data" in out
+    assert "undecided" in out and "not computable" in out  # race: Asian's ratio is not judged
 
 
 def test_html_report_is_self_contained(capsys, tmp_path):

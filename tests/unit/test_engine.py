@@ -1,4 +1,5 @@
-"""The engine's contract: gates, statuses, reference groups, caps, calibration, determinism."""
+"""The engine's contract: evidence, statuses, extremes, reference groups, caps, calibration,
+determinism."""
 
 from __future__ import annotations
 
@@ -57,7 +58,10 @@ def test_values_and_intervals():
 
 
 def test_interval_width_tells_40_rows_from_4_million():
-    small = evaluate("m", "w", 0, 1, {("a", "x"): counts(20, 6), ("a", "y"): counts(20, 10)})
+    small = evaluate(
+        "m", "w", 0, 1, {("a", "x"): counts(20, 6), ("a", "y"): counts(20, 10)},
+        EngineConfig(min_group_size=20),
+    )  # fmt: skip
     large = evaluate(
         "m",
         "w",
@@ -71,87 +75,122 @@ def test_interval_width_tells_40_rows_from_4_million():
     small_width = small_dp.ci_high - small_dp.ci_low
     large_width = large_dp.ci_high - large_dp.ci_low
     assert small_width > 100 * large_width
-    assert small_dp.status == "insufficient_data" and large_dp.status == "breach"
+    # 20 rows a group are enough by this minimum, but the interval straddles 0.1: undecided
+    assert small_dp.status == "undecided" and large_dp.status == "breach"
 
 
-@pytest.mark.parametrize(("smallest", "status"), [(29, "insufficient_data"), (30, "breach")])
-def test_minimum_group_size_gate(smallest, status):
+@pytest.mark.parametrize(("smallest", "status"), [(29, "not_computable"), (30, "breach")])
+def test_minimum_group_size(smallest, status):
     evaluation = evaluate(
         "m", "w", 0, 1, {("sex", "F"): counts(smallest, 2), ("sex", "M"): counts(500, 400)}
     )
-    assert disparity(evaluation, "demographic_parity_difference").status == status
-    assert disparity(evaluation, "demographic_parity_difference").min_group_n == smallest
+    parity = disparity(evaluation, "demographic_parity_difference")
+    assert parity.status == status
+    assert parity.min_group_n == smallest
+    assert parity.small_groups == (("F",) if smallest < 30 else ())
 
 
-def test_rate_gate_uses_the_rates_own_denominator():
-    # 200 rows each but only 10 labeled positives in F: TPR metrics are gated, selection is not
+def test_a_rate_counts_the_evidence_in_its_own_denominator():
+    # 200 rows each but only 10 labeled positives in F: TPR metrics cannot compare two groups,
+    # selection can
     evaluation = evaluate(
         "m", "w", 0, 1,
         {("sex", "F"): counts(200, 50, positives=10), ("sex", "M"): counts(200, 100)},
     )  # fmt: skip
     assert disparity(evaluation, "equal_opportunity_difference").min_group_n == 10
-    assert disparity(evaluation, "equal_opportunity_difference").status == "insufficient_data"
+    assert disparity(evaluation, "equal_opportunity_difference").status == "not_computable"
+    assert disparity(evaluation, "equal_opportunity_difference").small_groups == ("F",)
     assert disparity(evaluation, "demographic_parity_difference").status == "breach"
+    assert disparity(evaluation, "demographic_parity_difference").small_groups == ()
 
 
 def test_point_and_confident_modes():
     # difference 0.15 > 0.1, but with 60 rows a group the interval reaches below 0.1
     window = {("sex", "F"): counts(60, 21), ("sex", "M"): counts(60, 30)}
-    point = disparity(evaluate("m", "w", 0, 1, window), "demographic_parity_difference")
-    confident = disparity(
-        evaluate("m", "w", 0, 1, window, EngineConfig(mode="confident")),
+    point = disparity(
+        evaluate("m", "w", 0, 1, window, EngineConfig(mode="point")),
         "demographic_parity_difference",
     )
+    confident = disparity(evaluate("m", "w", 0, 1, window), "demographic_parity_difference")
     assert point.value == pytest.approx(0.15)
     assert point.status == "breach" and point.mode == "point"
-    assert confident.ci_low < 0.1 and confident.status == "ok" and confident.mode == "confident"
+    # the default: the interval straddles the threshold, so the evidence cannot tell
+    assert confident.ci_low < 0.1 < confident.ci_high
+    assert confident.status == "undecided" and confident.mode == "confident"
     big = {("sex", "F"): counts(60_000, 21_000), ("sex", "M"): counts(60_000, 30_000)}
     sure = evaluate("m", "w", 0, 1, big, EngineConfig(mode="confident"))
     assert disparity(sure, "demographic_parity_difference").status == "breach"
+    fair = {("sex", "F"): counts(60_000, 30_000), ("sex", "M"): counts(60_000, 30_300)}
+    assert disparity(evaluate("m", "w", 0, 1, fair), "demographic_parity_difference").status == "ok"
+
+
+# (intent, arguments that differ from the defaults below, expected status)
+JUDGE_CASES = [
+    ("point: a difference above the threshold breaches", {"value": 0.2}, "breach"),
+    ("point: a difference below it is ok", {"value": 0.05}, "ok"),
+    ("point: a ratio below the threshold breaches",
+     {"value": 0.7, "aggregation": "ratio", "threshold": 0.8}, "breach"),
+    ("point: a ratio above it is ok",
+     {"value": 0.9, "aggregation": "ratio", "threshold": 0.8}, "ok"),
+    ("point: a reference ratio above 1/0.8 breaches",
+     {"value": 1.3, "aggregation": "reference", "threshold": 0.8}, "breach"),
+    ("point: a reference ratio inside 0.8–1.25 is ok",
+     {"value": 1.2, "aggregation": "reference", "threshold": 0.8}, "ok"),
+    ("point: a reference ratio below 0.8 breaches",
+     {"value": 0.79, "aggregation": "reference", "threshold": 0.8}, "breach"),
+    ("point ignores the interval", {"value": 0.2, "low": 0.01}, "breach"),
+    ("an undefined value is not computable, in either mode",
+     {"value": None, "mode": "confident"}, "not_computable"),
+    ("an undefined value is not computable in point mode", {"value": None}, "not_computable"),
+    ("confident: an interval straddling the threshold is undecided",
+     {"mode": "confident"}, "undecided"),
+    ("confident: an interval wholly above it breaches",
+     {"mode": "confident", "low": 0.11}, "breach"),
+    ("confident: an interval wholly below it is ok",
+     {"value": 0.05, "mode": "confident", "low": 0.0, "high": 0.09}, "ok"),
+    ("confident: a ratio interval reaching above the threshold is undecided",
+     {"value": 0.7, "aggregation": "ratio", "threshold": 0.8, "mode": "confident"}, "undecided"),
+    ("confident: a ratio interval wholly below the threshold breaches",
+     {"value": 0.7, "aggregation": "ratio", "threshold": 0.8, "mode": "confident",
+      "low": 0.6, "high": 0.79}, "breach"),
+    ("confident: a ratio interval wholly above the threshold is ok",
+     {"value": 0.9, "aggregation": "ratio", "threshold": 0.8, "mode": "confident",
+      "low": 0.85, "high": 0.95}, "ok"),
+    ("confident: a reference ratio interval inside 0.8–1.25 is ok",
+     {"value": 1.0, "aggregation": "reference", "threshold": 0.8, "mode": "confident",
+      "low": 0.85, "high": 1.2}, "ok"),
+    ("confident: a reference ratio interval wholly above 1.25 breaches",
+     {"value": 1.5, "aggregation": "reference", "threshold": 0.8, "mode": "confident",
+      "low": 1.3, "high": 1.7}, "breach"),
+    ("confident: a reference ratio interval across 1.25 is undecided",
+     {"value": 1.3, "aggregation": "reference", "threshold": 0.8, "mode": "confident",
+      "low": 1.1, "high": 1.5}, "undecided"),
+    ("confident: a missing interval is undecided",
+     {"mode": "confident", "low": None, "high": None}, "undecided"),
+    ("without a threshold nothing breaches", {"threshold": None}, "ok"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
-    [
-        ({"value": 0.2, "aggregation": "difference"}, "breach"),
-        ({"value": 0.05, "aggregation": "difference"}, "ok"),
-        ({"value": 0.7, "aggregation": "ratio", "threshold": 0.8}, "breach"),
-        ({"value": 0.9, "aggregation": "ratio", "threshold": 0.8}, "ok"),
-        ({"value": 1.3, "aggregation": "reference", "threshold": 0.8}, "breach"),  # > 1.25
-        ({"value": 1.2, "aggregation": "reference", "threshold": 0.8}, "ok"),
-        ({"value": 0.79, "aggregation": "reference", "threshold": 0.8}, "breach"),
-        ({"value": None, "aggregation": "difference"}, "insufficient_data"),
-        ({"value": 0.5, "aggregation": "difference", "min_group_n": 3}, "insufficient_data"),
-        ({"value": 0.2, "aggregation": "difference", "mode": "confident"}, "ok"),  # low 0.05
-        ({"value": 0.2, "aggregation": "difference", "mode": "confident", "low": 0.11}, "breach"),
-        ({"value": 0.7, "aggregation": "ratio", "threshold": 0.8, "mode": "confident"}, "ok"),
-        (
-            {
-                "value": 0.7,
-                "aggregation": "ratio",
-                "threshold": 0.8,
-                "mode": "confident",
-                "high": 0.79,
-            },
-            "breach",
-        ),
-    ],
+    [pytest.param(kwargs, expected, id=intent) for intent, kwargs, expected in JUDGE_CASES],
 )
 def test_judge_table(kwargs, expected):
     arguments = {
-        "value": 0.2, "low": 0.05, "high": 0.9, "min_group_n": 100, "threshold": 0.1,
-        "aggregation": "difference", "mode": "point", "min_group_size": 30,
+        "value": 0.2, "low": 0.05, "high": 0.9, "threshold": 0.1,
+        "aggregation": "difference", "mode": "point",
     }  # fmt: skip
     arguments.update(kwargs)
     assert judge(**arguments) == expected
 
 
-def test_reference_ratios_default_to_the_largest_group_and_apply_four_fifths():
+def test_reference_ratios_default_to_the_most_favoured_group_and_apply_four_fifths():
     window = {
-        ("race", "A"): counts(1000, 500),
-        ("race", "B"): counts(300, 105),  # 0.35 / 0.5 = 0.7: breach
-        ("race", "C"): counts(300, 135),  # 0.45 / 0.5 = 0.9: ok
-        ("race", "D"): counts(300, 195),  # 0.65 / 0.5 = 1.3: breach (above 1.25)
+        ("race", "A"): counts(10_000, 5000),  # 0.50 / 0.65 = 0.77: breach
+        ("race", "B"): counts(300, 105),  # 0.35 / 0.65 = 0.54: breach
+        ("race", "C"): counts(3000, 1800),  # 0.60 / 0.65 = 0.92: ok
+        ("race", "D"): counts(3000, 1950),  # 0.65, the most favoured group with enough rows
+        ("race", "E"): counts(12, 12),  # 1.00, but too small to be the reference
     }
     evaluation = evaluate("m", "w", 0, 1, window)
     ratios = {
@@ -159,18 +198,32 @@ def test_reference_ratios_default_to_the_largest_group_and_apply_four_fifths():
         for d in evaluation.disparities
         if d.metric == "selection_rate_ratio_to_reference"
     }
-    assert set(ratios) == {"B", "C", "D"}
-    assert all(d.reference_group == "A" for d in ratios.values())
-    assert ratios["B"].value == pytest.approx(0.7) and ratios["B"].status == "breach"
-    assert ratios["C"].status == "ok" and ratios["D"].status == "breach"
-    assert ratios["B"].ci_low < 0.7 < ratios["B"].ci_high
+    assert set(ratios) == {"A", "B", "C", "E"}
+    assert all(d.reference_group == "D" for d in ratios.values())
+    assert ratios["B"].value == pytest.approx(0.35 / 0.65) and ratios["B"].status == "breach"
+    assert ratios["A"].value == pytest.approx(0.5 / 0.65) and ratios["A"].status == "breach"
+    assert ratios["C"].status == "ok"
+    assert ratios["B"].ci_low < ratios["B"].value < ratios["B"].ci_high
+    assert (ratios["B"].highest_group, ratios["B"].lowest_group) == ("D", "B")
+    # the small group keeps its ratio and interval, named as small, and is not judged
+    assert ratios["E"].value == pytest.approx(1 / 0.65) and ratios["E"].ci_low is not None
+    assert ratios["E"].status == "not_computable" and ratios["E"].small_groups == ("E",)
     configured = evaluate("m", "w", 0, 1, window, EngineConfig(reference_groups={"race": "C"}))
-    assert {d.group for d in configured.disparities if d.group} == {"A", "B", "D"}
+    assert {d.group for d in configured.disparities if d.group} == {"A", "B", "D", "E"}
+    upper = {d.group: d for d in configured.disparities if d.group}
+    assert upper["D"].value == pytest.approx(0.65 / 0.6) and upper["D"].status == "ok"
     absent = evaluate("m", "w", 0, 1, window, EngineConfig(reference_groups={"race": "Z"}))
     missing = [d for d in absent.disparities if d.metric.endswith("to_reference")]
     assert [(d.value, d.status, d.reference_group) for d in missing] == [
-        (None, "insufficient_data", "Z")
+        (None, "not_computable", "Z")
     ]
+
+
+def test_a_reference_needs_a_group_with_enough_rows():
+    window = {("race", "A"): counts(10, 5), ("race", "B"): counts(12, 3)}
+    evaluation = evaluate("m", "w", 0, 1, window)
+    (ratio,) = [d for d in evaluation.disparities if d.metric.endswith("to_reference")]
+    assert ratio.status == "not_computable" and ratio.small_groups == ("A", "B")
 
 
 def test_intersections_cap_and_ordering():
@@ -189,8 +242,11 @@ def test_intersections_cap_and_ordering():
     ]  # fmt: skip
     assert evaluation.dropped_groups == 1
     uncapped = evaluate("m", "w", 0, 1, window)
-    small = disparity(uncapped, "demographic_parity_difference", "race&sex")
-    assert small.status == "insufficient_data" and small.min_group_n == 10
+    parity = disparity(uncapped, "demographic_parity_difference", "race&sex")
+    # the small intersection is left out; the other three are compared
+    assert parity.small_groups == ("Black&M",) and parity.min_group_n == 100
+    assert parity.value == pytest.approx(0.5 - 0.3)
+    assert (parity.highest_group, parity.lowest_group) == ("White&M", "Black&F")
 
 
 def test_undefined_rates_are_none_and_groups_without_labels_are_reported():
@@ -240,7 +296,7 @@ def test_custom_thresholds_and_metric_selection():
         reference_rates=(),
     )
     evaluation = evaluate(
-        "m", "w", 0, 1, {("s", "a"): counts(100, 30), ("s", "b"): counts(100, 50)}, config
+        "m", "w", 0, 1, {("s", "a"): counts(1000, 300), ("s", "b"): counts(1000, 500)}, config
     )
     assert [(d.metric, d.threshold, d.status) for d in evaluation.disparities] == [
         ("demographic_parity_difference", 0.3, "ok")
@@ -257,6 +313,8 @@ def test_custom_thresholds_and_metric_selection():
         {"max_groups": 0},
         {"metrics": ("parity_of_vibes",)},
         {"reference_rates": ("npv",)},
+        {"favourable_prediction": 2},
+        {"favourable_predictions": {"m": -1}},
     ],
 )
 def test_config_validation(change):

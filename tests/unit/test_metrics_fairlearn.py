@@ -284,5 +284,5 @@ def test_groups_without_positives_or_labels_are_undefined_not_zero():
     disparities = {d.metric: d for d in evaluation.disparities if d.group is None}
     # only group a has positives: a TPR disparity needs two groups
     assert disparities["equal_opportunity_difference"].value is None
-    assert disparities["equal_opportunity_difference"].status == "insufficient_data"
+    assert disparities["equal_opportunity_difference"].status == "not_computable"
     assert disparities["equalized_odds_difference"].value is None
