@@ -1,7 +1,9 @@
 """Confidence intervals from counts alone.
 
 * A group rate ``k / n`` gets the Wilson score interval.
-* A ratio of two groups' rates (to the reference group) gets the Katz log interval.
+* A ratio of two groups' rates (to the reference group) gets the MOVER-J interval: the
+  Donner–Zou recovery of a ratio's limits from the two rates' Jeffreys limits (Laud 2017), with
+  the Jeffreys quantiles from Paulson's closed form (:func:`jeffreys_quantile`).
 * A disparity (a function of several groups' rates) gets a simulation interval (a parametric
   bootstrap from the counts): each group's rate is drawn as ``p̃ + se · Z`` with the
   Agresti–Caffo adjusted estimate ``p̃ = (k + 1) / (n + 2)`` and
@@ -61,11 +63,14 @@ def ratio_interval(
     reference_trials: float | np.ndarray,
     level: float = 0.95,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Katz log interval of the ratio of two independent rates ``(k / n) / (k_r / n_r)``.
+    """MOVER-J interval of the ratio of two independent rates ``p = k / n`` over
+    ``r = k_r / n_r``.
 
-    ``exp(log(ratio) ± z · sqrt(1/k − 1/n + 1/k_r − 1/n_r))``; when a success count is 0 both
-    rates use ``k + 0.5`` successes out of ``n + 1``. NaN when a denominator or the reference
-    rate is 0.
+    With ``(l, u)`` and ``(l_r, u_r)`` the two rates' Jeffreys limits (``l = 0`` when ``k = 0``,
+    ``u = 1`` when ``k = n``), the bounds are Donner and Zou's roots
+    ``(p r ∓ sqrt((p r)² − l u_r (2p − l)(2r − u_r))) / (u_r (2r − u_r))`` for the lower one and
+    ``(p r + sqrt((p r)² − u l_r (2p − u)(2r − l_r))) / (l_r (2r − l_r))`` for the upper one,
+    widened to contain ``p / r``. NaN when a denominator or the reference rate is 0.
     """
     z = z_value(level)
     k = np.asarray(successes, dtype=np.float64)
@@ -73,18 +78,81 @@ def ratio_interval(
     k_ref = np.broadcast_to(np.asarray(reference_successes, dtype=np.float64), k.shape)
     n_ref = np.broadcast_to(np.asarray(reference_trials, dtype=np.float64), k.shape)
     undefined = (n <= 0) | (n_ref <= 0) | (k_ref <= 0)
-    corrected = (k == 0) | (k_ref == 0)
-    k = np.where(corrected, k + 0.5, k)
-    n = np.where(corrected, n + 1.0, n)
-    k_ref = np.where(corrected, k_ref + 0.5, k_ref)
-    n_ref = np.where(corrected, n_ref + 1.0, n_ref)
+    n, n_ref = np.where(undefined, 1.0, n), np.where(undefined, 1.0, n_ref)
+    k, k_ref = np.where(undefined, 0.0, k), np.where(undefined, 1.0, k_ref)
+    rate, reference = k / n, k_ref / n_ref
+    low, high = jeffreys_quantile(k, n, -z), jeffreys_quantile(k, n, z)
+    ref_low, ref_high = jeffreys_quantile(k_ref, n_ref, -z), jeffreys_quantile(k_ref, n_ref, z)
+    product = rate * reference
     with np.errstate(divide="ignore", invalid="ignore"):
-        centre = np.log((k / n) / (k_ref / n_ref))
-        spread = z * np.sqrt(np.maximum(1.0 / k - 1.0 / n + 1.0 / k_ref - 1.0 / n_ref, 0.0))
-        low, high = np.exp(centre - spread), np.exp(centre + spread)
-    low[undefined] = np.nan
-    high[undefined] = np.nan
-    return low, high
+        lower = _mover_root(product, low * (2 * rate - low), ref_high * (2 * reference - ref_high))
+        upper = (
+            product
+            + np.sqrt(
+                np.maximum(
+                    product**2 - high * (2 * rate - high) * ref_low * (2 * reference - ref_low),
+                    0.0,
+                )
+            )
+        ) / (ref_low * (2 * reference - ref_low))
+        ratio = rate / reference
+    lower = np.fmin(np.maximum(lower, 0.0), ratio)
+    upper = np.fmax(np.where(ref_low > 0, upper, np.inf), ratio)
+    lower[undefined], upper[undefined] = np.nan, np.nan
+    return lower, upper
+
+
+def _mover_root(product: np.ndarray, numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """The lower MOVER root ``(P − sqrt(P² − N D)) / D``; its limit ``N / 2P`` where ``D`` is 0."""
+    root = (product - np.sqrt(np.maximum(product**2 - numerator * denominator, 0.0))) / denominator
+    flat = np.abs(denominator) < 1e-12
+    if flat.any():
+        root[flat] = np.where(product[flat] > 0, numerator[flat] / (2 * product[flat]), 0.0)
+    return root
+
+
+def jeffreys_quantile(
+    successes: np.ndarray, trials: np.ndarray, z: float | np.ndarray
+) -> np.ndarray:
+    """Approximate quantile of ``Beta(k + ½, n − k + ½)`` at probability ``Φ(z)`` (float64,
+    broadcast over the arguments); NaN where ``n`` is 0.
+
+    Paulson's cube-root approximation of the F distribution, since
+    ``Beta(a, b) = a F / (a F + b)`` with ``F ~ F(2a, 2b)``: with ``c₁ = 1/9a``,
+    ``c₂ = 1/9b``, ``A = 1 − c₂``, ``B = 1 − c₁``, ``F^⅓ = (A B + z sqrt(A² c₁ + B² c₂ −
+    z² c₁ c₂)) / (A² − z² c₂)``. It is computed on the side with fewer events (``k ≤ n/2``;
+    ``1 − quantile(n − k, −z)`` otherwise). In probit units it is within 0.015 of ``z`` for
+    ``|z| ≤ 1.96`` (0.1 for ``|z| ≤ 3``) from 4 events on; with 1–3 events its tail towards 0
+    is lower than Jeffreys' (by 0.1 at ``z = −1.96`` for one event): wider, the safe side.
+
+    Boundary adjustment: with no events (``k = 0``) the quantile is 0 for ``z < 0`` (and with
+    no failures 1 for ``z > 0``): the distribution keeps Jeffreys' upper half and puts its
+    lower half at 0, the simulation counterpart of Brown, Cai and DasGupta's Jeffreys lower
+    limit of 0 at ``k = 0``. A true rate of 0 gives ``k = 0`` every time, and drawing rates
+    above it would shift a difference's bounds towards the other groups.
+    """
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    z_array = np.asarray(z, dtype=np.float64)
+    k, n, z_array = np.broadcast_arrays(k, n, z_array)
+    flip = k > n / 2.0
+    near = np.where(flip, n - k, k)
+    signed = np.where(flip, -z_array, z_array)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a, b = near + 0.5, n - near + 0.5
+        c1, c2 = 1.0 / (9.0 * a), 1.0 / (9.0 * b)
+        big_a, big_b = 1.0 - c2, 1.0 - c1
+        root = np.sqrt(np.maximum(big_a**2 * c1 + big_b**2 * c2 - signed**2 * c1 * c2, 0.0))
+        denominator = big_a**2 - signed**2 * c2
+        cube_root = (big_a * big_b + signed * root) / denominator
+        # outside the approximation's range the quantile is at the edge of [0, 1]
+        outside = (denominator <= 0) | ((big_a * cube_root - big_b) * signed < 0)
+        cube_root = np.where(outside, np.where(signed > 0, np.inf, 0.0), cube_root)
+        odds = np.maximum(cube_root, 0.0) ** 3 * (a / b)
+        below = 1.0 / (1.0 + odds)  # 1 − quantile on the near side
+    below = np.where((near == 0) & (signed < 0), 1.0, below)  # the boundary adjustment
+    quantile = np.where(flip, below, 1.0 - below)
+    return np.where(n > 0, quantile, np.nan)
 
 
 @lru_cache(maxsize=256)

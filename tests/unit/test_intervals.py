@@ -1,4 +1,5 @@
-"""Interval methods: Wilson against scipy, Katz against its formula, fixed simulation draws."""
+"""Interval methods: Wilson against scipy, MOVER-J against its formula with exact Jeffreys
+limits, fixed simulation draws."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import math
 
 import numpy as np
 import pytest
-from scipy.stats import binomtest
+from scipy.stats import beta, binomtest, norm
 
 from monitor.intervals import (
+    jeffreys_quantile,
     normal_matrix,
     quantile_positions,
     ratio_interval,
@@ -43,20 +45,94 @@ def test_z_value():
         z_value(1.0)
 
 
-def test_katz_ratio_interval_formula():
-    low, high = ratio_interval(np.array([30]), np.array([100]), 60, 120, 0.95)
-    ratio = (30 / 100) / (60 / 120)
-    spread = 1.959963984540054 * math.sqrt(1 / 30 - 1 / 100 + 1 / 60 - 1 / 120)
-    assert low[0] == pytest.approx(ratio * math.exp(-spread))
-    assert high[0] == pytest.approx(ratio * math.exp(spread))
+def mover_j(k: int, n: int, k_ref: int, n_ref: int, z: float = 1.959963984540054):
+    """MOVER-J (Donner and Zou's ratio limits from exact Jeffreys limits), written out."""
+
+    def limits(successes: int, trials: int) -> tuple[float, float]:
+        low = (
+            0.0
+            if successes == 0
+            else beta.ppf(norm.cdf(-z), successes + 0.5, trials - successes + 0.5)
+        )
+        high = (
+            1.0
+            if successes == trials
+            else beta.ppf(norm.cdf(z), successes + 0.5, trials - successes + 0.5)
+        )
+        return low, high
+
+    p, r = k / n, k_ref / n_ref
+    (l1, u1), (l2, u2) = limits(k, n), limits(k_ref, n_ref)
+    lower = (p * r - math.sqrt(max((p * r) ** 2 - l1 * (2 * p - l1) * u2 * (2 * r - u2), 0.0))) / (
+        u2 * (2 * r - u2)
+    )
+    upper = (p * r + math.sqrt(max((p * r) ** 2 - u1 * (2 * p - u1) * l2 * (2 * r - l2), 0.0))) / (
+        l2 * (2 * r - l2)
+    )
+    return min(max(lower, 0.0), p / r), max(upper, p / r)
 
 
-def test_katz_ratio_interval_zero_and_undefined_cases():
+@pytest.mark.parametrize(
+    ("k", "n", "k_ref", "n_ref"),
+    [
+        (30, 100, 60, 120),
+        (5, 56, 12, 29),
+        (0, 50, 20, 100),
+        (50, 50, 4950, 5000),
+        (3, 200, 250, 5000),
+    ],
+)
+def test_mover_j_ratio_interval_formula(k, n, k_ref, n_ref):
+    low, high = ratio_interval(np.array([k]), np.array([n]), k_ref, n_ref, 0.95)
+    expected_low, expected_high = mover_j(k, n, k_ref, n_ref)
+    # Paulson's approximate Jeffreys limits are within 2% of the exact ones here
+    assert low[0] == pytest.approx(expected_low, rel=0.025, abs=1e-6)
+    assert high[0] == pytest.approx(expected_high, rel=0.025)
+    assert low[0] <= k / n / (k_ref / n_ref) <= high[0]
+
+
+def test_ratio_interval_near_one_is_not_degenerate():
+    # 50/50 over 4950/5000: the Katz interval had a width of 0 here and missed a true ratio of 1
+    low, high = ratio_interval(np.array([50]), np.array([50]), 4950, 5000)
+    assert low[0] < 0.97 and high[0] > 1.0101 + 0.002
+
+
+def test_ratio_interval_zero_and_undefined_cases():
     low, high = ratio_interval(np.array([0, 5, 5]), np.array([50, 0, 50]), 20, 100)
-    assert low[0] >= 0 and 0 < high[0] < 1  # zero successes: corrected, still finite
+    assert low[0] == 0.0 and 0 < high[0] < 1  # zero successes: the upper bound stays finite
     assert np.isnan(low[1]) and np.isnan(high[1])  # no trials
     low, high = ratio_interval(np.array([5]), np.array([50]), 0, 100)
     assert np.isnan(low[0])  # reference rate 0: ratio undefined
+
+
+@pytest.mark.parametrize(
+    ("k", "n"),
+    [(0, 50), (1, 50), (2, 20), (3, 10), (4, 9), (10, 200), (25, 5000), (100, 200), (4990, 5000)],
+)
+def test_jeffreys_quantile_is_close_to_the_beta_quantile(k, n):
+    z = np.array([-3.0, -1.96, -1.0, 0.0, 1.0, 1.96, 3.0])
+    quantile = jeffreys_quantile(np.array(k), np.array(n), z)
+    error = norm.ppf(beta.cdf(quantile, k + 0.5, n - k + 0.5)) - z
+    if k > n - k:  # mirror: the tail towards 0 of the side with fewer events comes first
+        k, error = n - k, -error[::-1]
+    if k == 0:
+        assert np.abs(error[4:]).max() < 0.11  # the lower half is at 0 (adjusted)
+    elif k < 4:  # wider than Jeffreys in the tail towards 0 (the safe side), close elsewhere
+        assert error[:2].max() < 0.0 and np.abs(error[1:]).max() < 0.11
+        assert np.abs(error[2:]).max() < 0.03
+    else:
+        assert np.abs(error[1:6]).max() < 0.015 and np.abs(error).max() < 0.1
+
+
+def test_jeffreys_quantile_boundary_adjustment_and_undefined():
+    z = np.array([-1.96, -0.1, 0.1, 1.96])
+    none = jeffreys_quantile(np.array(0), np.array(50), z)
+    assert none[0] == none[1] == 0.0  # no events: the lower half is at 0
+    assert none[2] > 0 and none[3] == pytest.approx(beta.ppf(0.975, 0.5, 50.5), rel=0.02)
+    every = jeffreys_quantile(np.array(50), np.array(50), z)
+    assert every[2] == every[3] == 1.0
+    np.testing.assert_allclose(every[::-1], 1.0 - none, atol=1e-12)  # mirror images
+    assert np.isnan(jeffreys_quantile(np.array(0), np.array(0), 1.0))
 
 
 def test_normal_matrix_is_fixed_and_prefix_stable():
