@@ -1,22 +1,39 @@
 """Intervals of disparities from simulated group rates (docs/metrics.md has the argument).
 
-Notation: ``p_g`` a group's true rate, ``p̂_g`` its observed rate, ``p̃_g = (k + 1) / (n + 2)`` the
-centre of its simulated draws ``p*_g`` and ``e*_g = p*_g − p̃_g`` the simulated estimation error.
-For the difference ``D = max_g p − min_g p``, with ``T`` the groups that could be the highest
-and ``B`` those that could be the lowest (*contenders*: a group whose ``p̂ ± z·se`` range reaches
-the largest lower end, resp. the smallest upper end), the observed extreme pair ``(a, b)`` and
-the true one ``(c, d)``:
+Notation: ``p_g`` a group's true rate, ``p̂_g`` its observed rate, ``p*_g`` a draw from its
+Jeffreys confidence distribution ``Beta(k + ½, n − k + ½)`` (:func:`monitor.intervals.
+jeffreys_draws`) and ``e*_g = p̂_g − p*_g`` the simulated counterpart of the estimation error
+``e_g = p̂_g − p_g``. For the difference ``D = max_g p − min_g p``, with ``T`` the groups that
+could be the highest and ``B`` those that could be the lowest (*contenders*: a group whose
+Jeffreys 95% range reaches the largest lower limit, resp. the smallest upper limit), the
+observed extreme pair ``(a, b)`` and the true one ``(c, d)``:
 
 * ``D ≥ p_a − p_b = D̂ − (e_a − e_b) ≥ D̂ − (max_T e − min_B e)``,
 * ``D = p_c − p_d ≤ D̂ − (e_c − e_d) ≤ D̂ + (max_B e − min_T e)``.
 
-The bounds replace the error terms by the percentiles of their simulated counterparts. When
-every group is a contender this is Tukey's simultaneous range argument (it covers ``D = 0``,
-where the plug-in ``max − min`` is biased upwards and a plain percentile interval misses); when
-one group clearly leads and one clearly trails it reduces to the Agresti–Caffo interval of
-their difference. Ratios ``R = min / max`` use the same argument on the log scale around
-``R̃ = min p̃ / max p̃``. Worst cases over several rates (equalized odds) bound each rate and
-combine them jointly per draw.
+The bounds replace the error terms by the upper percentiles of their simulated counterparts.
+When every group is a contender this is Tukey's simultaneous range argument (it covers
+``D = 0``, where the plug-in ``max − min`` is biased upwards and a plain percentile interval
+misses); when one group clearly leads and one clearly trails it reduces to the percentile
+interval of ``p*_a − p*_b``, the Jeffreys-prior interval of a difference of two proportions
+(Agresti and Min 2005; its closed-form cousin is Laud's MOVER-J, the Newcombe hybrid score
+interval with Jeffreys limits in place of Wilson's). Ratios ``R = min / max`` use the same
+argument on the log scale, with errors ``log p̃ − log p*`` around ``p̃ = (k + 1) / (n + 2)`` and
+``R̃ = min p̃ / max p̃``.
+
+Why Jeffreys draws: the confidence distribution is skewed where the data are (a group at 0/50
+can have a true rate of 0.05 but not below 0), so each tail of each group has about its nominal
+probability — Brown, Cai and DasGupta (2001) and Cai (2005) find the Jeffreys limits accurate
+one tail at a time, which is what a lower or an upper bound of a disparity uses. A symmetric
+normal draw clipped to [0, 1] (the earlier method) treats 0/50 as known to ±0.02 and covered
+91–93% near rates of 0 or 1.
+
+Worst cases over several rates (equalized odds, ``max_r D_r``) combine each rate's lower bound
+(the largest wins) and, for the upper bound, the per-draw worst case ``max_r (D̂_r + …)``. A
+lower bound fails when *any* rate's does, so with ``m`` rates each rate's statistic is the
+maximum of ``m`` independent copies of its draws: its percentile at ``1 − α/2`` is the draws'
+percentile at ``(1 − α/2)^{1/m}`` (Šidák), and the worst case keeps a tail of ``α/2``. Ratios
+mirror this.
 
 Everything here works on *segments*: the groups of several attributes stacked in one array,
 each attribute a contiguous run of rows, so one call serves every attribute of a window.
@@ -29,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.disparities import Aggregation, DisparityMetric
-from monitor.intervals import simulated_noise
+from monitor.intervals import jeffreys_draws, jeffreys_quantile, window_generator
 
 _TINY = 1e-12  # floor for the logs of rates drawn at 0
 _CONTENDER_Z = 1.96
@@ -67,7 +84,7 @@ class RateSpreads:
     ``highest``/``lowest`` (observed) and ``centre_ratio`` (``min p̃ / max p̃``) are NaN when fewer
     than two groups have the rate defined. The ``*_noise`` arrays (segments × samples) hold
     ``lower_noise = max_T e* − min_B e*``, ``upper_noise = max_B e* − min_T e*`` and the same on
-    the log scale (``log p* − log p̃``); rows of undefined segments are NaN. ``min_trials`` is
+    the log scale (``e* = log p̃ − log p*``); rows of undefined segments are NaN. ``min_trials`` is
     the smallest denominator over all the segment's groups.
     """
 
@@ -154,16 +171,19 @@ def rate_spreads(
 ) -> RateSpreads:
     """Summarise one rate over the groups of every segment.
 
-    ``estimate`` is NaN for undefined groups (they are skipped); ``centre`` the adjusted rates.
-    A group's simulated errors use row ``normal_offset · size + local`` (``normal_offset`` may
-    be given per group) of the fixed
-    ``normals`` matrix (``normal_maxima``: its rows' largest ``|Z|``). Only contenders are
-    simulated: other groups cannot change the bounds. ``with_log`` (for all groups or per
-    group) limits the log-scale noise, which only ratios need, to where it is wanted.
+    ``estimate`` is NaN for undefined groups (they are skipped); ``centre`` the adjusted rates
+    ``(k + 1) / (n + 2)``, the centres of the log-scale noise. ``normals`` is the pool of
+    standard normals the draws are made from: a group uses pool row
+    ``order[normal_offset · size + local]`` (``normal_offset`` may be given per group) times a
+    sign, where ``order`` (a permutation of the pool's rows) and the signs are drawn per call
+    from :func:`monitor.intervals.window_generator` seeded by the counts and the pool; so a
+    group's draws change from window to window but not between evaluations of the same counts.
+    Only contenders are simulated: other groups cannot change the bounds. ``with_log`` (for
+    all groups or per group) limits the log-scale noise, which only ratios need, to where it is
+    wanted. ``normal_maxima`` is not needed any more (the draws need no clipping) and ignored.
     """
+    del normal_maxima
     count, samples = len(segments), normals.shape[1]
-    if normal_maxima is None:
-        normal_maxima = np.abs(normals).max(axis=1)
     defined = ~np.isnan(estimate)
     defined_groups = np.add.reduceat(defined.astype(np.int64), segments.starts)
     usable = defined_groups >= 2
@@ -172,18 +192,30 @@ def rate_spreads(
     centre_high, centre_low = _segment_extremes(centre, defined, segments)
     centre_ratio = np.full(count, np.nan)
     np.divide(centre_low, centre_high, out=centre_ratio, where=usable & (centre_high > 0))
-    spread = _CONTENDER_Z * np.sqrt(centre * (1.0 - centre) / (trials + 2.0))
-    bar_top = np.maximum.reduceat(np.where(defined, estimate - spread, -np.inf), segments.starts)
-    bar_bottom = np.minimum.reduceat(np.where(defined, estimate + spread, np.inf), segments.starts)
+    trial_counts = np.where(defined, trials, 1)
+    successes = np.where(defined, np.rint(np.nan_to_num(estimate) * trial_counts), 0.0)
+    limit_low = jeffreys_quantile(successes, trial_counts, -_CONTENDER_Z)
+    limit_high = jeffreys_quantile(successes, trial_counts, _CONTENDER_Z)
+    bar_top = np.maximum.reduceat(np.where(defined, limit_low, -np.inf), segments.starts)
+    bar_bottom = np.minimum.reduceat(np.where(defined, limit_high, np.inf), segments.starts)
     eligible = defined & usable[segments.segment]
-    in_top = eligible & (estimate + spread >= bar_top[segments.segment])
-    in_bottom = eligible & (estimate - spread <= bar_bottom[segments.segment])
+    in_top = eligible & (limit_high >= bar_top[segments.segment])
+    in_bottom = eligible & (limit_low <= bar_bottom[segments.segment])
     rows = np.flatnonzero(in_top | in_bottom)
     row_segment = segments.segment[rows]
     offset = normal_offset[rows] if isinstance(normal_offset, np.ndarray) else normal_offset
-    normal_rows = offset * segments.sizes[row_segment] + segments.local[rows]
-    noise = simulated_noise(
-        centre[rows], trials[rows], normals[normal_rows], row_maxima=normal_maxima[normal_rows]
+    generator = window_generator(successes, trial_counts, segments.sizes, normals[0, :4])
+    order = generator.permutation(normals.shape[0])
+    pool_signs = np.where(generator.integers(0, 2, normals.shape[0]) == 1, 1.0, -1.0)
+    normal_rows = order[offset * segments.sizes[row_segment] + segments.local[rows]]
+    observed = estimate[rows]
+    noise = jeffreys_draws(  # e* = p̂ − p*
+        successes[rows],
+        trial_counts[rows],
+        normals,
+        normal_rows,
+        pool_signs[normal_rows],
+        errors_from=observed,
     )
     top, bottom = in_top[rows], in_bottom[rows]
     same = bool(np.array_equal(top, bottom))  # every group a contender both ways
@@ -194,14 +226,17 @@ def rate_spreads(
     log_lower = log_upper = np.full((count, samples), np.nan, dtype=np.float32)
     logged = np.flatnonzero(with_log[rows] if isinstance(with_log, np.ndarray) else with_log)
     if logged.size:
-        # log is monotone: extremes of log(p*/p̃) = log(1 + e/p̃) come from extremes of e/p̃
+        # the log-scale error log p̃ − log p* falls as p* / p̃ rises: its extremes over a set
+        # of groups come from the extremes of p* / p̃
         if logged.size < rows.size:
             noise_rows, log_top, log_bottom = noise[logged], top[logged], bottom[logged]
             log_segment = row_segment[logged]
         else:
             noise_rows, log_top, log_bottom, log_segment = noise, top, bottom, row_segment
-        scale = np.maximum(centre[rows[logged]], _TINY).astype(np.float32)[:, None]
-        relative = noise_rows / scale
+        scale = 1.0 / np.maximum(centre[rows[logged]], _TINY)
+        # p* / p̃ = p̂ / p̃ − e* / p̃
+        relative = np.multiply(noise_rows, (-scale).astype(np.float32)[:, None])
+        relative += (observed[logged] * scale).astype(np.float32)[:, None]
         rel_top_high, rel_top_low = _subset_extremes(relative, log_top, log_segment, count)
         rel_bottom_high, rel_bottom_low = (
             (rel_top_high, rel_top_low)
@@ -209,12 +244,13 @@ def rate_spreads(
             else _subset_extremes(relative, log_bottom, log_segment, count)
         )
 
-        def log1(values: np.ndarray) -> np.ndarray:
-            return np.log(np.maximum(1.0 + values, _TINY))
+        def log(values: np.ndarray) -> np.ndarray:
+            return np.log(np.maximum(values, _TINY))
 
         with np.errstate(invalid="ignore"):
-            log_lower = log1(rel_top_high) - log1(rel_bottom_low)
-            log_upper = log1(rel_bottom_high) - log1(rel_top_low)
+            # max_T e − min_B e and max_B e − min_T e with e = −log(p* / p̃)
+            log_lower = log(rel_bottom_high) - log(rel_top_low)
+            log_upper = log(rel_top_high) - log(rel_bottom_low)
     return RateSpreads(
         defined_groups=defined_groups,
         highest=highest,
@@ -269,22 +305,38 @@ def metric_statistics(
     bound; the joint draws ``max_r (D̂_r + upper_noise_r)`` give the upper bound (upper
     percentile). Ratio: the upper percentile of each rate's ``log_lower_noise`` gives its upper
     bound; the joint draws ``min_r R̃_r · exp(−log_upper_noise_r)`` give the lower bound (lower
-    percentile).
+    percentile). With ``m > 1`` rates a rate's statistic is the largest of ``m`` independent
+    copies of its draws (the draws shifted by ``j · samples / m``), so that the ``m`` per-rate
+    bounds hold together at the nominal level (Šidák).
     """
     per_rate, joint = [], []
+    copies = len(metric.rates)
     for rate in metric.rates:
         spread = spreads[rate]
         if metric.aggregation == "difference":
-            per_rate.append(spread.lower_noise)
+            per_rate.append(_largest_of_copies(spread.lower_noise, copies))
             joint.append(spread.values("difference")[:, None] + spread.upper_noise)
         else:
-            per_rate.append(spread.log_lower_noise)
+            per_rate.append(_largest_of_copies(spread.log_lower_noise, copies))
             joint.append(spread.centre_ratio[:, None] * np.exp(-spread.log_upper_noise))
     if len(joint) == 1:
         return per_rate, joint[0]
     if metric.aggregation == "difference":
         return per_rate, np.maximum.reduce(joint)
     return per_rate, np.minimum.reduce(joint)
+
+
+def _largest_of_copies(draws: np.ndarray, copies: int) -> np.ndarray:
+    """Per column, the largest of ``copies`` independent draws: the draws and their shifts by
+    whole fractions of the samples (draws in different columns are independent). NaN rows stay
+    NaN."""
+    if copies == 1:
+        return draws
+    samples = draws.shape[1]
+    largest = draws.copy()
+    for copy in range(1, copies):
+        np.fmax(largest, np.roll(draws, copy * samples // copies, axis=1), out=largest)
+    return largest
 
 
 def combine_bounds(

@@ -2,19 +2,25 @@
 
 * A group rate ``k / n`` gets the Wilson score interval.
 * A ratio of two groups' rates (to the reference group) gets the MOVER-J interval: the
-  Donner–Zou recovery of a ratio's limits from the two rates' Jeffreys limits (Laud 2017), with
-  the Jeffreys quantiles from Paulson's closed form (:func:`jeffreys_quantile`).
-* A disparity (a function of several groups' rates) gets a simulation interval (a parametric
-  bootstrap from the counts): each group's rate is drawn as ``p̃ + se · Z`` with the
-  Agresti–Caffo adjusted estimate ``p̃ = (k + 1) / (n + 2)`` and
-  ``se = sqrt(p̃ (1 − p̃) / (n + 2))``; how the bounds follow from the draws is in
-  :mod:`monitor.disparity_intervals`. ``Z`` is a fixed standard-normal matrix generated from the
-  configured seed, so the same counts always give the same interval (a window re-evaluated
-  after a late label is stable) and no random state is kept.
+  Donner–Zou recovery of a ratio's limits from the two rates' Jeffreys limits (Laud 2017).
+* A disparity (a function of several groups' rates) gets a simulation interval: each group's
+  rate is drawn from its Jeffreys confidence distribution ``Beta(k + ½, n − k + ½)`` (the
+  posterior under the Jeffreys prior, whose equal-tailed quantiles are the Jeffreys interval of
+  Brown, Cai and DasGupta 2001, accurate in each tail separately, Cai 2005); how the bounds
+  follow from the draws is in :mod:`monitor.disparity_intervals`.
+
+The Beta quantiles come from a standard normal ``Z`` through closed forms, so a draw costs a few
+arithmetic operations (see :func:`jeffreys_quantile`). ``Z`` comes from a fixed pool (a
+standard-normal matrix generated from the configured seed); each window takes its own rows of
+the pool, in an order and with signs drawn from a generator seeded by a digest of the window's
+counts (:func:`window_generator`). So the same counts always give the same interval (a window
+re-evaluated after a late label is stable, no random state is kept), while different windows
+use different draws and their simulation errors do not repeat.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from functools import lru_cache
 from statistics import NormalDist
@@ -22,6 +28,13 @@ from statistics import NormalDist
 import numpy as np
 
 _BLOCK = 64  # columns of the normal matrix generated per seed block
+#: Below this many successes (or failures) a draw uses Paulson's cube-root form; from it on the
+#: Cornish–Fisher expansion (cheaper, and as accurate there: both within 0.03 of ``Z``)
+_SKEWED_BELOW = 20
+#: Paulson's form needs ``Z² < 9 b`` roughly; rows with fewer failures than this (groups of a
+#: handful of rows) are guarded against ``Z`` outside that range
+_GUARDED_BELOW = 5.0
+_BLOCK_ROWS = 128  # groups transformed at a time (128 × 1,000 draws: 0.5 MB, within L2 caches)
 
 
 def z_value(level: float) -> float:
@@ -155,6 +168,120 @@ def jeffreys_quantile(
     return np.where(n > 0, quantile, np.nan)
 
 
+def jeffreys_draws(
+    successes: np.ndarray,
+    trials: np.ndarray,
+    normals: np.ndarray,
+    rows: np.ndarray | None = None,
+    signs: np.ndarray | None = None,
+    errors_from: np.ndarray | None = None,
+) -> np.ndarray:
+    """Draws ``p*`` of each group's rate from ``Beta(k + ½, n − k + ½)`` (``groups × samples``,
+    float32): group ``i`` turns row ``rows[i]`` of ``normals`` (default: row ``i``), times its
+    sign (``signs``: ±1 per group, default +1), into draws; every ``n`` must be positive. With
+    ``errors_from`` (one value per group, e.g. the observed rates) the errors
+    ``errors_from − p*`` instead.
+
+    Groups with fewer than :data:`_SKEWED_BELOW` successes or failures use
+    :func:`jeffreys_quantile`'s formula (with its boundary adjustment); the others the
+    Cornish–Fisher expansion ``μ + σ (z + γ (z² − 1) / 6)`` with the Beta's mean, standard
+    deviation and skewness. Groups are processed in blocks that stay in the CPU cache: the
+    draws of a window are several megabytes, and every pass over them from memory costs.
+    """
+    k = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    row_of = np.arange(k.size) if rows is None else np.asarray(rows)
+    sign = np.ones(k.shape) if signs is None else np.asarray(signs, dtype=np.float64)
+    a, b = k + 0.5, n - k + 0.5
+    total = a + b
+    mean = a / total
+    deviation = np.sqrt(a * b / (total * total * (total + 1.0)))
+    skewness = 2.0 * (b - a) * np.sqrt(total + 1.0) / ((total + 2.0) * np.sqrt(a * b))
+    curve = deviation * skewness / 6.0
+    # p* = μ − c + z (s σ + c z) with c = σ γ / 6 (s² = 1); errors: (x − μ + c) − z (s σ + c z)
+    constant = mean - curve if errors_from is None else np.asarray(errors_from) - mean + curve
+    quadratic = curve.astype(np.float32)[:, None]
+    linear = (sign * deviation).astype(np.float32)[:, None]
+    constant32 = constant.astype(np.float32)[:, None]
+    draws = np.empty((k.size, normals.shape[1]), dtype=np.float32)
+    for start in range(0, k.size, _BLOCK_ROWS):
+        stop = min(start + _BLOCK_ROWS, k.size)
+        z = normals[row_of[start:stop]]
+        block = draws[start:stop]
+        np.multiply(z, quadratic[start:stop], out=block)
+        block += linear[start:stop]
+        block *= z
+        if errors_from is None:
+            block += constant32[start:stop]
+        else:
+            np.subtract(constant32[start:stop], block, out=block)
+    skewed = np.flatnonzero(np.minimum(k, n - k) < _SKEWED_BELOW)
+    if skewed.size:  # few groups, usually: computed again with the exact formula
+        exact = _paulson_draws(k[skewed], n[skewed], normals[row_of[skewed]], sign[skewed])
+        if errors_from is not None:
+            np.subtract(np.asarray(errors_from, np.float32)[skewed][:, None], exact, out=exact)
+        draws[skewed] = exact
+    return draws
+
+
+def _paulson_draws(
+    k: np.ndarray, n: np.ndarray, normals: np.ndarray, sign: np.ndarray
+) -> np.ndarray:
+    """:func:`jeffreys_quantile` of every element of ``sign · normals``, in float32."""
+    flip = k > n / 2.0
+    near = np.where(flip, n - k, k)
+    a, b = near + 0.5, n - near + 0.5
+    c1, c2 = 1.0 / (9.0 * a), 1.0 / (9.0 * b)
+    big_a, big_b = 1.0 - c2, 1.0 - c1
+
+    def column(values: np.ndarray) -> np.ndarray:
+        return values.astype(np.float32)[:, None]
+
+    z = np.multiply(normals, column(np.where(flip, -sign, sign)))
+    square = z * z
+    root = np.multiply(square, column(-c1 * c2))
+    root += column(big_a**2 * c1 + big_b**2 * c2)
+    np.maximum(root, 0.0, out=root)
+    np.sqrt(root, out=root)
+    root *= z
+    root += column(big_a * big_b)
+    denominator = np.multiply(square, column(-c2))
+    denominator += column(big_a**2)
+    guarded = np.flatnonzero(b < _GUARDED_BELOW)
+    if guarded.size:  # outside the approximation's range the draw is at the edge of [0, 1]
+        outside = (denominator[guarded] <= 0) | (
+            (column(big_a[guarded]) * root[guarded] - column(big_b[guarded]) * denominator[guarded])
+            * z[guarded]
+            < 0
+        )
+        edge = np.where(z[guarded] > 0, np.float32(np.inf), np.float32(0.0))
+        root[guarded] = np.where(outside, edge, root[guarded])
+        denominator[guarded] = np.where(outside, np.float32(1.0), denominator[guarded])
+    root /= denominator
+    np.maximum(root, 0.0, out=root)
+    odds = root * root
+    odds *= root
+    odds *= column(a / b)
+    odds += 1.0
+    below = np.divide(np.float32(1.0), odds, out=odds)  # 1 − draw on the near side
+    boundary = np.flatnonzero(near == 0)
+    if boundary.size:  # no events: the lower half of the draws is at 0 exactly
+        below[boundary] = np.where(z[boundary] < 0, np.float32(1.0), below[boundary])
+    draws = np.where(flip[:, None], below, np.float32(1.0) - below)
+    return draws.astype(np.float32, copy=False)
+
+
+def window_generator(*arrays: np.ndarray) -> np.random.Generator:
+    """A generator seeded by a digest of ``arrays`` (their bytes and shapes): the same window
+    counts give the same stream, and different windows independent ones."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        contiguous = np.ascontiguousarray(array)
+        digest.update(str(contiguous.shape).encode())
+        digest.update(contiguous.tobytes())
+    return np.random.default_rng(int.from_bytes(digest.digest(), "little"))
+
+
 @lru_cache(maxsize=256)
 def _normal_block(seed: int, samples: int, block: int) -> np.ndarray:
     rng = np.random.default_rng([seed, samples, block])
@@ -186,55 +313,11 @@ def normal_row_maxima(seed: int, samples: int, rows: int) -> np.ndarray:
 
 
 def adjusted_rate(successes: np.ndarray, trials: np.ndarray) -> np.ndarray:
-    """The Agresti–Caffo adjusted rate ``(k + 1) / (n + 2)`` that the draws are centred on."""
+    """The Agresti–Caffo adjusted rate ``(k + 1) / (n + 2)`` (positive even when ``k = 0``): the
+    centre of the log-scale noise of ratios."""
     return (np.asarray(successes, dtype=np.float64) + 1.0) / (
         np.asarray(trials, dtype=np.float64) + 2.0
     )
-
-
-def simulate_around(
-    centre: np.ndarray, trials: np.ndarray, normals: np.ndarray, sign: float = 1.0
-) -> np.ndarray:
-    """Draws of each group's rate (``groups × samples``, float32) clipped to [0, 1]:
-    ``p̃ + sign · sqrt(p̃ (1 − p̃) / (n + 2)) · Z`` around the adjusted rates ``p̃``."""
-    n = np.asarray(trials, dtype=np.float64)
-    spread = sign * np.sqrt(centre * (1.0 - centre) / (n + 2.0))
-    draws = normals * spread.astype(np.float32)[:, None]
-    draws += centre.astype(np.float32)[:, None]
-    np.clip(draws, 0.0, 1.0, out=draws)
-    return draws
-
-
-def simulated_noise(
-    centre: np.ndarray,
-    trials: np.ndarray,
-    normals: np.ndarray,
-    sign: float = 1.0,
-    row_maxima: np.ndarray | None = None,
-) -> np.ndarray:
-    """The simulated errors ``e* = p* − p̃`` of :func:`simulate_around`'s draws (float32), computed
-    without materialising the draws: ``clip(sign · se · Z, −p̃, 1 − p̃)``. ``row_maxima`` (each
-    row's largest ``|Z|``, see :func:`normal_row_maxima`) saves a pass over the draws."""
-    n = np.asarray(trials, dtype=np.float64)
-    spread = np.sqrt(centre * (1.0 - centre) / (n + 2.0))
-    noise = np.multiply(normals, (sign * spread).astype(np.float32)[:, None])
-    # the draw p̃ + e stays in [0, 1]; rows whose largest draw cannot leave it need no clipping
-    if row_maxima is None:
-        row_maxima = np.abs(normals).max(axis=1)
-    largest = row_maxima * spread
-    clip = np.flatnonzero((largest > centre) | (largest > 1.0 - centre))
-    if clip.size:
-        rows = noise[clip]
-        np.maximum(rows, (-centre[clip]).astype(np.float32)[:, None], out=rows)
-        np.minimum(rows, (1.0 - centre[clip]).astype(np.float32)[:, None], out=rows)
-        noise[clip] = rows
-    return noise
-
-
-def simulate_rates(successes: np.ndarray, trials: np.ndarray, normals: np.ndarray) -> np.ndarray:
-    """Draws of each group's rate around ``p̃ = (k + 1) / (n + 2)`` (see :func:`simulate_around`).
-    Rows of undefined rates (``n`` = 0) are meaningless and must be ignored by the caller."""
-    return simulate_around(adjusted_rate(successes, trials), trials, normals)
 
 
 def quantile_positions(samples: int, level: float) -> tuple[int, int]:

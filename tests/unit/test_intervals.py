@@ -1,5 +1,5 @@
 """Interval methods: Wilson against scipy, MOVER-J against its formula with exact Jeffreys
-limits, fixed simulation draws."""
+limits, the Jeffreys draws against the Beta distribution, fixed pool of normals."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ import numpy as np
 import pytest
 from scipy.stats import beta, binomtest, norm
 
+from monitor.disparity_intervals import Segments, rate_spreads
 from monitor.intervals import (
+    adjusted_rate,
+    jeffreys_draws,
     jeffreys_quantile,
     normal_matrix,
     quantile_positions,
     ratio_interval,
     row_quantiles,
-    simulate_rates,
-    simulated_noise,
     wilson_interval,
+    window_generator,
     z_value,
 )
 
@@ -135,6 +137,42 @@ def test_jeffreys_quantile_boundary_adjustment_and_undefined():
     assert np.isnan(jeffreys_quantile(np.array(0), np.array(0), 1.0))
 
 
+@pytest.mark.parametrize(
+    ("k", "n"), [(0, 50), (1, 50), (3, 20), (30, 200), (2500, 5000), (4999, 5000)]
+)
+def test_jeffreys_draws_follow_the_beta_distribution(k, n):
+    normals = normal_matrix(3, 20000, 1)
+    draws = jeffreys_draws(np.array([k]), np.array([n]), normals)[0]
+    assert draws.dtype == np.float32 and draws.min() >= 0.0 and draws.max() <= 1.0
+    spread = beta.std(k + 0.5, n - k + 0.5)
+    tolerance = 0.06 if min(k, n - k) >= 4 else 0.15  # Paulson's form is wide at 1–3 events
+    for probability in (0.025, 0.3, 0.7, 0.975):
+        expected = beta.ppf(probability, k + 0.5, n - k + 0.5)
+        if k == 0 and probability < 0.5:
+            expected = 0.0  # the boundary adjustment
+        assert np.quantile(draws, probability) == pytest.approx(expected, abs=tolerance * spread)
+
+
+def test_jeffreys_draws_signs_rows_and_errors():
+    normals = normal_matrix(4, 500, 3)
+    k, n = np.array([30, 5]), np.array([100, 40])
+    plain = jeffreys_draws(k, n, normals[:2])
+    chosen = jeffreys_draws(k, n, normals, rows=np.array([2, 0]), signs=np.array([1.0, -1.0]))
+    np.testing.assert_array_equal(chosen[0], jeffreys_draws(k[:1], n[:1], normals[2:3])[0])
+    np.testing.assert_allclose(chosen[1], jeffreys_draws(k[1:], n[1:], -normals[:1])[0])
+    assert not np.allclose(chosen[1], plain[1])
+    errors = jeffreys_draws(k, n, normals[:2], errors_from=k / n)
+    np.testing.assert_allclose(errors, (k / n)[:, None] - plain, atol=1e-6)
+
+
+def test_window_generator_is_a_function_of_its_arrays():
+    first = window_generator(np.array([3, 50]), np.array([0.5])).integers(0, 1 << 30, 4)
+    again = window_generator(np.array([3, 50]), np.array([0.5])).integers(0, 1 << 30, 4)
+    other = window_generator(np.array([4, 50]), np.array([0.5])).integers(0, 1 << 30, 4)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
 def test_normal_matrix_is_fixed_and_prefix_stable():
     small = normal_matrix(7, 200, 3)
     large = normal_matrix(7, 200, 130)
@@ -146,14 +184,6 @@ def test_normal_matrix_is_fixed_and_prefix_stable():
         large[0, 0] = 1.0  # read-only: shared by every evaluation
 
 
-def test_simulated_rates_are_centred_on_the_adjusted_rate():
-    normals = normal_matrix(1, 4000, 2)
-    draws = simulate_rates(np.array([30, 0]), np.array([100, 50]), normals)
-    assert draws.shape == (2, 4000)
-    assert float(draws[0].mean()) == pytest.approx(31 / 102, abs=0.003)
-    assert float(draws.min()) >= 0.0 and float(draws.max()) <= 1.0
-
-
 def test_row_quantiles_are_outer_order_statistics():
     draws = np.arange(1000, dtype=np.float32)[::-1].reshape(1, -1)
     low, high = row_quantiles(draws, 0.95)
@@ -161,14 +191,21 @@ def test_row_quantiles_are_outer_order_statistics():
     assert (low[0], high[0]) == (24.0, 975.0)
 
 
-def test_simulated_noise_is_clipped_only_where_a_draw_would_leave_the_unit_interval():
-    normals = normal_matrix(5, 2000, 2)
-    centre = np.array([0.02, 0.5])  # a rare event from few rows, and a balanced one
-    trials = np.array([10, 1000])
-    noise = simulated_noise(centre, trials, normals)
-    assert float((centre[0] + noise[0]).min()) >= 0.0  # clipped at p = 0
-    assert float(noise[0].min()) == pytest.approx(-0.02)
-    spread = math.sqrt(0.25 / 1002)
-    np.testing.assert_allclose(noise[1], normals[1] * spread, rtol=1e-6)  # untouched
-    negated = simulated_noise(centre, trials, normals, sign=-1.0)
-    np.testing.assert_allclose(negated[1], -noise[1], rtol=1e-6)
+def test_each_window_draws_afresh_and_the_same_counts_draw_the_same():
+    # The simulated statistic of one window is a function of its counts; another window's is
+    # made from other rows of the pool (with other signs), so its errors are independent of the
+    # first's rather than repeating them (which would bias every window the same way).
+    normals = normal_matrix(9, 2000, 10)
+    segments = Segments.from_sizes([2])
+
+    def statistic(successes: list[int]) -> np.ndarray:
+        k, n = np.array(successes, dtype=float), np.array([500, 500])
+        spreads = rate_spreads(k / n, adjusted_rate(k, n), n, segments, normals, 0)
+        return spreads.lower_noise[0]
+
+    first = statistic([200, 210])
+    np.testing.assert_array_equal(first, statistic([200, 210]))
+    correlations = [
+        np.corrcoef(first, statistic([200 + shift, 210 - shift]))[0, 1] for shift in range(1, 21)
+    ]
+    assert np.mean(np.abs(correlations)) < 0.3
