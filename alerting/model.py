@@ -76,7 +76,9 @@ class Observation:
     thresholds: the hysteresis band), ``clear`` (back on the good side of the clear threshold) or
     ``insufficient`` (too few samples or undefined value: never a breach). ``for_seconds`` and
     ``for_evaluations`` are the rule's ``for``: how long / how many consecutive windows a breach
-    must hold before the alert fires.
+    must hold before the alert fires. ``extremes`` names who the disparity is about (``rate``,
+    ``highest_group``, ``highest_rate``, ``lowest_group``, ``lowest_rate``; None when not
+    computable) and ``small_groups`` the groups left out for too little data.
     """
 
     key: AlertKey
@@ -89,6 +91,8 @@ class Observation:
     for_seconds: float = 0.0
     for_evaluations: int = 0
     groups: tuple[dict[str, Any], ...] = ()
+    extremes: dict[str, Any] | None = None
+    small_groups: tuple[str, ...] = ()
 
     def point(self) -> WindowPoint:
         return WindowPoint(self.window_start, self.window_end, self.value, self.ci, self.kind)
@@ -131,6 +135,7 @@ class AlertState:
             last["key"] = key
             last["ci"] = _interval(last.get("ci"))
             last["groups"] = tuple(last.get("groups") or ())
+            last["small_groups"] = tuple(last.get("small_groups") or ())
             observation = Observation(**last)
         recent = tuple(
             replace(WindowPoint(**point), ci=_interval(point.get("ci")))
@@ -174,6 +179,8 @@ class AlertSnapshot:
     groups: tuple[dict[str, Any], ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    extremes: dict[str, Any] | None = None
+    small_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,6 +217,7 @@ class Notification:
         for alert in raw["alerts"]:
             alert["ci"] = _interval(alert.get("ci"))
             alert["groups"] = tuple(alert.get("groups") or ())
+            alert["small_groups"] = tuple(alert.get("small_groups") or ())
             alerts.append(AlertSnapshot(**alert))
         raw["alerts"] = tuple(alerts)
         return Notification(**raw)

@@ -57,6 +57,13 @@ def probe_notification(receiver: str, now: float) -> Notification:
         ),
         labels={"rule": "fairwatch-test", "test": "true"},
         annotations={"summary": "Test notification from `fairwatch alerts test`; ignore it."},
+        extremes={
+            "rate": "selection_rate",
+            "highest_group": "male",
+            "highest_rate": 0.433,
+            "lowest_group": "female",
+            "lowest_rate": 0.31,
+        },
     )
     return Notification(
         receiver=receiver,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alerting.model import AlertSnapshot, Notification
+from monitor.results import extremes_text
 
 # The base rate(s) a disparity metric is built from: shown per group next to the disparity.
 _RATES_BY_PREFIX = (
@@ -72,12 +73,35 @@ def alert_title(alert: AlertSnapshot) -> str:
     return f"{alert.model_id}: {subject} of {alert.attribute} {alert.op} {alert.threshold:g}"
 
 
+def extremes_line(alert: AlertSnapshot) -> str | None:
+    """Who the alert is about: ``race: FPR African-American 0.448 vs Caucasian 0.235`` (None
+    when unknown)."""
+    extremes = alert.extremes or {}
+    text = extremes_text(
+        extremes.get("rate"),
+        extremes.get("highest_group"),
+        extremes.get("highest_rate"),
+        extremes.get("lowest_group"),
+        extremes.get("lowest_rate"),
+    )
+    return None if text is None else f"{alert.attribute}: {text}"
+
+
+def small_groups_line(alert: AlertSnapshot) -> str | None:
+    """``left out (too few rows): Asian, Native American`` (None when no group was)."""
+    if not alert.small_groups:
+        return None
+    return "left out (too few rows): " + ", ".join(alert.small_groups)
+
+
 def alert_line(alert: AlertSnapshot) -> str:
-    """One line: status, title, value with interval, window."""
+    """One line: status, title, value with interval, who it is about, window."""
     value = f"{format_value(alert.value)} {format_interval(alert.ci)}".strip()
+    who = extremes_line(alert)
     return (
-        f"[{alert.status.upper()}] {alert_title(alert)}: value {value}, "
-        f"threshold {alert.threshold:g}, window {alert.window} "
+        f"[{alert.status.upper()}] {alert_title(alert)}: value {value}"
+        + (f" ({who})" if who else "")
+        + f", threshold {alert.threshold:g}, window {alert.window} "
         f"({format_time(alert.window_start)} – {format_time(alert.window_end)})"
     )
 
@@ -99,6 +123,7 @@ def alert_payload(alert: AlertSnapshot) -> dict[str, Any]:
     data = asdict(alert)
     data["ci"] = list(alert.ci) if alert.ci is not None else None
     data["groups"] = list(alert.groups)
+    data["small_groups"] = list(alert.small_groups)
     data["starts_at"] = iso_time(alert.starts_at)
     data["ends_at"] = iso_time(alert.ends_at)
     data["window_start"] = iso_time(alert.window_start)

@@ -41,6 +41,19 @@ def classify(rule: RuleConfig, disparity: Disparity) -> ObservationKind:
     return "hold" if condition.breached(value, rule.clear) else "clear"
 
 
+def extremes(disparity: Disparity) -> dict[str, Any] | None:
+    """Who the disparity is about, as a JSON-ready dict (None when not computable)."""
+    if disparity.rate is None or disparity.highest_group is None:
+        return None
+    return {
+        "rate": disparity.rate,
+        "highest_group": disparity.highest_group,
+        "highest_rate": disparity.highest_rate,
+        "lowest_group": disparity.lowest_group,
+        "lowest_rate": disparity.lowest_rate,
+    }
+
+
 def group_stats(groups: Iterable[GroupResult], attribute: str) -> tuple[dict[str, Any], ...]:
     """Per-group statistics of ``attribute`` as JSON-ready dicts (evidence and tables)."""
     return tuple(
@@ -104,6 +117,8 @@ def observe(rules: Iterable[RuleConfig], evaluation: WindowEvaluation) -> list[O
                     for_seconds=rule.for_.seconds,
                     for_evaluations=rule.for_.evaluations,
                     groups=group_stats(evaluation.groups, disparity.attribute),
+                    extremes=extremes(disparity),
+                    small_groups=disparity.small_groups,
                 )
             )
         if rule.low_volume is not None:
@@ -176,4 +191,6 @@ def snapshot(
         groups=last.groups if last else (),
         labels=alert_labels(rule, key, severity),
         annotations=rule.annotations.as_dict(),
+        extremes=last.extremes if last and not low_volume else None,
+        small_groups=last.small_groups if last else (),
     )

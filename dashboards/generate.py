@@ -218,9 +218,12 @@ def fleet_overview() -> dict[str, Any]:
     worst = flux(
         f'filter(fn: (r) => r._measurement == "fairness_disparity" and {MODELS} and {WINDOW})',
         'filter(fn: (r) => r._field == "value" or r._field == "threshold" or r._field == "status"'
-        ' or r._field == "min_group_n")',
+        ' or r._field == "min_group_n" or r._field == "highest_group"'
+        ' or r._field == "lowest_group")',
         "last()",
         'pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
+        # one table: a not computable disparity has no value column, which map() cannot type
+        "group()",
         "map(fn: (r) => ({r with severity:\n"
         '    (if r.status == "breach" then 3000.0\n'
         '     else if r.status == "undecided" then 2000.0\n'
@@ -236,7 +239,7 @@ def fleet_overview() -> dict[str, Any]:
         'max(column: "severity")',
         "group()",
         'keep(columns: ["_time", "model_id", "attribute", "metric", "group", "value", '
-        '"threshold", "min_group_n", "status"])',
+        '"threshold", "min_group_n", "status", "highest_group", "lowest_group"])',
         'sort(columns: ["status", "model_id", "attribute"])',
     )
     breach_count = flux(
@@ -322,7 +325,8 @@ def fleet_overview() -> dict[str, Any]:
               options={"colorMode": "value", "graphMode": "none"}),
         panel("table", "Worst disparity per model and attribute", worst, (0, 4, 16, 10),
               description="Latest window. Breaches first; then the disparity farthest from its "
-                          "threshold. Insufficient data means a group is below the minimum size.",
+                          "threshold. Highest and lowest name the groups at the extremes; not "
+                          "computable means fewer than two groups have enough data.",
               overrides=[
                   {"matcher": {"id": "byName", "options": "status"},
                    "properties": [{"id": k, "value": v} for k, v in status_cell.items()]},
@@ -394,7 +398,8 @@ def model_detail() -> dict[str, Any]:
         'pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
         "group()",
         'keep(columns: ["_time", "metric", "group", "reference_group", "value", "ci_low", '
-        '"ci_high", "threshold", "min_group_n", "status", "mode"])',
+        '"ci_high", "threshold", "min_group_n", "status", "mode", "rate", "highest_group", '
+        '"highest_rate", "lowest_group", "lowest_rate", "small_groups"])',
         'sort(columns: ["metric", "group"])',
     )
 

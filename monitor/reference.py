@@ -78,8 +78,11 @@ def reference_ratios(
 ) -> list[list[Disparity]]:
     """Per attribute, each group's ratio to the reference group for every configured rate.
 
-    A ratio involving a group with fewer than ``min_group_size`` in the rate's denominator is
-    reported with its value and interval, the small group named, and status ``not_computable``.
+    The reference group gets its own ratio too (exactly 1): every group has a row in every
+    evaluation, so a later evaluation of a window that picks another reference replaces each
+    group's row instead of leaving the former reference's behind. A ratio involving a group
+    with fewer than ``min_group_size`` in the rate's denominator is reported with its value and
+    interval, the small group named, and status ``not_computable``.
     Without a reference group (configured but absent, or no group with enough predictions) the
     attribute gets one ``not_computable`` ratio with ``group`` unset.
     """
@@ -132,8 +135,6 @@ def reference_ratios(
             reference_name = group_names[ref - start]
             for local, group in enumerate(group_names):
                 row = start + local
-                if row == ref:
-                    continue
                 small = tuple(
                     name
                     for name, size in ((reference_name, sizes[ref]), (group, sizes[row]))
@@ -143,6 +144,9 @@ def reference_ratios(
                 interval_low, interval_high = (lows[row], highs[row]) if value is not None else (
                     None, None
                 )  # fmt: skip
+                if row == ref and value is not None:  # the reference's own ratio is exactly 1
+                    value, interval_low, interval_high = 1.0, 1.0, 1.0
+                    small = small[:1]
                 status = (
                     "not_computable"
                     if small

@@ -17,6 +17,36 @@ STATUSES: tuple[Status, ...] = ("breach", "undecided", "ok", "not_computable")
 Mode = Literal["point", "confident"]
 Interval = tuple[float, float]
 
+#: How a rate is named in human text (alerts, reports).
+RATE_LABELS = {
+    "selection_rate": "selection rate",
+    "favourable_rate": "favourable rate",
+    "tpr": "TPR",
+    "fpr": "FPR",
+    "fnr": "FNR",
+    "tnr": "TNR",
+    "ppv": "PPV",
+    "npv": "NPV",
+    "accuracy": "accuracy",
+    "base_rate": "base rate",
+}
+
+
+def extremes_text(
+    rate: str | None,
+    highest_group: str | None,
+    highest_rate: float | None,
+    lowest_group: str | None,
+    lowest_rate: float | None,
+) -> str | None:
+    """``FPR African-American 0.448 vs Caucasian 0.235``; None when the extremes are unknown."""
+    if rate is None or highest_group is None or lowest_group is None:
+        return None
+    if highest_rate is None or lowest_rate is None:
+        return None
+    label = RATE_LABELS.get(rate, rate)
+    return f"{label} {highest_group} {highest_rate:.3f} vs {lowest_group} {lowest_rate:.3f}"
+
 
 @dataclass(frozen=True)
 class GroupResult:
@@ -80,6 +110,13 @@ class Disparity:
     lowest_group: str | None = None
     lowest_rate: float | None = None
     small_groups: tuple[str, ...] = ()
+
+    @property
+    def extremes(self) -> str | None:
+        """The extremes in words (``FPR African-American 0.448 vs Caucasian 0.235``)."""
+        return extremes_text(
+            self.rate, self.highest_group, self.highest_rate, self.lowest_group, self.lowest_rate
+        )
 
 
 @dataclass(frozen=True)

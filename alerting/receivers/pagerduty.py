@@ -89,6 +89,8 @@ class PagerDutyReceiver:
                     "ci": list(alert.ci) if alert.ci else None,
                     "threshold": alert.threshold,
                     "window": alert.window,
+                    "extremes": alert.extremes,
+                    "small_groups": list(alert.small_groups),
                     "groups": [dict(zip(rows[0], row, strict=True)) for row in rows[1:]],
                     "labels": alert.labels,
                     "annotations": alert.annotations,

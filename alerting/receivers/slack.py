@@ -28,10 +28,12 @@ from alerting.receivers.common import (
 )
 from alerting.render import (
     alert_title,
+    extremes_line,
     format_interval,
     format_time,
     format_value,
     group_rows,
+    small_groups_line,
     summary,
 )
 
@@ -120,6 +122,12 @@ def _alert_blocks(alert: AlertSnapshot) -> list[dict[str, Any]]:
         ),
         ("Severity", alert.severity),
     ]
+    who = extremes_line(alert)
+    if who:
+        fields.insert(3, ("Highest vs lowest", who))
+    small = small_groups_line(alert)
+    if small:
+        fields.append(("Small groups", small))
     section = {
         "type": "section",
         "text": {

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
 from monitor.disparities import REFERENCE_SUFFIX
-from monitor.results import Disparity, GroupResult
+from monitor.results import RATE_LABELS, Disparity, GroupResult
 
 STATUS_COLOUR = {
     "breach": "#c62828",
@@ -62,9 +62,9 @@ def _style(axes: Axes) -> None:
     axes.tick_params(length=0)
 
 
-def group_rates_figure(groups: Sequence[GroupResult], min_group_size: int) -> str:
+def group_rates_figure(groups: Sequence[GroupResult]) -> str:
     """One panel per rate: each group's rate as a dot with its interval as a bar; groups under
-    the minimum size are drawn hollow."""
+    the minimum size for the rate (left out of its comparisons) are drawn hollow."""
     rates = [r for r in RATE_TITLE if any(g.rates.get(r) is not None for g in groups)]
     names = [g.group for g in groups]
     height = max(1.6, 0.32 * len(groups) + 0.9)
@@ -82,7 +82,7 @@ def group_rates_figure(groups: Sequence[GroupResult], min_group_size: int) -> st
             colour = RATE_COLOUR[rate]
             if interval is not None:
                 axes.plot(interval, [position, position], color=colour, linewidth=2.2, alpha=0.35)
-            hollow = group.n < min_group_size
+            hollow = rate in group.small_rates
             axes.plot(
                 [value], [position], "o", markersize=6, color=colour,
                 markerfacecolor="white" if hollow else colour,
@@ -177,8 +177,9 @@ def reference_figure(disparities: Sequence[Disparity]) -> str | None:
     axes.set_ylim(len(items) - 0.5, -0.5)
     axes.set_xlim(0, highest * 1.05)
     reference = items[0].reference_group
+    rate = RATE_LABELS.get(items[0].rate or "selection_rate", "selection rate").capitalize()
     axes.set_title(
-        f"Selection rate ÷ {reference}'s (four-fifths band {threshold:g}–{1 / threshold:.3g})",
+        f"{rate} ÷ {reference}'s (four-fifths band {threshold:g}–{1 / threshold:.3g})",
         fontsize=9.5, color=INK, loc="left",
     )  # fmt: skip
     figure.tight_layout()

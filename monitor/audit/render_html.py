@@ -7,7 +7,7 @@ from html import escape
 from monitor.audit.core import AuditReport
 from monitor.audit.plots import disparity_figure, group_rates_figure, reference_figure
 from monitor.disparities import REFERENCE_SUFFIX
-from monitor.results import Disparity, GroupResult
+from monitor.results import RATE_LABELS, Disparity, GroupResult
 
 STATUS_TEXT = {
     "breach": "breach",
@@ -77,6 +77,8 @@ def _rate_cell(group: GroupResult, rate: str) -> str:
         return '<td><span class="na">undefined</span></td>'
     interval = group.intervals.get(rate)
     ci = "" if interval is None else f'<span class="ci">{interval[0]:.3f}–{interval[1]:.3f}</span>'
+    if rate in group.small_rates:
+        return f'<td class="small">{value:.3f}{ci}<span class="ci">small</span></td>'
     return f"<td>{value:.3f}{ci}</td>"
 
 
@@ -84,8 +86,12 @@ def _groups_table(groups: list[GroupResult], min_group_size: int, level: int) ->
     head = "".join(f"<th>{title}<br>({level}% CI)</th>" for _rate, title in TABLE_RATES)
     rows = []
     for group in groups:
-        small = group.n < min_group_size
-        name = escape(group.group) + (" <span class='small'>(small)</span>" if small else "")
+        small = ", ".join(RATE_LABELS.get(rate, rate) for rate in group.small_rates)
+        name = escape(group.group) + (
+            f" <span class='small'>(under {min_group_size} for {escape(small)})</span>"
+            if small
+            else ""
+        )
         coverage = "" if group.label_coverage is None else f"{group.label_coverage:.0%}"
         cells = "".join(_rate_cell(group, rate) for rate, _title in TABLE_RATES)
         ece = _number(group.ece)
@@ -117,18 +123,29 @@ def _disparity_table(disparities: list[Disparity], level: int) -> str:
         if disparity.metric.endswith(REFERENCE_SUFFIX) and disparity.threshold:
             threshold = f"{disparity.threshold:g}–{1 / disparity.threshold:.3g}"
         status = disparity.status
+        extremes = escape(_extremes(disparity))
+        small = escape(", ".join(disparity.small_groups))
         rows.append(
             f'<tr><td class="text">{escape(disparity.attribute)}</td>'
             f'<td class="text">{_metric_name(disparity)}</td><td>{_number(disparity.value)}</td>'
-            f"<td>{interval}</td><td>{disparity.min_group_n:,}</td><td>{threshold}</td>"
-            f'<td class="text"><span class="badge {status}">{STATUS_TEXT[status]}</span></td></tr>'
+            f"<td>{interval}</td><td>{threshold}</td>"
+            f'<td class="text"><span class="badge {status}">{STATUS_TEXT[status]}</span></td>'
+            f'<td class="text">{extremes}</td><td>{disparity.min_group_n:,}</td>'
+            f'<td class="text small">{small}</td></tr>'
         )
     return (
         '<table><thead><tr><th>Attribute</th><th class="text">Metric</th><th>Value</th>'
-        f'<th>{level}% CI</th><th>Smallest n</th><th>Threshold</th><th class="text">Status</th>'
-        "</tr></thead>"
+        f'<th>{level}% CI</th><th>Threshold</th><th class="text">Status</th>'
+        '<th class="text">Highest vs lowest</th><th>Smallest n</th>'
+        '<th class="text">Left out (small)</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _extremes(disparity: Disparity) -> str:
+    if disparity.group is not None and disparity.group == disparity.reference_group:
+        return "the reference"
+    return disparity.extremes or "—"
 
 
 def _cards(report: AuditReport) -> str:
@@ -196,9 +213,7 @@ def render_html(report: AuditReport, failures: list[str] | None = None) -> str:
         groups = [g for g in evaluation.groups if g.attribute == attribute]
         disparities = [d for d in evaluation.disparities if d.attribute == attribute]
         parts.append(f"<h2>{escape(attribute)}</h2>")
-        parts.append(
-            f'<div class="figure">{group_rates_figure(groups, engine.min_group_size)}</div>'
-        )
+        parts.append(f'<div class="figure">{group_rates_figure(groups)}</div>')
         reference = reference_figure([d for d in disparities if d.group is not None])
         if reference:
             parts.append(f'<div class="figure">{reference}</div>')

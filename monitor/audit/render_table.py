@@ -33,9 +33,12 @@ def _rate_cell(group: GroupResult, rate: str) -> Text:
     if value is None:
         return Text("—", style="dim")
     interval = group.intervals.get(rate)
-    text = Text(f"{value:.3f}")
+    small = rate in group.small_rates
+    text = Text(f"{value:.3f}", style="yellow" if small else "")
     if interval is not None:
         text.append(f" {interval[0]:.2f}–{interval[1]:.2f}", style="dim")
+    if small:
+        text.append(" small", style="yellow")
     return text
 
 
@@ -63,7 +66,7 @@ def group_tables(report: AuditReport) -> list[Table]:
         for group in report.evaluation.groups:
             if group.attribute != attribute:
                 continue
-            small = group.n < report.options.engine.min_group_size
+            small = bool(group.small_rates)
             table.add_row(
                 Text(group.group, style="yellow" if small else ""),
                 f"{group.n:,}",
@@ -80,27 +83,37 @@ def disparity_table(report: AuditReport) -> Table:
     for heading, justify in (
         ("attribute", "left"),
         ("metric", "left"),
-        ("value", "right"),
-        (f"{level}% CI", "right"),
-        ("min n", "right"),
+        (f"value ({level}% CI)", "right"),
         ("threshold", "right"),
         ("status", "left"),
+        ("highest vs lowest", "left"),
+        ("min n", "right"),
+        ("left out (small)", "left"),
     ):
         table.add_column(heading, justify=justify)  # type: ignore[arg-type]
     for disparity in report.evaluation.disparities:
-        interval = "—"
+        value = Text(_number(disparity.value))
         if disparity.ci_low is not None and disparity.ci_high is not None:
-            interval = f"{disparity.ci_low:.3f}–{disparity.ci_high:.3f}"
+            value.append(f" {disparity.ci_low:.3f}–{disparity.ci_high:.3f}", style="dim")
         table.add_row(
             disparity.attribute,
             _metric_label(disparity),
-            _number(disparity.value),
-            interval,
-            f"{disparity.min_group_n:,}",
+            value,
             "—" if disparity.threshold is None else f"{disparity.threshold:g}",
             Text(STATUS_TEXT[disparity.status], style=STATUS_STYLE[disparity.status]),
+            extremes_cell(disparity),
+            f"{disparity.min_group_n:,}",
+            Text(", ".join(disparity.small_groups), style="yellow"),
         )
     return table
+
+
+def extremes_cell(disparity: Disparity) -> str:
+    """``FPR African-American 0.448 vs Caucasian 0.235`` ("reference" for the reference's own
+    ratio, "—" when not computable)."""
+    if disparity.group is not None and disparity.group == disparity.reference_group:
+        return "the reference"
+    return disparity.extremes or "—"
 
 
 def summary_line(report: AuditReport) -> Text:
@@ -112,15 +125,17 @@ def summary_line(report: AuditReport) -> Text:
     text.append(
         f", {statuses.count('undecided')} undecided, {statuses.count('not_computable')} not "
         f"computable; {engine.mode} mode, groups under {engine.min_group_size} for a rate are "
-        "left out of its comparisons"
+        "left out of its comparisons (marked small)"
     )
+    if engine.favourable(report.options.model_id) == 0:
+        text.append("; prediction 0 is favourable")
     if report.evaluation.dropped_groups:
         text.append(f"; {report.evaluation.dropped_groups} small group(s) dropped by the cap")
     return text
 
 
 def render_table(report: AuditReport, file: IO[str], width: int | None = None) -> None:
-    console = Console(file=file, width=width or (None if file.isatty() else 140))
+    console = Console(file=file, width=width or (None if file.isatty() else 160))
     console.print(summary_line(report))
     for table in group_tables(report):
         console.print(table)

@@ -69,6 +69,17 @@ def _schema() -> list[str]:
     return statements
 
 
+def _add_new_fields(connection: sqlite3.Connection) -> None:
+    """Add the columns of fields added to the schema since the file was created."""
+    for measurement in _TAG_COLUMNS:
+        present = {row[1] for row in connection.execute(f"PRAGMA table_info({measurement})")}
+        for name, kind in FIELD_TYPES[measurement].items():
+            if name not in present:
+                connection.execute(
+                    f"ALTER TABLE {measurement} ADD COLUMN {_quote(name)} {_SQL_TYPES[kind]}"
+                )
+
+
 class EmbeddedSink:
     """Writes evaluations and pipeline counters to a SQLite file (or ``":memory:"``).
 
@@ -92,6 +103,7 @@ class EmbeddedSink:
             connection.execute("PRAGMA synchronous=NORMAL")
             for statement in _schema():
                 connection.execute(statement)
+            _add_new_fields(connection)
         self._rows_written = 0
 
     # -- MetricsSink -------------------------------------------------------------------------
@@ -258,9 +270,8 @@ class EmbeddedSink:
             row = {key: value for key, value in zip(record.keys(), record, strict=True)
                    if value is not None}
             row.update(json.loads(row.pop("labels")))
-            for tag in _TAG_COLUMNS[measurement]:
-                if row.get(tag) == "":
-                    del row[tag]
+            for key in [key for key, value in row.items() if value == ""]:
+                del row[key]  # an unset tag (or a column that was a tag in older files)
             result.append(row)
         return result
 

@@ -10,9 +10,14 @@ same content. The schema (documented in ``docs/influxdb-schema.md``):
     float fields ``label_coverage``, ``ece`` and every rate with ``<rate>_ci_low`` /
     ``<rate>_ci_high``; time = window end.
 ``fairness_disparity``
-    tags ``model_id``, ``attribute``, ``window``, ``metric`` and, where set, ``group`` and
-    ``reference_group``; float fields ``value``, ``ci_low``, ``ci_high``, ``threshold``; integer
-    field ``min_group_n``; string fields ``status`` and ``mode``; time = window end.
+    tags ``model_id``, ``attribute``, ``window``, ``metric`` and, where set, ``group``; float
+    fields ``value``, ``ci_low``, ``ci_high``, ``threshold``, ``highest_rate``, ``lowest_rate``;
+    integer field ``min_group_n``; string fields ``status``, ``mode``, ``reference_group``,
+    ``rate``, ``highest_group``, ``lowest_group`` and ``small_groups`` (names joined by ``", "``;
+    omitted when none); time = window end. The reference group and the extremes are fields, not
+    tags: the most favoured group (the default reference) and the highest and lowest groups
+    change from one evaluation of a window to the next, and as tags they would change the row's
+    identity, leaving the earlier evaluation's row behind instead of replacing it.
 ``fairwatch_pipeline``
     tags = the sample's labels; one float field per sample name (``events_consumed=1200``);
     samples with the same labels share a point; time = when the samples were taken.
@@ -57,14 +62,7 @@ GROUP_COUNT_FIELDS: tuple[str, ...] = (
     "fn",
 )
 GROUP_TAGS: tuple[str, ...] = ("model_id", "attribute", "group", "window")
-DISPARITY_TAGS: tuple[str, ...] = (
-    "model_id",
-    "attribute",
-    "window",
-    "metric",
-    "group",
-    "reference_group",
-)
+DISPARITY_TAGS: tuple[str, ...] = ("model_id", "attribute", "window", "metric", "group")
 
 #: Field name -> Python type, per measurement: the single source of truth for field types.
 FIELD_TYPES: dict[str, dict[str, type]] = {
@@ -86,6 +84,13 @@ FIELD_TYPES: dict[str, dict[str, type]] = {
         "min_group_n": int,
         "status": str,
         "mode": str,
+        "reference_group": str,
+        "rate": str,
+        "highest_group": str,
+        "highest_rate": float,
+        "lowest_group": str,
+        "lowest_rate": float,
+        "small_groups": str,
     },
 }
 
@@ -180,11 +185,22 @@ def disparity_row(evaluation: WindowEvaluation, disparity: Disparity) -> Row:
         "status": str(disparity.status),
         "mode": str(disparity.mode),
     }
+    for name, text in (
+        ("reference_group", disparity.reference_group),
+        ("small_groups", ", ".join(disparity.small_groups) or None),
+        ("rate", disparity.rate),
+        ("highest_group", disparity.highest_group),
+        ("lowest_group", disparity.lowest_group),
+    ):
+        if text is not None:
+            fields[name] = str(text)
     for name, raw in (
         ("value", disparity.value),
         ("ci_low", disparity.ci_low),
         ("ci_high", disparity.ci_high),
         ("threshold", disparity.threshold),
+        ("highest_rate", disparity.highest_rate),
+        ("lowest_rate", disparity.lowest_rate),
     ):
         value = _float_or_none(raw)
         if value is not None:
@@ -196,7 +212,6 @@ def disparity_row(evaluation: WindowEvaluation, disparity: Disparity) -> Row:
             ("window", evaluation.window),
             ("metric", disparity.metric),
             ("group", disparity.group),
-            ("reference_group", disparity.reference_group),
         ),
         evaluation.labels,
     )

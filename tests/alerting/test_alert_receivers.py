@@ -174,13 +174,14 @@ def test_webhook_payload_follows_the_documented_schema(http_server) -> None:
         "version": "1", "receiver": "r", "status": "firing", "test": False, "alert_count": 1}
     documented = {"status", "rule", "severity", "model_id", "attribute", "metric", "window",
                   "value", "ci", "threshold", "groups", "fingerprint", "starts_at", "ends_at",
-                  "labels", "annotations"}
+                  "labels", "annotations", "extremes", "small_groups"}
     assert documented <= set(body)  # the primary alert at the top level
     (alert,) = body["alerts"]
     assert documented <= set(alert) and {k: body[k] for k in documented} == {
         k: alert[k] for k in documented}
     assert alert["ci"] == [0.101, 0.145] and alert["starts_at"] == "2023-11-14T22:13:20+00:00"
     assert alert["ends_at"] is None and alert["groups"][1]["group"] == "male"
+    assert alert["extremes"]["highest_group"] == "male" and alert["small_groups"] == []
 
 
 def test_webhook_primary_alert_is_the_first_firing_one(http_server) -> None:

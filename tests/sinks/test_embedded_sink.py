@@ -37,6 +37,27 @@ def test_stores_exactly_the_rows_of_the_schema(tmp_path: Path,
     sink.close()
 
 
+def test_a_file_written_before_new_fields_gains_their_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE fairness_disparity (model_id TEXT NOT NULL DEFAULT '', attribute TEXT "
+            "NOT NULL DEFAULT '', window TEXT NOT NULL DEFAULT '', metric TEXT NOT NULL DEFAULT "
+            "'', \"group\" TEXT NOT NULL DEFAULT '', reference_group TEXT NOT NULL DEFAULT '', "
+            "labels TEXT NOT NULL DEFAULT '{}', time REAL NOT NULL, value REAL, ci_low REAL, "
+            "ci_high REAL, threshold REAL, min_group_n INTEGER, status TEXT, mode TEXT, "
+            "PRIMARY KEY (model_id, attribute, window, metric, \"group\", reference_group, "
+            "labels, time))"
+        )
+    sink = EmbeddedSink(path)
+    sink.on_evaluations([make_evaluation()], now=0)
+    (parity,) = sink.disparities(metric="demographic_parity_difference")
+    assert parity["value"] == 0.1 and "small_groups" not in parity
+    sink.close()
+
+
 def test_rewriting_a_window_replaces_its_rows(tmp_path: Path) -> None:
     sink = EmbeddedSink(tmp_path / "metrics.db")
     sink.on_evaluations([make_evaluation(selection_gap=0.05)], now=0)

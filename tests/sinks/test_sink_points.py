@@ -70,15 +70,38 @@ def test_undefined_values_are_omitted_not_zero() -> None:
     assert disparity_row.fields["status"] == "not_computable"
 
 
-def test_disparity_tags_include_group_and_reference_only_when_set(
+def test_disparity_tags_include_the_group_only_when_set(
     evaluation: WindowEvaluation,
 ) -> None:
     rows = [r for r in evaluation_rows([evaluation]) if r.measurement == DISPARITY_MEASUREMENT]
     by_metric = {row.tags["metric"]: row for row in rows}
     assert "group" not in by_metric["demographic_parity_difference"].tags
     ratio = by_metric["selection_rate_ratio_to_reference"]
-    assert ratio.tags["group"] == "Female" and ratio.tags["reference_group"] == "Male"
+    assert ratio.tags["group"] == "Female" and ratio.fields["reference_group"] == "Male"
+    # the reference group is a field: another reference in a later evaluation of the window
+    # replaces the row instead of leaving one per reference behind
+    assert "reference_group" not in ratio.tags
     assert ratio.fields["value"] == 0.85 and ratio.fields["threshold"] == 0.8
+
+
+def test_disparity_rows_name_the_extremes_and_small_groups_as_fields() -> None:
+    odds = Disparity(
+        "race", "equalized_odds_difference", 0.214, 0.18, 0.25, 966, "breach", 0.1,
+        rate="fpr", highest_group="African-American", highest_rate=0.448,
+        lowest_group="Caucasian", lowest_rate=0.235, small_groups=("Asian", "Native American"),
+    )  # fmt: skip
+    evaluation = WindowEvaluation("m", "1h", 0.0, 3600.0, (), (odds,))
+    (row,) = evaluation_rows([evaluation])
+    assert row.fields["rate"] == "fpr"
+    assert (row.fields["highest_group"], row.fields["highest_rate"]) == ("African-American", 0.448)
+    assert (row.fields["lowest_group"], row.fields["lowest_rate"]) == ("Caucasian", 0.235)
+    assert row.fields["small_groups"] == "Asian, Native American"
+    # fields, not tags: the series of a disparity keeps its identity whoever is highest
+    assert set(row.tags) == {"model_id", "attribute", "window", "metric"}
+    for name, value in row.fields.items():
+        assert type(value) is FIELD_TYPES[DISPARITY_MEASUREMENT][name], name
+    line = to_line_protocol(row)
+    assert 'highest_group="African-American"' in line and "lowest_rate=0.235" in line
 
 
 def test_extra_labels_become_tags_but_never_override_core_tags() -> None:

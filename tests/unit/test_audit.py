@@ -110,7 +110,10 @@ def test_reference_group_and_intersections(capsys):
     ratios = [
         d for d in report["disparities"] if d["group"] is not None and d["attribute"] == "sex"
     ]
-    assert [(d["group"], d["reference_group"]) for d in ratios] == [("Male", "Female")]
+    assert [(d["group"], d["reference_group"], d["value"]) for d in ratios] == [
+        ("Female", "Female", 1.0),  # the reference's own ratio
+        ("Male", "Female", pytest.approx(0.592 / 0.362, abs=2e-3)),
+    ]
     intersections = {g["group"] for g in report["groups"] if g["attribute"] == "race&sex"}
     assert "Black&Female" in intersections and "White&Male" in intersections
 
@@ -227,3 +230,18 @@ def test_boolean_labels_and_predictions_are_accepted(capsys, tmp_path):
     assert groups["M"]["selection_rate"] == 1.0 and groups["F"]["selection_rate"] == 0.0
     assert groups["F"]["n_labeled"] == 20
     assert np.isclose(groups["F"]["label_coverage"], 20 / 30)
+
+
+def test_table_and_html_name_the_extremes_and_the_groups_left_out(capsys, tmp_path):
+    code, out, _err = run(capsys, EVENTS, "--sensitive", "sex,race")
+    assert code == 0
+    assert "highest vs lowest" in out and "left out (small)" in out
+    assert "FPR Male 0.402 vs Female 0.049" in out  # sex's equalized odds is about the FPR
+    race_rows = [line for line in out.splitlines() if line.startswith("│ race")]
+    assert race_rows and all("Asian" in line for line in race_rows if "difference" in line)
+    assert "the reference" in out
+    output = tmp_path / "report.html"
+    assert run(capsys, EVENTS, "--sensitive", "sex,race", "--format", "html", "-o", output)[0] == 0
+    page = output.read_text()
+    assert "Highest vs lowest" in page and "FPR Male 0.402 vs Female 0.049" in page
+    assert "under 30 for selection rate" in page  # Asian: 14 rows

@@ -198,8 +198,9 @@ def test_reference_ratios_default_to_the_most_favoured_group_and_apply_four_fift
         for d in evaluation.disparities
         if d.metric == "selection_rate_ratio_to_reference"
     }
-    assert set(ratios) == {"A", "B", "C", "E"}
+    assert set(ratios) == {"A", "B", "C", "D", "E"}
     assert all(d.reference_group == "D" for d in ratios.values())
+    assert (ratios["D"].value, ratios["D"].ci_low, ratios["D"].status) == (1.0, 1.0, "ok")
     assert ratios["B"].value == pytest.approx(0.35 / 0.65) and ratios["B"].status == "breach"
     assert ratios["A"].value == pytest.approx(0.5 / 0.65) and ratios["A"].status == "breach"
     assert ratios["C"].status == "ok"
@@ -209,7 +210,7 @@ def test_reference_ratios_default_to_the_most_favoured_group_and_apply_four_fift
     assert ratios["E"].value == pytest.approx(1 / 0.65) and ratios["E"].ci_low is not None
     assert ratios["E"].status == "not_computable" and ratios["E"].small_groups == ("E",)
     configured = evaluate("m", "w", 0, 1, window, EngineConfig(reference_groups={"race": "C"}))
-    assert {d.group for d in configured.disparities if d.group} == {"A", "B", "D", "E"}
+    assert {d.group for d in configured.disparities if d.group} == {"A", "B", "C", "D", "E"}
     upper = {d.group: d for d in configured.disparities if d.group}
     assert upper["D"].value == pytest.approx(0.65 / 0.6) and upper["D"].status == "ok"
     absent = evaluate("m", "w", 0, 1, window, EngineConfig(reference_groups={"race": "Z"}))
