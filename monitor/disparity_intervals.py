@@ -194,8 +194,9 @@ def rate_spreads(
     np.divide(centre_low, centre_high, out=centre_ratio, where=usable & (centre_high > 0))
     trial_counts = np.where(defined, trials, 1)
     successes = np.where(defined, np.rint(np.nan_to_num(estimate) * trial_counts), 0.0)
-    limit_low = jeffreys_quantile(successes, trial_counts, -_CONTENDER_Z)
-    limit_high = jeffreys_quantile(successes, trial_counts, _CONTENDER_Z)
+    limit_low, limit_high = jeffreys_quantile(
+        successes, trial_counts, np.array([[-_CONTENDER_Z], [_CONTENDER_Z]])
+    )
     bar_top = np.maximum.reduceat(np.where(defined, limit_low, -np.inf), segments.starts)
     bar_bottom = np.minimum.reduceat(np.where(defined, limit_high, np.inf), segments.starts)
     eligible = defined & usable[segments.segment]
@@ -234,8 +235,9 @@ def rate_spreads(
         else:
             noise_rows, log_top, log_bottom, log_segment = noise, top, bottom, row_segment
         scale = 1.0 / np.maximum(centre[rows[logged]], _TINY)
-        # p* / p̃ = p̂ / p̃ − e* / p̃
-        relative = np.multiply(noise_rows, (-scale).astype(np.float32)[:, None])
+        # p* / p̃ = p̂ / p̃ − e* / p̃, in place: the errors' extremes are already taken
+        relative = noise_rows
+        relative *= (-scale).astype(np.float32)[:, None]
         relative += (observed[logged] * scale).astype(np.float32)[:, None]
         rel_top_high, rel_top_low = _subset_extremes(relative, log_top, log_segment, count)
         rel_bottom_high, rel_bottom_low = (

@@ -94,8 +94,11 @@ def ratio_interval(
     n, n_ref = np.where(undefined, 1.0, n), np.where(undefined, 1.0, n_ref)
     k, k_ref = np.where(undefined, 0.0, k), np.where(undefined, 1.0, k_ref)
     rate, reference = k / n, k_ref / n_ref
-    low, high = jeffreys_quantile(k, n, -z), jeffreys_quantile(k, n, z)
-    ref_low, ref_high = jeffreys_quantile(k_ref, n_ref, -z), jeffreys_quantile(k_ref, n_ref, z)
+    # one call for both limits of both rates: (limit, rate, group)
+    limits = jeffreys_quantile(
+        np.stack([k, k_ref]), np.stack([n, n_ref]), np.array([-z, z])[:, None, None]
+    )
+    (low, ref_low), (high, ref_high) = limits[0], limits[1]
     product = rate * reference
     with np.errstate(divide="ignore", invalid="ignore"):
         lower = _mover_root(product, low * (2 * rate - low), ref_high * (2 * reference - ref_high))
