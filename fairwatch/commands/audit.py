@@ -1,6 +1,7 @@
 """``fairwatch audit FILE``: offline fairness audit of a file of decisions (and a CI/CD gate).
 
-Exit codes: 0 audited (gate passed), 1 a ``--fail-on`` disparity breached, 2 bad input.
+Exit codes: 0 audited (gate passed), 1 the gate failed (a check FAIL, or UNDECIDED without
+``--allow-insufficient``), 2 bad input.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import sys
 from typing import Any
 
 ORDER = 20
+DEFAULT_MIN_GROUP_SIZE = 30
 
 
 def register(subparsers: Any) -> None:
@@ -18,8 +20,8 @@ def register(subparsers: Any) -> None:
         help="audit a JSONL, CSV or Parquet file of decisions for group fairness",
         description="Per-group rates with Wilson intervals and disparities with intervals, "
         "from rows with 'prediction' (or 'score'), optional 'label', and sensitive attributes "
-        "(columns or a 'sensitive' object). Exit 1 if a --fail-on disparity breaches, 2 on bad "
-        "input.",
+        "(columns or a 'sensitive' object). Exit 1 if the gate fails (--fail-on, --min-accuracy, "
+        "an explicit --min-group-size), 2 on bad input.",
     )
     parser.add_argument("file", help="input rows (.jsonl, .csv or .parquet)")
     parser.add_argument(
@@ -56,8 +58,20 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--fail-on",
         metavar="RULES",
-        help="fail (exit 1) when one of these disparities breaches: METRIC, ATTR:METRIC, "
+        help="fail (exit 1) when one of these disparities breaches, or cannot be judged "
+        "(undecided or not computable) without --allow-insufficient: METRIC, ATTR:METRIC, "
         "METRIC=THRESHOLD, 'all' or 'four_fifths', comma-separated",
+    )
+    parser.add_argument(
+        "--allow-insufficient",
+        action="store_true",
+        help="let a check that cannot be judged (UNDECIDED: too little evidence) pass the gate",
+    )
+    parser.add_argument(
+        "--min-accuracy",
+        type=float,
+        metavar="X",
+        help="fail when the accuracy overall, or of a group with enough labeled rows, is below X",
     )
     parser.add_argument(
         "--mode",
@@ -69,9 +83,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--min-group-size",
         type=int,
-        default=30,
+        metavar="N",
         help="rows a group needs in a rate's denominator to take part in its disparities "
-        "(default 30); smaller groups are reported and left out",
+        "(default 30; smaller groups are reported and left out); given explicitly, also a gate "
+        "check: a group with fewer than N rows fails the gate, named",
     )
     parser.add_argument("--ci-level", type=float, default=0.95)
     parser.add_argument("--max-groups", type=int, default=100, help="groups kept per attribute")
@@ -107,13 +122,18 @@ def _references(values: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     from monitor.audit import AuditInputError, AuditOptions, RuleError, run_audit
     from monitor.audit.core import parse_intersections
-    from monitor.audit.gate import failures, parse_rules, rule_thresholds
+    from monitor.audit.gate import check_attributes, parse_rules, rule_thresholds, run_gate
     from monitor.engine import EngineConfig
+    from monitor.groups import intersection_name
 
     try:
         rules = parse_rules(args.fail_on)
+        if args.min_accuracy is not None and not 0.0 <= args.min_accuracy <= 1.0:
+            raise RuleError(f"--min-accuracy must lie in [0, 1], got {args.min_accuracy:g}")
         engine = EngineConfig(
-            min_group_size=args.min_group_size,
+            min_group_size=DEFAULT_MIN_GROUP_SIZE
+            if args.min_group_size is None
+            else args.min_group_size,
             ci_level=args.ci_level,
             mode=args.mode,
             thresholds=rule_thresholds(rules),
@@ -128,6 +148,10 @@ def run(args: argparse.Namespace) -> int:
             engine=engine,
             input_format=args.input_format,
         )
+        check_attributes(
+            rules,
+            [*options.attributes, *(intersection_name(i) for i in options.intersections)],
+        )
         if args.small_groups is not None:
             print(
                 "fairwatch audit: note: --small-groups is deprecated and ignored (small groups "
@@ -139,17 +163,29 @@ def run(args: argparse.Namespace) -> int:
         message = " ".join(str(error).split())
         print(f"fairwatch audit: error: {message}", file=sys.stderr)
         return 2
-    failed = failures(report.evaluation.disparities, rules)
-    _write(report, args, failed if rules else None)
-    if failed:
-        print(f"fairwatch audit: fairness gate failed ({len(failed)} breach(es)):", file=sys.stderr)
-        for reason in failed:
-            print(f"  {reason}", file=sys.stderr)
-        return 1
-    return 0
+    gate = None
+    if rules or args.min_accuracy is not None or args.min_group_size is not None:
+        gate = run_gate(
+            report.evaluation.disparities,
+            report.evaluation.groups,
+            rules,
+            mode=engine.mode,
+            min_group_size=engine.min_group_size,
+            ci_level=engine.ci_level,
+            min_accuracy=args.min_accuracy,
+            required_group_size=args.min_group_size,
+            allow_insufficient=args.allow_insufficient,
+        )
+    _write(report, args, gate)
+    if gate is None:
+        return 0
+    print(f"fairwatch audit: {gate.headline()}", file=sys.stderr)
+    for line in gate.lines():
+        print(f"  {line}", file=sys.stderr)
+    return 1 if gate.failed else 0
 
 
-def _write(report: Any, args: argparse.Namespace, failed: list[str] | None) -> None:
+def _write(report: Any, args: argparse.Namespace, gate: Any) -> None:
     if args.format == "table":
         from monitor.audit.render_table import render_table
 
@@ -162,11 +198,11 @@ def _write(report: Any, args: argparse.Namespace, failed: list[str] | None) -> N
     if args.format == "json":
         from monitor.audit.render_json import render_json
 
-        text = render_json(report, failed)
+        text = render_json(report, gate)
     else:
         from monitor.audit.render_html import render_html
 
-        text = render_html(report, failed)
+        text = render_html(report, gate)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as stream:
             stream.write(text)

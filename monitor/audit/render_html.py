@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from monitor.audit.core import AuditReport
+from monitor.audit.gate import GateResult
 from monitor.audit.plots import disparity_figure, group_rates_figure, reference_figure
 from monitor.disparities import REFERENCE_SUFFIX
 from monitor.results import RATE_LABELS, Disparity, GroupResult
@@ -171,19 +172,31 @@ def _cards(report: AuditReport) -> str:
     )
 
 
-def _verdict(failures: list[str] | None) -> str:
-    if failures is None:
+GATE_BADGE = {"PASS": "ok", "FAIL": "breach", "UNDECIDED": "undecided"}
+
+
+def _verdict(gate: GateResult | None) -> str:
+    if gate is None:
         return ""
-    if not failures:
-        return '<div class="verdict"><strong>Fairness gate passed.</strong></div>'
-    items = "".join(f"<li>{escape(reason)}</li>" for reason in failures)
+    items = "".join(
+        f'<li><span class="badge {GATE_BADGE[result.verdict]}">{result.verdict}</span> '
+        f"<strong>{escape(result.rule)}</strong>: {escape(result.summary)}"
+        + (
+            "<ul>" + "".join(f"<li>{escape(reason)}</li>" for reason in result.reasons) + "</ul>"
+            if result.reasons
+            else ""
+        )
+        + "</li>"
+        for result in gate.results
+    )
+    state = "failed" if gate.failed else "passed"
     return (
-        f'<div class="verdict fail"><strong>Fairness gate failed</strong> '
-        f"({len(failures)} breach(es)):<ul>{items}</ul></div>"
+        f'<div class="verdict{" fail" if gate.failed else ""}"><strong>Fairness gate '
+        f"{state}</strong> ({escape(gate.headline().split(': ', 1)[1])}):<ul>{items}</ul></div>"
     )
 
 
-def render_html(report: AuditReport, failures: list[str] | None = None) -> str:
+def render_html(report: AuditReport, gate: GateResult | None = None) -> str:
     engine = report.options.engine
     level = round(engine.ci_level * 100)
     evaluation = report.evaluation
@@ -196,7 +209,7 @@ def render_html(report: AuditReport, failures: list[str] | None = None) -> str:
         "<h1>Fairness audit</h1>",
         f'<p class="source">{escape(report.source)}</p>',
         _cards(report),
-        _verdict(failures),
+        _verdict(gate),
     ]
     summary = disparity_figure(evaluation.disparities)
     parts.append("<h2>Disparities at a glance</h2>")

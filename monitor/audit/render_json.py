@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from monitor.audit.core import AuditReport
+from monitor.audit.gate import GateResult
 from monitor.rates import RATE_NAMES
 from monitor.results import Disparity, GroupResult
 
@@ -58,7 +59,23 @@ def disparity_dict(disparity: Disparity) -> dict[str, Any]:
     }
 
 
-def report_dict(report: AuditReport, failures: list[str] | None = None) -> dict[str, Any]:
+def gate_dict(gate: GateResult) -> dict[str, Any]:
+    return {
+        "passed": not gate.failed,
+        "allow_insufficient": gate.allow_insufficient,
+        "rules": [
+            {
+                "rule": result.rule,
+                "verdict": result.verdict,
+                "summary": result.summary,
+                "reasons": list(result.reasons),
+            }
+            for result in gate.results
+        ],
+    }
+
+
+def report_dict(report: AuditReport, gate: GateResult | None = None) -> dict[str, Any]:
     evaluation = report.evaluation
     statuses = [d.status for d in evaluation.disparities]
     engine = report.options.engine
@@ -77,10 +94,11 @@ def report_dict(report: AuditReport, failures: list[str] | None = None) -> dict[
             "ci_level": engine.ci_level,
             "min_group_size": engine.min_group_size,
             "favourable_prediction": engine.favourable(report.options.model_id),
-            "gate_failures": failures or [],
+            "gate_failures": gate.failures() if gate is not None else [],
+            "gate": gate_dict(gate) if gate is not None else None,
         },
     }
 
 
-def render_json(report: AuditReport, failures: list[str] | None = None) -> str:
-    return orjson.dumps(report_dict(report, failures), option=orjson.OPT_INDENT_2).decode()
+def render_json(report: AuditReport, gate: GateResult | None = None) -> str:
+    return orjson.dumps(report_dict(report, gate), option=orjson.OPT_INDENT_2).decode()

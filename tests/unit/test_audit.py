@@ -130,8 +130,13 @@ def test_fail_on_gate(capsys):
         capsys, EVENTS, "--sensitive", "sex", "--fail-on", "demographic_parity_difference=0.5"
     )
     assert code == 0, err
-    code, _out, _err = run(capsys, EVENTS, "--sensitive", "race", "--fail-on", "all")
-    assert code == 0  # no race disparity breaches
+    code, _out, err = run(capsys, EVENTS, "--sensitive", "race", "--fail-on", "all")
+    # no race disparity breaches, but some cannot be judged: that fails the gate unless allowed
+    assert code == 1 and "UNDECIDED all" in " ".join(err.split())
+    code, _out, _err = run(
+        capsys, EVENTS, "--sensitive", "race", "--fail-on", "all", "--allow-insufficient"
+    )
+    assert code == 0
     code, _out, err = run(capsys, EVENTS, "--sensitive", "sex", "--fail-on", "parity_of_vibes")
     assert code == 2 and "unknown metric 'parity_of_vibes'" in err
 
