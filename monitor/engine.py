@@ -113,7 +113,15 @@ def _group_results(
 ) -> list[GroupResult]:
     numerators, denominators = all_rate_counts(matrix)
     values = divide(numerators, denominators).tolist()
-    small = (denominators < max(config.min_group_size, 1)).tolist()
+    below = denominators < max(config.min_group_size, 1)
+    # most groups share a pattern (none small): name each pattern once
+    patterns = {
+        pattern.tobytes(): tuple(
+            rate for rate, flag in zip(RATE_NAMES, pattern.tolist(), strict=True) if flag
+        )
+        for pattern in np.unique(below, axis=0)
+    }
+    small = [patterns[row.tobytes()] for row in below]
     low, high = wilson_interval(numerators, denominators, config.ci_level)
     lows, highs = low.tolist(), high.tolist()
     coverage = to_optional(label_coverage(matrix))
@@ -148,9 +156,7 @@ def _group_results(
                     },
                     label_coverage=coverage[index],
                     ece=ece[index],
-                    small_rates=tuple(
-                        rate for rate, below in zip(RATE_NAMES, small[index], strict=True) if below
-                    ),
+                    small_rates=small[index],
                 )
             )
             index += 1
@@ -163,7 +169,7 @@ def _comparisons(
     """The comparison of every rate the metrics need (the TPR's too when the FNR is needed: its
     draws are the TPR's)."""
     needed = set(rates) | ({"tpr"} if "fnr" in rates else set())
-    return {rate: compare(matrix, rate, segments, config.min_group_size) for rate in needed}
+    return compare(matrix, sorted(needed), segments, config.min_group_size)
 
 
 def _spreads(
@@ -312,7 +318,8 @@ def _metric_disparities(
 ) -> list[Disparity]:
     """One metric's disparity per attribute, with its extremes and its small groups."""
     values, lows, highs = bounds
-    left_out = small_rows(comparisons)
+    left_out = np.flatnonzero(small_rows(comparisons))
+    bounds_of = [*np.searchsorted(left_out, segments.starts).tolist(), left_out.size]
     smallest = np.min(np.stack([comparison.smallest for comparison in comparisons]), axis=0)
     threshold = config.threshold(metric.name)
     result = []
@@ -320,8 +327,6 @@ def _metric_disparities(
         value, low, high = values[position], lows[position], highs[position]
         if value is None or low is None or high is None:
             low = high = None
-        start = int(segments.starts[position])
-        stop = start + int(segments.sizes[position])
         extremes: dict[str, str | float | None] = {}
         if value is not None:
             driver = comparisons[drivers[position]]
@@ -344,7 +349,10 @@ def _metric_disparities(
                 status=judge(value, low, high, threshold, metric.aggregation, config.mode),
                 threshold=threshold,
                 mode=config.mode,
-                small_groups=tuple(group_names[row] for row in range(start, stop) if left_out[row]),
+                small_groups=tuple(
+                    group_names[row]
+                    for row in left_out[bounds_of[position] : bounds_of[position + 1]].tolist()
+                ),
                 **extremes,  # type: ignore[arg-type]
             )
         )

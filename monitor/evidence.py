@@ -54,38 +54,56 @@ class Comparison:
     smallest: np.ndarray
 
 
-def compare(matrix: np.ndarray, rate: str, segments: Segments, min_group_size: int) -> Comparison:
-    """The comparison of ``rate`` over the groups with at least ``min_group_size`` of evidence."""
-    numerator, trials = compared_counts(matrix, rate)
+def compare(
+    matrix: np.ndarray, rates: list[str], segments: Segments, min_group_size: int
+) -> dict[str, Comparison]:
+    """The comparison of each of ``rates`` over the groups with at least ``min_group_size`` of
+    evidence for it (all rates in one pass: rates × rows arrays)."""
+    counts = [compared_counts(matrix, rate) for rate in rates]
+    numerators = np.stack([numerator for numerator, _trials in counts])
+    trials = np.stack([denominator for _numerator, denominator in counts])
     taking_part = trials >= max(min_group_size, 1)
-    estimate = np.where(taking_part, divide(numerator, trials), np.nan)
-    count = np.add.reduceat(taking_part.astype(np.int64), segments.starts)
-    enough = count >= 2
-    highest = _first_extreme(estimate, taking_part, segments, np.maximum, -np.inf)
-    lowest = _first_extreme(estimate, taking_part, segments, np.minimum, np.inf)
+    estimates = np.where(taking_part, divide(numerators, trials), np.nan)
+    starts = segments.starts
+    enough = np.add.reduceat(taking_part.astype(np.int64), starts, axis=1) >= 2
+    highest = _first_extreme(estimates, taking_part, segments, np.maximum, -np.inf)
+    lowest = _first_extreme(estimates, taking_part, segments, np.minimum, np.inf)
     highest[~enough], lowest[~enough] = -1, -1
     largest = np.iinfo(np.int64).max
     smallest_taking_part = np.minimum.reduceat(
-        np.where(taking_part, trials, largest), segments.starts
+        np.where(taking_part, trials, largest), starts, axis=1
     )
-    smallest = np.where(enough, smallest_taking_part, np.minimum.reduceat(trials, segments.starts))
-    return Comparison(rate, numerator, trials, estimate, taking_part, highest, lowest, smallest)
+    smallest = np.where(enough, smallest_taking_part, np.minimum.reduceat(trials, starts, axis=1))
+    return {
+        rate: Comparison(
+            rate,
+            numerators[index],
+            trials[index],
+            estimates[index],
+            taking_part[index],
+            highest[index],
+            lowest[index],
+            smallest[index],
+        )
+        for index, rate in enumerate(rates)
+    }
 
 
 def _first_extreme(
-    estimate: np.ndarray,
+    estimates: np.ndarray,
     taking_part: np.ndarray,
     segments: Segments,
     reduce: np.ufunc,
     neutral: float,
 ) -> np.ndarray:
-    """Per segment, the first row (by position) holding the segment's extreme; -1 if none."""
-    masked = np.where(taking_part, estimate, neutral)
-    extreme = reduce.reduceat(masked, segments.starts)
-    rows = np.arange(estimate.shape[0])
-    at_extreme = taking_part & (masked == extreme[segments.segment])
-    first = np.minimum.reduceat(np.where(at_extreme, rows, estimate.shape[0]), segments.starts)
-    return np.where(first < estimate.shape[0], first, -1)
+    """Per rate and segment, the first row (by position) holding the extreme; -1 if none."""
+    masked = np.where(taking_part, estimates, neutral)
+    extreme = reduce.reduceat(masked, segments.starts, axis=1)
+    size = estimates.shape[1]
+    at_extreme = taking_part & (masked == extreme[:, segments.segment])
+    rows = np.where(at_extreme, np.arange(size), size)
+    first = np.minimum.reduceat(rows, segments.starts, axis=1)
+    return np.where(first < size, first, -1)
 
 
 def small_rows(comparisons: list[Comparison]) -> np.ndarray:

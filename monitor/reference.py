@@ -135,18 +135,17 @@ def reference_ratios(
             reference_name = group_names[ref - start]
             for local, group in enumerate(group_names):
                 row = start + local
-                small = tuple(
-                    name
-                    for name, size in ((reference_name, sizes[ref]), (group, sizes[row]))
-                    if size < minimum
-                )
+                small: tuple[str, ...] = ()
+                if sizes[ref] < minimum:
+                    small = (reference_name,)
+                if sizes[row] < minimum and row != ref:
+                    small = (*small, group)
                 value = ratio_list[row]
                 interval_low, interval_high = (lows[row], highs[row]) if value is not None else (
                     None, None
                 )  # fmt: skip
                 if row == ref and value is not None:  # the reference's own ratio is exactly 1
                     value, interval_low, interval_high = 1.0, 1.0, 1.0
-                    small = small[:1]
                 status = (
                     "not_computable"
                     if small
