@@ -79,6 +79,8 @@ class KafkaSettings(_Section):
     # derived from group_id, the host name and the state directory.
     instance_id: str | None = None
     session_timeout_ms: int = Field(default=15000, ge=1000)
+    # How long `fairwatch run` waits for the broker at start before it exits with code 4
+    startup_timeout: float = Field(default=60.0, gt=0.0)
     # Run the consumer in a child process so fetching overlaps with counting (monitor/prefetch.py)
     consumer_process: bool = True
     max_poll_records: int = Field(default=20000, ge=1)
@@ -93,6 +95,11 @@ class KafkaSettings(_Section):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("startup_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)
 
 
 class ModelSettings(_Section):

@@ -13,13 +13,19 @@ The daemon is the only place that reads the wall clock. Each cycle
 5. commits the same offsets to Kafka.
 
 Outages: kafka-python reconnects by itself (polls return nothing meanwhile); the sinks buffer and
-retry, and while a sink's buffer is full consumption is paused (never dropped). SIGTERM or SIGINT
-stop the loop: the final cycle flushes the sink (bounded by ``shutdown_timeout``), checkpoints and
-commits, and :meth:`Daemon.run` returns 0.
+retry, and while a sink's buffer is full consumption is paused (never dropped).
+
+SIGTERM or SIGINT, at any moment, stop the daemon within ``shutdown_timeout`` plus
+:data:`CLOSE_GRACE` seconds: a source still connecting gives up at once; otherwise the loop ends
+and the final cycle flushes the sink and the dead letters within what is left of
+``shutdown_timeout`` (counted from the signal), checkpoints and commits; then the source, the
+sink, the dead-letter producer and the stop callbacks are closed side by side, each abandoned
+(and named in the log) if it is still busy after the grace period. :meth:`Daemon.run` returns 0.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import signal
@@ -33,7 +39,7 @@ from typing import Any
 
 from monitor.deadletter import DeadLetters
 from monitor.pipeline import Pipeline
-from monitor.source import Source
+from monitor.source import Source, StartInterrupted
 from monitor.types import CounterSample, CounterSource, MetricsSink
 
 logger = logging.getLogger(__name__)
@@ -41,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 # After an evaluation that took E seconds the next one waits at least E × this (≤ 20% of time).
 EVALUATION_SPACING = 4.0
+# Seconds after the shutdown budget (``shutdown_timeout``) that closing may take.
+CLOSE_GRACE = 3.0
 
 
 class Daemon:
@@ -86,14 +94,27 @@ class Daemon:
         self._next_evaluation = 0.0
         self._next_pipeline_write = 0.0
         self._paused = False
+        # When the shutdown budget ends (monotonic clock): set by stop() or the final cycle.
+        self._deadline: float | None = None
+        # Shutdown steps still busy when the process had to go on (see _shutdown).
+        self.abandoned: list[str] = []
 
     # -- control -------------------------------------------------------------------------------
 
     def stop(self, *_args: Any) -> None:
-        """Ask the loop to finish (safe from a signal handler or another thread)."""
+        """Ask the loop to finish (safe from a signal handler or another thread). The shutdown
+        budget starts now; a source still starting gives up at once."""
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.shutdown_timeout
         self.stopping.set()
+        interrupt = getattr(self.source, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
 
     def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT call :meth:`stop` (install them before :meth:`run`: starting may
+        wait up to ``kafka.startup_timeout`` for the broker)."""
+
         def handler(signum: int, _frame: FrameType | None) -> None:
             logger.info("event=stop_requested signal=%s", signal.Signals(signum).name)
             self.stop()
@@ -106,7 +127,11 @@ class Daemon:
     def run(self, stop_when_idle: bool = False) -> int:
         """Run until stopped (or, with ``stop_when_idle``, until the source is drained)."""
         try:
-            self.source.start(lambda: self.pipeline.positions)
+            try:
+                self.source.start(lambda: self.pipeline.positions)
+            except StartInterrupted:
+                logger.info("event=start_interrupted reason=stop_requested")
+                return 0
             self.pipeline.own_partitions(self.source.partitions())
             self.pipeline.tick(self.clock(), {})  # the clock, before the first batch
             config = self.pipeline.config
@@ -131,16 +156,7 @@ class Daemon:
                     break
             self._final_cycle()
         finally:
-            for callback in self.on_stop:
-                try:
-                    callback()
-                except Exception:
-                    logger.exception("event=stop_callback_failed")
-            self.source.close()
-            self.dead_letters.close()
-            self.sink.close()
-            self.pipeline.close()
-        logger.info("event=daemon_stopped")
+            self._shutdown()
         return 0
 
     def _poll_and_process(self) -> bool:
@@ -202,14 +218,14 @@ class Daemon:
                 logger.exception("event=pipeline_counters_not_written")
         if final:
             try:
-                self.sink.flush(self.shutdown_timeout)  # type: ignore[call-arg]
+                self.sink.flush(self._remaining())  # type: ignore[call-arg]
             except TypeError:
                 self.sink.flush()
             except Exception as error:
                 logger.warning("event=final_flush_incomplete error=%s", error)
             if self._sink_backlog() == 0:
                 self.pipeline.confirm_written()
-        timeout = self.shutdown_timeout if final else 0.5
+        timeout = max(0.5, self._remaining()) if final else 0.5
         if not self.dead_letters.flush(timeout):
             logger.warning("event=checkpoint_deferred reason=dead_letters_not_acknowledged")
             return False
@@ -219,6 +235,8 @@ class Daemon:
 
     def _final_cycle(self) -> None:
         started = time.monotonic()
+        if self._deadline is None:
+            self._deadline = started + self.shutdown_timeout
         try:
             taken = self.cycle(self.clock(), final=True)
         except Exception:
@@ -227,6 +245,49 @@ class Daemon:
         logger.info(
             "event=final_checkpoint taken=%s seconds=%.2f", taken, time.monotonic() - started
         )
+
+    def _remaining(self) -> float:
+        """Seconds left of the shutdown budget (all of it before a stop)."""
+        if self._deadline is None:
+            return self.shutdown_timeout
+        return max(0.0, self._deadline - time.monotonic())
+
+    def _shutdown(self) -> None:
+        """Close the source, the dead letters, the sink and the stop callbacks side by side, for
+        at most :data:`CLOSE_GRACE` seconds after the shutdown budget; then the pipeline.
+
+        A step still busy then (an alert webhook mid-request, a broker that does not answer) is
+        abandoned and listed in :attr:`abandoned`, so that the process can exit anyway.
+        """
+        started = time.monotonic()
+        if self._deadline is None:  # stopped by an error: the same budget as for a signal
+            self._deadline = started + self.shutdown_timeout
+        end = max(self._deadline, started) + CLOSE_GRACE
+        budget = end - started - 0.5  # a closer's own timeout, and time to return
+        steps: list[tuple[str, Callable[[], Any]]] = [
+            ("source", _with_timeout(self.source.close, budget)),
+            ("dead_letters", _with_timeout(self.dead_letters.close, budget)),
+            ("sink", _with_timeout(self.sink.close, self._remaining())),
+        ]
+        steps += [(_step_name(callback), callback) for callback in self.on_stop]
+        threads = []
+        for name, call in steps:
+            thread = threading.Thread(
+                target=_logged_step, args=(name, call), name=f"stop-{name}", daemon=True
+            )
+            thread.start()
+            threads.append((name, thread))
+        for _name, thread in threads:
+            thread.join(max(0.0, end - time.monotonic()))
+        self.abandoned = [name for name, thread in threads if thread.is_alive()]
+        if self.abandoned:
+            logger.warning(
+                "event=shutdown_steps_abandoned steps=%s grace=%.0fs",
+                ",".join(self.abandoned),
+                CLOSE_GRACE,
+            )
+        self.pipeline.close()
+        logger.info("event=daemon_stopped closing_seconds=%.2f", time.monotonic() - started)
 
     def _tagged(self, samples: list[CounterSample]) -> list[CounterSample]:
         """Samples with this process's ``instance`` and ``incarnation`` labels (the stored
@@ -243,3 +304,27 @@ class Daemon:
             except Exception:
                 logger.exception("event=counter_source_failed source=%s", type(source).__name__)
         return out
+
+
+def _with_timeout(close: Callable[..., Any], timeout: float) -> Callable[[], Any]:
+    """``close(timeout=...)`` for closers that take a timeout (the Kafka sources, the InfluxDB
+    sink, the dead-letter producer), else ``close()``."""
+    try:
+        takes_timeout = "timeout" in inspect.signature(close).parameters
+    except (TypeError, ValueError):
+        takes_timeout = False
+    if not takes_timeout:
+        return close
+    return lambda: close(timeout=max(0.1, timeout))
+
+
+def _step_name(callback: Callable[[], Any]) -> str:
+    owner = getattr(callback, "__self__", None)
+    return type(owner).__name__ if owner is not None else getattr(callback, "__name__", "on_stop")
+
+
+def _logged_step(name: str, call: Callable[[], Any]) -> None:
+    try:
+        call()
+    except Exception:
+        logger.exception("event=shutdown_step_failed step=%s", name)

@@ -12,11 +12,13 @@ the records and sends their dead letters again rather than losing them.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from monitor.config import KafkaSettings
 from monitor.events import InvalidEvent
+from monitor.kafka_connection import create_client
 from monitor.source import kafka_client_settings
 
 logger = logging.getLogger(__name__)
@@ -62,11 +64,22 @@ class MemoryDeadLetters:
 
 
 class KafkaDeadLetters:
-    """Produces dead letters to the configured topic with kafka-python (acks=all)."""
+    """Produces dead letters to the configured topic with kafka-python (acks=all).
 
-    def __init__(self, settings: KafkaSettings) -> None:
+    The producer is created when the first dead letter comes. No call blocks for more than
+    ``connect_timeout`` seconds while the cluster is away: creating the producer gives up after
+    that (and is tried again ``retry_interval`` seconds later; the letters wait), sending waits
+    at most that long for metadata.
+    """
+
+    def __init__(
+        self, settings: KafkaSettings, connect_timeout: float = 2.0, retry_interval: float = 10.0
+    ) -> None:
         self.topic = settings.dead_letter_topic
         self.settings = settings
+        self.connect_timeout = connect_timeout
+        self.retry_interval = retry_interval
+        self._retry_at = 0.0
         self._producer: Any = None
         self._unsent: list[InvalidEvent] = []
         self._inflight: list[tuple[InvalidEvent, Any]] = []
@@ -75,14 +88,19 @@ class KafkaDeadLetters:
         if self._producer is None:
             from kafka import KafkaProducer
 
-            self._producer = KafkaProducer(
-                acks="all",
-                linger_ms=20,
-                max_block_ms=2000,
-                retries=5,
-                reconnect_backoff_max_ms=2000,
-                max_request_size=8 * 1024 * 1024,
-                **kafka_client_settings(self.settings),
+            self._retry_at = time.monotonic() + self.retry_interval
+            self._producer = create_client(
+                KafkaProducer,
+                {
+                    "acks": "all",
+                    "linger_ms": 20,
+                    "max_block_ms": int(self.connect_timeout * 1000),
+                    "retries": 5,
+                    "reconnect_backoff_max_ms": 2000,
+                    "max_request_size": 8 * 1024 * 1024,
+                    **kafka_client_settings(self.settings),
+                },
+                self.connect_timeout,
             )
         return self._producer
 
@@ -94,6 +112,8 @@ class KafkaDeadLetters:
     def _send_unsent(self) -> None:
         if not self._unsent:
             return
+        if self._producer is None and time.monotonic() < self._retry_at:
+            return  # the last attempt to connect failed: the letters wait for the next one
         try:
             producer = self._ensure_producer()
         except Exception as failure:
@@ -131,9 +151,11 @@ class KafkaDeadLetters:
         self._inflight = still
         return not self._unsent and not self._inflight
 
-    def close(self) -> None:
+    def close(self, timeout: float = 2.0) -> None:
+        """Close the producer, waiting at most ``timeout`` seconds for letters in flight (they
+        are not acknowledged, so the checkpoint did not pass them: they are sent again)."""
         if self._producer is not None:
             try:
-                self._producer.close(timeout=2)
+                self._producer.close(timeout=timeout)
             finally:
                 self._producer = None

@@ -13,7 +13,9 @@ batch it receives, in order, before its next checkpoint, so what was handed out 
 the pipeline will have counted. Commands (commit, pause, resume, stop) go the other way.
 
 The child dies with its parent (``PR_SET_PDEATHSIG``): a daemon killed with SIGKILL never leaves
-a consumer behind holding its partitions. It ignores SIGINT/SIGTERM; the daemon stops it.
+a consumer behind holding its partitions. It ignores SIGINT/SIGTERM; the daemon stops it: a flag
+in shared memory makes a start still waiting for the broker give up at once, and :meth:`close`
+kills a child that has not stopped within its timeout.
 """
 
 from __future__ import annotations
@@ -26,13 +28,22 @@ import os
 import queue
 import signal
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from monitor.config import KafkaSettings
 from monitor.events import DecodeRules, Record
+from monitor.kafka_connection import StartInterrupted, install_connection_log
 from monitor.pipeline import DecodedBatch, decode_runs
-from monitor.source import GroupConflictError, KafkaSource, Positions, SourceError, TopicPartition
+from monitor.source import (
+    GroupConflictError,
+    KafkaSource,
+    KafkaUnreachableError,
+    Positions,
+    SourceError,
+    TopicPartition,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +57,27 @@ def _die_with_parent() -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+class _SharedFlag:
+    """A flag the daemon sets and the child reads, in shared memory without a lock (so setting it
+    from a signal handler can never block)."""
+
+    def __init__(self, context: Any) -> None:
+        self._value = context.RawValue("b", 0)
+
+    def set(self) -> None:
+        self._value.value = 1
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)
+
+
+# Errors the child reports at start, by kind.
+_START_ERRORS: dict[str, type[SourceError]] = {
+    "conflict": GroupConflictError,
+    "unreachable": KafkaUnreachableError,
+}
+
+
 def _child(
     settings: KafkaSettings,
     instance_id: str,
@@ -54,6 +86,7 @@ def _child(
     commands: Any,
     parent: int,
     log_level: int,
+    interrupted: _SharedFlag,
 ) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -63,15 +96,19 @@ def _child(
         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("kafka").setLevel(max(logging.WARNING, log_level))
+    install_connection_log(settings.bootstrap_servers, log_level)
     if os.getppid() != parent:
         return
     handed_out = dict(positions)
-    source = KafkaSource(settings, instance_id)
+    source = KafkaSource(settings, instance_id, interrupted=interrupted)
     try:
         source.start(lambda: handed_out)
+    except StartInterrupted:
+        return  # the daemon is stopping and no longer waits for a message
     except SourceError as error:
-        kind = "conflict" if isinstance(error, GroupConflictError) else "source"
+        kind = next(
+            (kind for kind, cls in _START_ERRORS.items() if isinstance(error, cls)), "source"
+        )
         batches.put(("error", kind, str(error)))
         return
     batches.put(("started", source.partitions(), None))
@@ -85,7 +122,7 @@ def _child(
             except queue.Empty:
                 break
             if command == "stop":
-                source.close()
+                source.close(argument)
                 batches.put(("stopped", None, None))
                 return
             if command == "commit":
@@ -121,6 +158,8 @@ class ProcessSource:
         self._lag: dict[TopicPartition, int] = {}
         self._partitions: set[TopicPartition] = set()
         self._ready = False
+        self._interrupted = _SharedFlag(context)
+        self._stop_requested = False
 
     def start(self, positions: Positions) -> None:
         process = self._context.Process(
@@ -133,6 +172,7 @@ class ProcessSource:
                 self._commands,
                 os.getpid(),
                 logging.getLogger().level,
+                self._interrupted,
             ),
             name="fairwatch-consumer",
             daemon=True,
@@ -140,8 +180,10 @@ class ProcessSource:
         process.start()
         self._process = process  # only a started process is stopped by close()
         while True:
+            if self._stop_requested:
+                raise StartInterrupted("stop requested while the consumer process was starting")
             try:
-                kind, first, second = self._batches.get(timeout=1.0)
+                kind, first, second = self._batches.get(timeout=0.2)
             except queue.Empty:
                 if not self._process.is_alive():
                     raise SourceError("the consumer process exited at start") from None
@@ -151,10 +193,8 @@ class ProcessSource:
                 self._ready = True
                 return
             if kind == "error":
-                self._process.join(timeout=10)
-                if first == "conflict":
-                    raise GroupConflictError(second)
-                raise SourceError(second)
+                self._process.join(timeout=5)
+                raise _START_ERRORS.get(first, SourceError)(second)
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
         """Records come over in columns and are decoded at once: use :meth:`poll_decoded`."""
@@ -198,15 +238,23 @@ class ProcessSource:
     def is_idle(self) -> bool:
         return False
 
-    def close(self) -> None:
-        """Stop the child (it leaves the group); records it fetched ahead are dropped, which is
-        safe: they are after the positions the daemon checkpoints."""
+    def interrupt(self) -> None:
+        """Make a start still in progress give up (safe from a signal handler)."""
+        self._stop_requested = True
+        self._interrupted.set()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the child within ``timeout`` seconds: it leaves the group, or is killed when it
+        has not exited by then. Records it fetched ahead are dropped, which is safe: they are
+        after the positions the daemon checkpoints."""
         if self._process is None:
             return
-        self._commands.put(("stop", None))
+        deadline = time.monotonic() + timeout
+        self.interrupt()  # a child still starting gives up
+        self._commands.put(("stop", max(0.5, timeout - 1.5)))  # its share: closing the consumer
         self._ready = False
         process, self._process = self._process, None
-        for _ in range(100):
+        while time.monotonic() < deadline:
             try:
                 kind, _a, _b = self._batches.get(timeout=0.1)
                 if kind == "stopped":
@@ -214,6 +262,9 @@ class ProcessSource:
             except queue.Empty:
                 if not process.is_alive():
                     break
-        process.join(timeout=10)
+        process.join(timeout=max(0.1, deadline - time.monotonic()))
         if process.is_alive():
+            logger.warning("event=consumer_process_killed reason=not_stopped waited=%.1fs", timeout)
             process.kill()
+            process.join(timeout=2)
+        self._commands.cancel_join_thread()  # nobody reads what is left

@@ -11,6 +11,10 @@ counts are kept per input partition but not yet merged across instances, so an i
 not own every partition would publish partial metrics. A newcomer that gets a partial assignment
 raises :class:`GroupConflictError`; a running instance that loses partitions to a newcomer pauses
 until it owns every partition again.
+
+Start-up is bounded: the cluster must answer within ``kafka.startup_timeout``, else
+:class:`KafkaUnreachableError` (``fairwatch run`` exits 4). :meth:`KafkaSource.interrupt` (SIGTERM)
+makes a start still waiting give up at once with :class:`StartInterrupted`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -25,6 +30,7 @@ from typing import Any, Protocol
 
 from monitor.config import KafkaSettings
 from monitor.events import Record, RecordRun
+from monitor.kafka_connection import Flag, StartInterrupted, connection_failed, create_client
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +44,18 @@ class SourceError(Exception):
 
 class GroupConflictError(SourceError):
     """Another instance consumes in the same consumer group."""
+
+
+class KafkaUnreachableError(SourceError):
+    """No broker answered within ``kafka.startup_timeout`` at start."""
+
+
+def unreachable_message(settings: KafkaSettings) -> str:
+    """The one line ``fairwatch run`` prints when the cluster did not answer at start."""
+    return (
+        f"cannot reach Kafka at {','.join(settings.bootstrap_servers)} within "
+        f"{settings.startup_timeout:g}s (kafka.startup_timeout); check kafka.bootstrap_servers"
+    )
 
 
 class Source(Protocol):
@@ -147,10 +165,16 @@ class KafkaSource:
     """Consumes the prediction and label topics with kafka-python in one consumer group."""
 
     def __init__(
-        self, settings: KafkaSettings, instance_id: str, assignment_timeout: float = 60.0
+        self,
+        settings: KafkaSettings,
+        instance_id: str,
+        assignment_timeout: float = 60.0,
+        interrupted: Flag | None = None,
     ) -> None:
         self.settings = settings
         self.instance_id = instance_id
+        # Set by interrupt() (or by the daemon, for a source in its consumer process).
+        self._interrupted: Flag = interrupted if interrupted is not None else threading.Event()
         self.topics = [settings.predictions_topic, settings.labels_topic]
         self.assignment_timeout = assignment_timeout
         self._consumer: Any = None
@@ -159,42 +183,50 @@ class KafkaSource:
         self._owns_all = False
         self._paused = False
         self._started = False
+        self._last_commit: Any = None  # kafka-python's future of the last commit, and its offsets
+        self._last_offsets: dict[Any, Any] = {}
 
     # -- start ---------------------------------------------------------------------------------
 
+    def interrupt(self) -> None:
+        """Make a start still in progress give up (safe from a signal handler)."""
+        self._interrupted.set()
+
     def _connect(self) -> Any:
+        """The consumer, once the cluster answers (within ``kafka.startup_timeout``)."""
         from kafka import KafkaConsumer
         from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
         from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
-        delay = 1.0
-        while True:
-            try:
-                return KafkaConsumer(
-                    group_id=self.settings.group_id,
-                    group_instance_id=self.instance_id,
-                    session_timeout_ms=self.settings.session_timeout_ms,
-                    enable_auto_commit=False,
-                    auto_offset_reset="earliest",
-                    # Round robin over both topics: a second member always gets a share, so
-                    # both instances see a partial assignment and the conflict is detected.
-                    partition_assignment_strategy=[RoundRobinPartitionAssignor],
-                    max_poll_records=self.settings.max_poll_records,
-                    fetch_max_bytes=64 * 1024 * 1024,
-                    max_partition_fetch_bytes=8 * 1024 * 1024,
-                    reconnect_backoff_max_ms=2000,
-                    **kafka_client_settings(self.settings),
-                )
-            except (KafkaTimeoutError, KafkaConnectionError):
-                logger.warning(
-                    "event=kafka_unavailable bootstrap=%s retry_in=%.0fs",
-                    ",".join(self.settings.bootstrap_servers),
-                    delay,
-                )
-                time.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        logger.info("event=kafka_connecting startup_timeout=%gs", self.settings.startup_timeout)
+        configs = {
+            "group_id": self.settings.group_id,
+            "group_instance_id": self.instance_id,
+            "session_timeout_ms": self.settings.session_timeout_ms,
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            # Round robin over both topics: a second member always gets a share, so both
+            # instances see a partial assignment and the conflict is detected.
+            "partition_assignment_strategy": [RoundRobinPartitionAssignor],
+            "max_poll_records": self.settings.max_poll_records,
+            "fetch_max_bytes": 64 * 1024 * 1024,
+            "max_partition_fetch_bytes": 8 * 1024 * 1024,
+            "reconnect_backoff_max_ms": 2000,
+            **kafka_client_settings(self.settings),
+        }
+        try:
+            return create_client(
+                KafkaConsumer, configs, self.settings.startup_timeout, self._interrupted
+            )
+        except (KafkaTimeoutError, KafkaConnectionError):
+            raise KafkaUnreachableError(unreachable_message(self.settings)) from None
 
     def start(self, positions: Positions) -> None:
+        """Connect, check the topics and wait until this instance owns every partition.
+
+        Raises :class:`KafkaUnreachableError`, :class:`GroupConflictError`,
+        :class:`SourceError` or, after :meth:`interrupt`, :class:`StartInterrupted`.
+        """
         from kafka import TopicPartition as KafkaTopicPartition
         from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
@@ -240,6 +272,9 @@ class KafkaSource:
         consumer.subscribe(self.topics, listener=Listener())
         deadline = time.monotonic() + self.assignment_timeout
         while not self._started:
+            if self._interrupted.is_set():
+                self.close(timeout=5.0)
+                raise StartInterrupted("stop requested while waiting for partitions")
             # Positions are not advanced here: records seen now are fetched again later.
             consumer.poll(timeout_ms=200, max_records=1, update_offsets=False)
             if consumer.assignment() and not self._owns_all:
@@ -306,8 +341,8 @@ class KafkaSource:
             batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
         except (KafkaError, OSError) as error:
             # A broker outage surfaces here (metadata refresh, offset validation); positions are
-            # unchanged, so polling again after a pause loses nothing.
-            logger.warning("event=kafka_poll_failed error=%s action=retrying", error)
+            # unchanged, so polling again after a pause loses nothing. Logged once per outage.
+            connection_failed(f"poll failed: {error}")
             time.sleep(min(max(timeout, 0.1), 1.0))
             return {}
         if not self._owns_all:
@@ -350,7 +385,8 @@ class KafkaSource:
             for (topic, partition), offset in positions.items()
         }
         try:
-            self._consumer.commit_async(offsets)
+            self._last_commit = self._consumer.commit_async(offsets)
+            self._last_offsets = offsets
         except Exception as error:  # Kafka's copy of the offsets is advisory
             logger.warning("event=kafka_commit_failed error=%s", error)
 
@@ -385,24 +421,44 @@ class KafkaSource:
     def is_idle(self) -> bool:
         return False
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10.0) -> None:
         """Close the consumer and leave the group (a static member must be removed explicitly,
-        else its partitions stay assigned to it until its session times out)."""
+        else its partitions stay assigned to it until its session times out), within about
+        ``timeout`` seconds even when the cluster does not answer."""
         if self._consumer is None:
             return
+        deadline = time.monotonic() + timeout
+        share = max(0.1, timeout / 3)
         try:
-            self._consumer.close(autocommit=False)
+            self._finish_commit(share)
+            self._consumer.close(autocommit=False, timeout_ms=int(share * 1000))
         finally:
             self._consumer = None
             self._owns_all = False
-            self._leave_group()
+            self._leave_group(max(0.5, deadline - time.monotonic()))
 
-    def _leave_group(self) -> None:
+    def _finish_commit(self, timeout: float) -> None:
+        """Commit the last offsets (the final checkpoint's) before closing, which would cancel
+        the asynchronous commit still in flight; within ``timeout`` seconds."""
+        pending = self._last_commit
+        if pending is None or pending.is_done or not self._owns_all:
+            return
+        try:
+            self._consumer.commit(self._last_offsets, timeout_ms=int(timeout * 1000))
+        except Exception as error:  # advisory, like every commit to Kafka
+            logger.warning(
+                "event=kafka_commit_failed error=%s waited=%.1fs", type(error).__name__, timeout
+            )
+
+    def _leave_group(self, timeout: float) -> None:
         try:
             from kafka.admin import KafkaAdminClient, MemberToRemove
 
-            admin = KafkaAdminClient(
-                request_timeout_ms=5000, **kafka_client_settings(self.settings)
+            milliseconds = max(100, int(timeout * 1000 / 2))
+            admin = create_client(
+                KafkaAdminClient,
+                {"request_timeout_ms": milliseconds, **kafka_client_settings(self.settings)},
+                timeout / 2,
             )
             try:
                 admin.remove_group_members(

@@ -1,11 +1,23 @@
-"""``fairwatch run --config FILE``: the streaming daemon."""
+"""``fairwatch run --config FILE``: the streaming daemon.
+
+Exit status: 0 after a stop (SIGTERM or SIGINT, at any moment: within ``pipeline.shutdown_timeout``
+plus a few seconds), 2 invalid configuration, 3 another instance (state directory locked or
+consumer group shared), 4 the source cannot run (Kafka unreachable within
+``kafka.startup_timeout``, a topic missing, no partitions assigned).
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.daemon import Daemon
 
 ORDER = 10
 
@@ -28,30 +40,72 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from fairwatch.app import build_daemon
     from fairwatch.commands._config import load_or_report
-    from monitor.source import GroupConflictError, SourceError
+    from monitor.kafka_connection import install_connection_log
     from monitor.state import StateLockedError
 
+    early_signals = _hold_stop_signals()
     logging.basicConfig(
         level=args.log_level,
         format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("kafka", "urllib3", "apscheduler"):
+    for noisy in ("urllib3", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     config = load_or_report(args.config)
     if config is None:
         return EXIT_CONFIG
+    # With the consumer in its own process, that process reports the cluster's state changes.
+    install_connection_log(
+        config.kafka.bootstrap_servers,
+        logging.getLogger().level,
+        report=not config.kafka.consumer_process,
+    )
     try:
         daemon = build_daemon(config)
     except StateLockedError as error:
         print(f"fairwatch: refusing to start: {error}", file=sys.stderr)
         return EXIT_CONFLICT
-    daemon.install_signal_handlers()
+    daemon.install_signal_handlers()  # before run(): starting may wait for the broker
+    if early_signals:
+        logging.getLogger(__name__).info(
+            "event=stop_requested signal=%s", signal.Signals(early_signals[0]).name
+        )
+        daemon.stop()
+    code = _run(daemon)
+    if daemon.abandoned:
+        # Threads of abandoned shutdown steps (e.g. an alert delivery mid-request in a thread
+        # pool that the interpreter joins at exit) must not delay the exit.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _run(daemon: Daemon) -> int:
+    from monitor.source import GroupConflictError, KafkaUnreachableError, SourceError
+
     try:
         return daemon.run()
     except GroupConflictError as error:
         print(f"fairwatch: refusing to start: {error}", file=sys.stderr)
         return EXIT_CONFLICT
+    except KafkaUnreachableError as error:
+        print(f"fairwatch: {error}", file=sys.stderr)
+        return EXIT_SOURCE
     except SourceError as error:
         print(f"fairwatch: cannot consume: {error}", file=sys.stderr)
         return EXIT_SOURCE
+
+
+def _hold_stop_signals() -> list[int]:
+    """Until the daemon installs its own handlers, remember SIGTERM and SIGINT (instead of dying
+    half-way through start-up, or a KeyboardInterrupt traceback); the daemon then stops at once."""
+    received: list[int] = []
+
+    def remember(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+
+    signal.signal(signal.SIGTERM, remember)
+    signal.signal(signal.SIGINT, remember)
+    return received
