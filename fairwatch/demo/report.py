@@ -119,8 +119,9 @@ def render_html(data: ReportData, sink: EmbeddedSink) -> str:
         caption = (
             f"{data.metric.replace('_', ' ')} for <b>{html.escape(attribute)}</b> in each "
             f"{html.escape(data.window)} window (time = window end), with its 95% interval. "
-            "Grey dots: a group had fewer than "
-            f"{data.min_group_size} predictions, so the window is not judged."
+            f"Groups with fewer than {data.min_group_size} predictions are left out of the "
+            "comparison; grey ticks along the bottom mark windows with fewer than two groups "
+            "left to compare (not computable)."
         )
         sections.append(
             _figure(
