@@ -5,7 +5,8 @@ default, the *most favoured* group: the highest favourable rate among the groups
 predictions (the EEOC convention: each group's selection rate is compared with the highest).
 Rates of selection are taken on the favourable outcome: with prediction 0 favourable (a
 high-risk flag, a denial) the ratio compares ``1 − selection_rate``, never the adverse rate.
-Intervals are Katz log intervals of the ratio of two independent proportions.
+Intervals come from :func:`monitor.intervals.ratio_interval` (the ratio of two independent
+proportions); the reference's own ratio is exactly 1.
 """
 
 from __future__ import annotations
