@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from monitor.config import MonitorConfig, config_from_dict
 from monitor.events import Record
@@ -350,3 +352,53 @@ def test_a_prediction_far_ahead_of_the_clock_is_refused_not_counted(tmp_path: Pa
     assert "pipeline.max_clock_skew" in rejected[0].detail
     assert pipeline.counters.pending_labels == 3
     assert pipeline.watermark.max_event_time < now
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    partitions=st.integers(1, 4),
+    seed=st.integers(0, 10_000),
+    max_batch=st.integers(1, 700),
+    restarts=st.integers(0, 3),
+)
+def test_in_order_events_are_never_late_whatever_the_interleaving(
+    tmp_path_factory: pytest.TempPathFactory,
+    partitions: int,
+    seed: int,
+    max_batch: int,
+    restarts: int,
+) -> None:
+    # any interleaving of partitions (each in event-time order), any batch sizes, crashes after
+    # a checkpoint: with the default allowed_lateness nothing is late and the counts are exact
+    tmp_path = tmp_path_factory.mktemp("state")
+    config = make_config(tmp_path, windows=["3h", "6h/3h"])  # few windows: a fast evaluation
+    predictions, labels = make_events(300, seed=seed, spacing=600.0)  # 50 hours
+    rng = random.Random(seed)
+    stream = interleave(
+        records("predictions", predictions, partitions=partitions)
+        + records("labels", labels, partitions=partitions),
+        rng,
+    )
+    crashes = sorted(rng.randrange(len(stream)) for _ in range(restarts))
+    owned = {("predictions", p) for p in range(partitions)}
+    done = 0
+    for crash in [*crashes, len(stream)]:
+        pipeline, collector = open_pipeline(config)
+        pipeline.own_partitions(owned)
+        position = done
+        while position < crash:
+            size = rng.randint(1, max_batch)
+            pipeline.process(stream[position : min(crash, position + size)])
+            position = min(crash, position + size)
+        assert pipeline.counters.late == {}
+        if crash < len(stream):  # the changed windows are kept in the checkpoint
+            pipeline.checkpoint()
+            pipeline.close()
+        done = crash
+    pipeline.evaluate(now=0.0)
+    latest = {(e.window, e.model_id, e.window_start): e for e in collector.evaluations}
+    assert evaluation_counts(list(latest.values())) == reference_counts(
+        predictions, labels, config.windows
+    )
