@@ -1,12 +1,25 @@
 """Per-group counts: the only state of the metric engine.
 
 A group's counts are ``n`` (predictions seen), ``predicted_positive`` and, for the rows whose label
-is known, the confusion counts ``tp``, ``fp``, ``tn``, ``fn``; optionally a fixed-bin histogram of
-the scores of labeled rows, one per label, for calibration. Counts add and subtract, so windows
-retire old data by subtraction and consumer instances merge by addition.
+is known, the confusion counts ``tp``, ``fp``, ``tn``, ``fn``; optionally, for calibration, a
+fixed-bin histogram of the scores of labeled rows, one per label, and per bin the sum of the
+scores' offsets from the bin's centre. Counts add and subtract, so windows retire old data by
+subtraction and consumer instances merge by addition.
 
 The array form is one int64 row per group: the six :data:`COUNT_FIELDS`, then ``score_bins``
-histogram cells for label 0, then ``score_bins`` cells for label 1.
+histogram cells for label 0, ``score_bins`` cells for label 1, and ``score_bins`` score-offset
+sums.
+
+Score offsets are fixed point: a labeled row with score ``s`` in bin ``b`` adds
+``round((s − mid_b) · SCORE_SCALE)`` to the bin's sum, ``mid_b = (b + ½) / bins`` its centre and
+:data:`SCORE_SCALE` = 10⁶ (micro-units). Integers keep the counts' arithmetic exact: a sum minus
+the rows it added is exactly 0 again, whatever the order of additions (floats would leave
+residues and differ between a window summed from panes and one counted at once). The mean score
+of a bin is ``mid_b + offsets_b / (SCORE_SCALE · count_b)``, within 5·10⁻⁷ of the mean of the
+scores themselves. Offsets from the centre (not the scores themselves) make a row of the earlier
+layout, without offset sums, read as "every score at its bin's centre" once padded with zeros:
+exactly what calibration assumed before. Each row adds at most ``SCORE_SCALE / 2`` in absolute
+value, so an int64 sum holds 1.8·10¹³ rows.
 """
 
 from __future__ import annotations
@@ -20,26 +33,63 @@ import numpy as np
 COUNT_FIELDS: tuple[str, ...] = ("n", "predicted_positive", "tp", "fp", "tn", "fn")
 BASE_WIDTH = len(COUNT_FIELDS)
 UNLABELED = -1
+#: Score offsets are stored in units of 1 / SCORE_SCALE (micro-units).
+SCORE_SCALE = 1_000_000
+#: Cells per histogram bin: label-0 count, label-1 count, score-offset sum.
+CELLS_PER_BIN = 3
+#: Cells per bin of the layout before score-offset sums were kept (checkpoints written then).
+LEGACY_CELLS_PER_BIN = 2
 
 Histogram = tuple[tuple[int, ...], tuple[int, ...]]
 
 
 def row_width(score_bins: int = 0) -> int:
-    """Width of a counts row holding ``score_bins`` histogram bins per label (0: no histogram)."""
-    return BASE_WIDTH + 2 * score_bins
+    """Width of a counts row holding ``score_bins`` histogram bins (0: no histogram)."""
+    return BASE_WIDTH + CELLS_PER_BIN * score_bins
 
 
 def bins_of_width(width: int) -> int:
-    """The number of histogram bins per label stored in a counts row of ``width`` cells."""
+    """The number of histogram bins stored in a counts row of ``width`` cells."""
     extra = width - BASE_WIDTH
-    if extra < 0 or extra % 2:
-        raise ValueError(f"a counts row has {BASE_WIDTH} + 2 × bins cells, got {width}")
-    return extra // 2
+    if extra < 0 or extra % CELLS_PER_BIN:
+        raise ValueError(
+            f"a counts row has {BASE_WIDTH} + {CELLS_PER_BIN} × bins cells, got {width}"
+        )
+    return extra // CELLS_PER_BIN
+
+
+def bin_centres(score_bins: int) -> np.ndarray:
+    """The centre ``(b + ½) / bins`` of each of ``score_bins`` equal bins on [0, 1]."""
+    return (np.arange(score_bins) + 0.5) / score_bins
+
+
+def widen(matrix: np.ndarray, score_bins: int) -> np.ndarray:
+    """A counts matrix in the current layout for ``score_bins`` bins: rows without a histogram
+    (:data:`BASE_WIDTH` cells) or of the earlier layout without score-offset sums get zero
+    cells on the right (an offset sum of 0 reads as scores at their bins' centres). A matrix of
+    the current width is returned as it is."""
+    array = np.asarray(matrix, dtype=np.int64)
+    width = row_width(score_bins)
+    if array.shape[-1] == width:
+        return array
+    legacy = BASE_WIDTH + LEGACY_CELLS_PER_BIN * score_bins
+    if array.shape[-1] not in (BASE_WIDTH, legacy):
+        raise ValueError(
+            f"a counts row for {score_bins} score bins has {width} cells "
+            f"({legacy} before score sums were kept), got {array.shape[-1]}: counts written "
+            "with another engine.score_bins cannot be combined (use a new state_dir, or "
+            "restore the setting)"
+        )
+    widened = np.zeros((*array.shape[:-1], width), dtype=np.int64)
+    widened[..., : array.shape[-1]] = array
+    return widened
 
 
 @dataclass(frozen=True)
 class GroupCounts:
-    """Counts of one group; ``score_histogram[label][bin]`` counts labeled rows by score bin."""
+    """Counts of one group; ``score_histogram[label][bin]`` counts labeled rows by score bin,
+    ``score_offsets[bin]`` sums their offsets from the bin's centre in units of
+    1 / :data:`SCORE_SCALE` (all 0 when not given: scores at the centres)."""
 
     n: int = 0
     predicted_positive: int = 0
@@ -48,6 +98,16 @@ class GroupCounts:
     tn: int = 0
     fn: int = 0
     score_histogram: Histogram | None = None
+    score_offsets: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.score_histogram is None:
+            if self.score_offsets is not None:
+                raise ValueError("score_offsets need a score_histogram")
+        elif self.score_offsets is None:
+            object.__setattr__(self, "score_offsets", (0,) * len(self.score_histogram[0]))
+        elif len(self.score_offsets) != len(self.score_histogram[0]):
+            raise ValueError("score_offsets need one sum per histogram bin")
 
     @classmethod
     def zero(cls, score_bins: int = 0) -> GroupCounts:
@@ -69,11 +129,15 @@ class GroupCounts:
         bins = self.score_bins if score_bins is None else score_bins
         row = np.zeros(row_width(bins), dtype=np.int64)
         row[:BASE_WIDTH] = (self.n, self.predicted_positive, self.tp, self.fp, self.tn, self.fn)
-        if self.score_histogram is not None and any(map(any, self.score_histogram)):
+        offsets = self.score_offsets or ()
+        if self.score_histogram is not None and (
+            any(map(any, self.score_histogram)) or any(offsets)
+        ):
             if self.score_bins != bins:
                 raise ValueError(f"histogram has {self.score_bins} bins, row asked for {bins}")
             row[BASE_WIDTH : BASE_WIDTH + bins] = self.score_histogram[0]
-            row[BASE_WIDTH + bins :] = self.score_histogram[1]
+            row[BASE_WIDTH + bins : BASE_WIDTH + 2 * bins] = self.score_histogram[1]
+            row[BASE_WIDTH + 2 * bins :] = offsets
         return row
 
     @classmethod
@@ -82,13 +146,15 @@ class GroupCounts:
         values = [int(value) for value in row]
         bins = bins_of_width(len(values))
         histogram: Histogram | None = None
+        offsets: tuple[int, ...] | None = None
         if bins:
             histogram = (
                 tuple(values[BASE_WIDTH : BASE_WIDTH + bins]),
-                tuple(values[BASE_WIDTH + bins :]),
+                tuple(values[BASE_WIDTH + bins : BASE_WIDTH + 2 * bins]),
             )
+            offsets = tuple(values[BASE_WIDTH + 2 * bins :])
         n, predicted_positive, tp, fp, tn, fn = values[:BASE_WIDTH]
-        return cls(n, predicted_positive, tp, fp, tn, fn, histogram)
+        return cls(n, predicted_positive, tp, fp, tn, fn, histogram, offsets)
 
     def to_list(self) -> list[int]:
         """JSON-able form: the row as a list of ints."""
@@ -147,8 +213,9 @@ def count_batch(
 
     ``group_index`` gives each row's group in ``[0, n_groups)``; ``prediction`` is 0/1;
     ``label`` is 0/1 or ``-1`` (unlabeled), ``None`` meaning no row is labeled. ``score`` (floats in
-    [0, 1], NaN for none) adds a ``score_bins``-bin histogram per label for labeled rows; without
-    scores the matrix has the six base columns only. Rows whose ``count_n`` is False add only their
+    [0, 1], NaN for none) adds a ``score_bins``-bin histogram per label for labeled rows and each
+    bin's score-offset sum (see the module's docstring); without scores the matrix has the six
+    base columns only. Rows whose ``count_n`` is False add only their
     labeled counts (confusion cells and histogram), not ``n`` or ``predicted_positive``: that is how
     a label arriving after its prediction updates the window that already counted the prediction.
     """
@@ -204,16 +271,25 @@ def _score_histogram(
     score: np.ndarray,
     score_bins: int,
 ) -> np.ndarray:
-    width = 2 * score_bins
+    """Per group: labeled scored rows by (label, bin), then each bin's score-offset sum."""
+    width = CELLS_PER_BIN * score_bins
     if labels is None:
         return np.zeros((n_groups, width), dtype=np.int64)
     scores = np.asarray(score, dtype=np.float64)
     if scores.shape[0] != groups.shape[0]:
         raise ValueError("score and group_index differ in length")
     keep = (labels >= 0) & np.isfinite(scores)
-    bin_index = np.clip((scores[keep] * score_bins).astype(np.int64), 0, score_bins - 1)
-    code = groups[keep].astype(np.int64) * width + labels[keep] * score_bins + bin_index
+    kept_scores = scores[keep]
+    bin_index = np.clip((kept_scores * score_bins).astype(np.int64), 0, score_bins - 1)
+    kept_groups = groups[keep].astype(np.int64)
+    code = kept_groups * width + labels[keep] * score_bins + bin_index
     counted = np.bincount(code, minlength=n_groups * width)
+    offsets = np.rint((kept_scores - bin_centres(score_bins)[bin_index]) * SCORE_SCALE)
+    # float64 sums of integers are exact below 2⁵³: 1.8·10¹⁰ rows per bin and batch
+    sums = np.bincount(
+        kept_groups * width + 2 * score_bins + bin_index, offsets, minlength=n_groups * width
+    )
+    counted += np.rint(sums).astype(np.int64)
     return counted.reshape(n_groups, width)
 
 
@@ -251,11 +327,12 @@ class CountTable:
         array = np.asarray(row, dtype=np.int64)
         if array.shape[0] == self.width:
             return array
-        if array.shape[0] == BASE_WIDTH:  # no scores in this batch: histogram unchanged
-            widened = np.zeros(self.width, dtype=np.int64)
-            widened[:BASE_WIDTH] = array
-            return widened
-        raise ValueError(f"row has {array.shape[0]} cells, table rows have {self.width}")
+        try:  # no scores in this batch (histogram unchanged), or the layout without score sums
+            return widen(array, self.score_bins)
+        except ValueError:
+            raise ValueError(
+                f"row has {array.shape[0]} cells, table rows have {self.width}"
+            ) from None
 
     def add_row(self, key: Any, row: np.ndarray, sign: int = 1) -> None:
         current = self._rows.get(key)

@@ -9,6 +9,10 @@ over the groups whose rate is defined. With several rates the worst case is take
 difference, the smallest ratio), as fairlearn's ``agg="worst_case"``. Fewer than two groups with a
 defined rate leave the disparity undefined. Each group's ratio to a reference group is a separate
 disparity judged by the four-fifths rule.
+
+Disparities of a statistic of the scores rather than a rate of the confusion counts are declared
+in :data:`SCORE_DISPARITIES` and computed from the score histograms (:mod:`monitor.calibration`);
+they are judged and named like the others.
 """
 
 from __future__ import annotations
@@ -41,6 +45,12 @@ DISPARITIES: tuple[DisparityDefinition, ...] = (
     DisparityDefinition("accuracy", ("accuracy",), ("difference",)),
 )
 
+#: ``calibration_gap`` = mean score − observed rate of label 1, per group (calibration in the
+#: large); its difference across groups says whose risk the scores overstate relative to whose.
+SCORE_DISPARITIES: tuple[DisparityDefinition, ...] = (
+    DisparityDefinition("calibration", ("calibration_gap",), ("difference",)),
+)
+
 REFERENCE_SUFFIX = "_ratio_to_reference"
 FOUR_FIFTHS = 0.8
 DEFAULT_DIFFERENCE_THRESHOLD = 0.1
@@ -56,12 +66,19 @@ class DisparityMetric:
     aggregation: Aggregation
 
 
-METRICS: tuple[DisparityMetric, ...] = tuple(
-    DisparityMetric(f"{definition.base}_{aggregation}", definition.rates, aggregation)
-    for definition in DISPARITIES
-    for aggregation in definition.aggregations
-)
-METRIC_BY_NAME = {metric.name: metric for metric in METRICS}
+def _generate(definitions: tuple[DisparityDefinition, ...]) -> tuple[DisparityMetric, ...]:
+    return tuple(
+        DisparityMetric(f"{definition.base}_{aggregation}", definition.rates, aggregation)
+        for definition in definitions
+        for aggregation in definition.aggregations
+    )
+
+
+#: The disparities of rates of the confusion counts.
+METRICS: tuple[DisparityMetric, ...] = _generate(DISPARITIES)
+#: The disparities of statistics of the scores (``calibration_difference``).
+SCORE_METRICS: tuple[DisparityMetric, ...] = _generate(SCORE_DISPARITIES)
+METRIC_BY_NAME = {metric.name: metric for metric in (*METRICS, *SCORE_METRICS)}
 
 
 def default_thresholds() -> dict[str, float]:
@@ -74,7 +91,7 @@ def _default_thresholds() -> dict[str, float]:
         metric.name: DEFAULT_DIFFERENCE_THRESHOLD
         if metric.aggregation == "difference"
         else DEFAULT_RATIO_THRESHOLD
-        for metric in METRICS
+        for metric in (*METRICS, *SCORE_METRICS)
     }
     thresholds["selection_rate" + REFERENCE_SUFFIX] = FOUR_FIFTHS
     return thresholds

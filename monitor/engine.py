@@ -12,8 +12,16 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from monitor.calibration import (
+    CALIBRATION_GAP,
+    ScoreBins,
+    calibration_disparities,
+    calibration_gap,
+    expected_calibration_error,
+    reliability,
+)
 from monitor.counts import BASE_WIDTH, GroupCounts, row_width
-from monitor.disparities import METRIC_BY_NAME, METRICS, DisparityMetric, judge
+from monitor.disparities import METRIC_BY_NAME, METRICS, SCORE_METRICS, DisparityMetric, judge
 from monitor.disparity_intervals import (
     RateSpreads,
     Segments,
@@ -33,14 +41,7 @@ from monitor.intervals import (
     row_quantiles,
     wilson_interval,
 )
-from monitor.rates import (
-    RATE_NAMES,
-    all_rate_counts,
-    divide,
-    expected_calibration_error,
-    label_coverage,
-    to_optional,
-)
+from monitor.rates import RATE_NAMES, all_rate_counts, divide, label_coverage, to_optional
 from monitor.reference import compared_rate, reference_ratios
 from monitor.results import Disparity, GroupResult, WindowEvaluation
 
@@ -56,8 +57,9 @@ def evaluate(
     config: EngineConfig | None = None,
 ) -> WindowEvaluation:
     """Evaluate one window: per-group rates with Wilson intervals, disparities with simulation
-    intervals and statuses. ``counts`` is keyed by ``(attribute, group)``; an intersection's
-    attribute is named like ``race&sex``. Attributes come out single ones first, then
+    intervals and statuses; with scores, calibration per group and ``calibration_difference``
+    (:mod:`monitor.calibration`). ``counts`` is keyed by ``(attribute, group)``; an
+    intersection's attribute is named like ``race&sex``. Attributes come out single ones first, then
     intersections, each sorted by name, groups sorted by name."""
     config = config or EngineConfig()
     by_attribute: dict[str, dict[str, GroupCounts]] = {}
@@ -125,7 +127,16 @@ def _group_results(
     low, high = wilson_interval(numerators, denominators, config.ci_level)
     lows, highs = low.tolist(), high.tolist()
     coverage = to_optional(label_coverage(matrix))
-    ece = to_optional(expected_calibration_error(matrix))
+    bins = ScoreBins.from_matrix(matrix)
+    ece = to_optional(expected_calibration_error(bins))
+    gaps = to_optional(calibration_gap(bins))
+    diagrams = reliability(bins)
+    if bins.any_scored():  # a group with too few labeled scored rows is small for calibration
+        too_few = (bins.rows < max(config.min_group_size, 1)).tolist()
+        small = [
+            (*rates, CALIBRATION_GAP) if few else rates
+            for rates, few in zip(small, too_few, strict=True)
+        ]
     base = matrix[:, :BASE_WIDTH].tolist()
     results = []
     index = 0
@@ -157,6 +168,8 @@ def _group_results(
                     label_coverage=coverage[index],
                     ece=ece[index],
                     small_rates=small[index],
+                    calibration_gap=gaps[index],
+                    reliability=diagrams[index] if ece[index] is not None else (),
                 )
             )
             index += 1
@@ -230,7 +243,39 @@ def _disparities(
     config: EngineConfig,
     favourable: int,
 ) -> list[Disparity]:
-    metrics = [METRIC_BY_NAME[name] for name in config.metrics] if config.metrics else METRICS
+    """Per attribute: the rate metrics in table order, the score metrics, the reference ratios.
+
+    Score metrics (``calibration_difference``) are computed when the window holds labeled
+    rows with a score; without any they are left out (a model without scores has none)."""
+    wanted = config.metrics or tuple(METRIC_BY_NAME)
+    metrics = [METRIC_BY_NAME[name] for name in wanted if METRIC_BY_NAME[name] in METRICS]
+    per_metric = (
+        _rate_disparities(attributes, names, matrix, segments, config, favourable, metrics)
+        if metrics
+        else []
+    )
+    if any(metric.name in wanted for metric in SCORE_METRICS) and (
+        ScoreBins.from_matrix(matrix).any_scored()
+    ):
+        per_metric.append(calibration_disparities(attributes, names, matrix, segments, config))
+    references = reference_ratios(attributes, names, matrix, segments, config, favourable)
+    result: list[Disparity] = []
+    for position in range(len(attributes)):
+        result.extend(disparities[position] for disparities in per_metric)
+        result.extend(references[position])
+    return result
+
+
+def _rate_disparities(
+    attributes: list[str],
+    names: list[list[str]],
+    matrix: np.ndarray,
+    segments: Segments,
+    config: EngineConfig,
+    favourable: int,
+    metrics: list[DisparityMetric],
+) -> list[list[Disparity]]:
+    """Per rate metric, its disparity of every attribute."""
     compared = {metric.name: _compared_rates(metric, favourable) for metric in metrics}
     comparisons = _comparisons(
         matrix, segments, {rate for rates in compared.values() for rate in rates}, config
@@ -289,12 +334,7 @@ def _disparities(
                 config,
             )
         )
-    references = reference_ratios(attributes, names, matrix, segments, config, favourable)
-    result: list[Disparity] = []
-    for position in range(len(attributes)):
-        result.extend(disparities[position] for disparities in per_metric)
-        result.extend(references[position])
-    return result
+    return per_metric
 
 
 def _drivers(metric: DisparityMetric, spreads: dict[str, RateSpreads]) -> list[int]:

@@ -48,7 +48,7 @@ import numpy as np
 
 from monitor.config import MonitorConfig, WindowSpec
 from monitor.counters import PipelineCounters
-from monitor.counts import count_batch, row_width
+from monitor.counts import count_batch, row_width, widen
 from monitor.engine import EngineConfig, evaluate
 from monitor.events import (
     DecodeRules,
@@ -200,8 +200,8 @@ class Pipeline:
         self.pending = PendingStore(store.connection, self._width_of_groups())
         self.panes = PaneCounts(row_width(self.score_bins))
         for key, matrix in snapshot.panes.items():
-            if key[0] in self.spec_by_name:
-                self.panes.load(key, matrix)
+            if key[0] in self.spec_by_name:  # panes of an earlier layout are widened
+                self.panes.load(key, widen(matrix, self.score_bins))
         self.group_indexes: dict[str, GroupIndex] = snapshot.group_indexes
         self.positions: dict[TopicPartition, int] = dict(snapshot.offsets)
         self.partitions: set[int] = {key[3] for key in self.panes}

@@ -1,8 +1,8 @@
 """Per-group rates, declared once as numerator and denominator over the confusion counts.
 
 Every rate is ``sum(numerator fields) / sum(denominator fields)`` of one group's counts and is
-undefined (``None``, NaN in arrays) when the denominator is zero. ``ece`` is computed from the
-score histogram (see :func:`expected_calibration_error`).
+undefined (``None``, NaN in arrays) when the denominator is zero. Calibration (``ece``,
+``calibration_gap``) comes from the score histograms: :mod:`monitor.calibration`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.counts import BASE_WIDTH, COUNT_FIELDS, bins_of_width
+from monitor.counts import BASE_WIDTH, COUNT_FIELDS
 
 FIELD_INDEX = {name: index for index, name in enumerate(COUNT_FIELDS)}
 
@@ -91,26 +91,6 @@ def label_coverage(matrix: np.ndarray) -> np.ndarray:
     """Labeled rows / ``n`` (NaN when ``n`` is 0); above 1 only if labels were counted into a
     window that did not count their predictions."""
     return divide(_field_sum(matrix, LABELED), matrix[:, FIELD_INDEX["n"]])
-
-
-def expected_calibration_error(matrix: np.ndarray) -> np.ndarray:
-    """ECE per row from the score histogram: ``Σ_b (c_b / N) · |pos_b / c_b − mid_b|``.
-
-    ``c_b`` is the number of labeled rows whose score falls in bin ``b``, ``pos_b`` those with
-    label 1, ``mid_b`` the bin's centre (the bin's mean score is not kept), ``N = Σ c_b``. NaN when
-    there is no histogram or it is empty.
-    """
-    bins = bins_of_width(matrix.shape[1])
-    if bins == 0:
-        return np.full(matrix.shape[0], np.nan)
-    negatives = matrix[:, BASE_WIDTH : BASE_WIDTH + bins].astype(np.float64)
-    positives = matrix[:, BASE_WIDTH + bins :].astype(np.float64)
-    per_bin = negatives + positives
-    total = per_bin.sum(axis=1)
-    middles = (np.arange(bins) + 0.5) / bins
-    # c_b · |pos_b/c_b − mid_b| = |pos_b − mid_b · c_b|, defined also for empty bins
-    gaps = np.abs(positives - middles * per_bin).sum(axis=1)
-    return divide(gaps, total)
 
 
 def to_optional(values: np.ndarray) -> list[float | None]:

@@ -7,7 +7,7 @@ depend on. They are plain frozen dataclasses so that they serialise to JSON and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Status = Literal["breach", "undecided", "ok", "not_computable"]
 #: Every status, worst first: ``breach`` (beyond the threshold), ``undecided`` (the interval
@@ -29,7 +29,18 @@ RATE_LABELS = {
     "npv": "NPV",
     "accuracy": "accuracy",
     "base_rate": "base rate",
+    "calibration_gap": "calibration gap",
 }
+
+
+#: Rates reported with their sign (a calibration gap is above or below 0).
+SIGNED_RATES = frozenset({"calibration_gap"})
+
+
+def signed(value: float, digits: int = 3) -> str:
+    """``+0.034`` / ``-0.019``; a value that rounds to zero is ``+0.000`` (never ``-0.000``)."""
+    rounded = round(value, digits)
+    return f"{rounded if rounded else 0.0:+.{digits}f}"
 
 
 def extremes_text(
@@ -45,7 +56,24 @@ def extremes_text(
     if highest_rate is None or lowest_rate is None:
         return None
     label = RATE_LABELS.get(rate, rate)
-    return f"{label} {highest_group} {highest_rate:.3f} vs {lowest_group} {lowest_rate:.3f}"
+    if rate in SIGNED_RATES:
+        high_text, low_text = signed(highest_rate), signed(lowest_rate)
+    else:
+        high_text, low_text = f"{highest_rate:.3f}", f"{lowest_rate:.3f}"
+    return f"{label} {highest_group} {high_text} vs {lowest_group} {low_text}"
+
+
+class ReliabilityBin(NamedTuple):
+    """One score bin of a group's reliability diagram: the labeled rows whose score lies in
+    ``[lower, upper)`` (the last bin includes 1), their mean score and their share of label 1
+    (both ``None`` when the bin is empty). A named tuple: a window has one per group and bin,
+    and a tuple is built in half the time of a frozen dataclass."""
+
+    lower: float
+    upper: float
+    n: int
+    mean_score: float | None
+    observed_rate: float | None
 
 
 @dataclass(frozen=True)
@@ -57,6 +85,11 @@ class GroupResult:
     ``intervals`` maps the same names to a 95% Wilson interval, or ``None`` when undefined.
     ``small_rates`` names the rates whose denominator is below the minimum group size: the group
     is left out of the disparities of those rates (its own rates are still reported).
+
+    With scores (labeled rows that carry one): ``ece`` is the expected calibration error,
+    ``calibration_gap`` the mean score minus the observed rate of label 1 (positive: the scores
+    overstate the group's outcome rate), ``reliability`` the reliability diagram, one
+    :class:`ReliabilityBin` per score bin; ``None`` and ``()`` without scored labeled rows.
     """
 
     attribute: str
@@ -73,21 +106,25 @@ class GroupResult:
     label_coverage: float | None = None
     ece: float | None = None
     small_rates: tuple[str, ...] = ()
+    calibration_gap: float | None = None
+    reliability: tuple[ReliabilityBin, ...] = ()
 
 
 @dataclass(frozen=True)
 class Disparity:
     """One disparity metric across the groups of one attribute (or intersection).
 
-    ``metric`` is e.g. ``demographic_parity_difference`` or, for a group's ratio to the reference
-    group, ``selection_rate_ratio_to_reference`` with ``group`` set. Only groups with enough data
+    ``metric`` is e.g. ``demographic_parity_difference``, ``calibration_difference`` or, for a
+    group's ratio to the reference group, ``selection_rate_ratio_to_reference`` with ``group``
+    set. Only groups with enough data
     for the metric's rates take part; the others are named in ``small_groups``. ``value`` is
     ``None`` when fewer than two groups take part (status ``not_computable``). ``min_group_n`` is
     the smallest denominator among the groups compared (over all groups when not computable).
 
     The extremes say who the disparity is about: ``rate`` is the rate that sets the value (for
     equalized odds ``tpr`` or ``fpr``, whichever gap is the worst; ``favourable_rate`` for ratios
-    of a model whose favourable prediction is 0), ``highest_group``/``highest_rate`` and
+    of a model whose favourable prediction is 0; ``calibration_gap`` for the calibration
+    difference), ``highest_group``/``highest_rate`` and
     ``lowest_group``/``lowest_rate`` the groups with the highest and lowest value of that rate
     (for a ratio to the reference: the group and the reference group). ``None`` when not
     computable.

@@ -6,6 +6,7 @@ import io
 from collections.abc import Sequence
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
@@ -13,7 +14,8 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
 from monitor.disparities import REFERENCE_SUFFIX
-from monitor.results import RATE_LABELS, Disparity, GroupResult
+from monitor.intervals import wilson_interval
+from monitor.results import RATE_LABELS, Disparity, GroupResult, signed
 
 STATUS_COLOUR = {
     "breach": "#c62828",
@@ -30,6 +32,12 @@ RATE_TITLE = {
 }
 INK = "#263238"
 GRID = "#eceff1"
+#: Colours of the groups of a reliability diagram (colour-blind safe, Okabe–Ito order).
+GROUP_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")
+#: A reliability diagram draws at most this many groups (the largest); more are unreadable.
+MOST_RELIABILITY_GROUPS = len(GROUP_COLOURS)
+#: Bins with fewer rows are drawn faint and off the line: their observed rate says little.
+THIN_BIN_ROWS = 20
 
 matplotlib.rcParams.update(
     {
@@ -181,6 +189,77 @@ def reference_figure(disparities: Sequence[Disparity]) -> str | None:
     axes.set_title(
         f"{rate} ÷ {reference}'s (four-fifths band {threshold:g}–{1 / threshold:.3g})",
         fontsize=9.5, color=INK, loc="left",
+    )  # fmt: skip
+    figure.tight_layout()
+    return to_svg(figure)
+
+
+def reliability_figure(groups: Sequence[GroupResult], min_group_size: int) -> str | None:
+    """The reliability diagram of an attribute: per group and score bin, the observed rate of
+    label 1 against the bin's mean score, with the bin's Wilson interval; the diagonal is
+    perfect calibration. Markers grow with the bin's rows; a bin with fewer than
+    :data:`THIN_BIN_ROWS` rows is a faint hollow point off the group's line (its rate can be
+    anything from 0 to 1); groups with fewer than ``min_group_size`` labeled scored rows (left
+    out of the calibration difference) are dashed. At most :data:`MOST_RELIABILITY_GROUPS`
+    groups, the largest. None without scores."""
+    scored = [g for g in groups if any(b.n for b in g.reliability)]
+    if not scored:
+        return None
+    shown = sorted(scored, key=lambda g: -sum(b.n for b in g.reliability))
+    shown = shown[:MOST_RELIABILITY_GROUPS]
+    shown.sort(key=lambda g: g.group)
+    figure, axes = plt.subplots(figsize=(8.6, 5.2))
+    axes.grid(color=GRID, linewidth=0.8)
+    axes.set_axisbelow(True)
+    axes.tick_params(length=0)
+    axes.plot(
+        [0, 1], [0, 1], color="#78909c", linewidth=1.2, linestyle=(0, (4, 3)), zorder=1,
+        label="perfectly calibrated",
+    )  # fmt: skip
+    largest = max(b.n for g in shown for b in g.reliability)
+    for index, group in enumerate(shown):
+        colour = GROUP_COLOURS[index]
+        filled = [b for b in group.reliability if b.n]
+        rows = sum(b.n for b in group.reliability)
+        small = "calibration_gap" in group.small_rates
+        means = np.array([b.mean_score for b in filled], dtype=np.float64)
+        observed = np.array([b.observed_rate for b in filled], dtype=np.float64)
+        sizes = np.array([b.n for b in filled])
+        solid = sizes >= THIN_BIN_ROWS
+        low, high = wilson_interval(np.rint(observed * sizes), sizes)
+        axes.vlines(
+            means[solid], low[solid], high[solid], color=colour, linewidth=1.2, alpha=0.28,
+            zorder=2,
+        )  # fmt: skip
+        gap = "" if group.calibration_gap is None else f", gap {signed(group.calibration_gap)}"
+        axes.plot(
+            means[solid], observed[solid], color=colour, linewidth=1.7, zorder=3,
+            linestyle=(0, (3, 2)) if small else "-",
+            label=f"{group.group} ({rows:,} rows{gap})",
+        )  # fmt: skip
+        axes.scatter(
+            means[solid], observed[solid], s=14 + 110 * np.sqrt(sizes[solid] / largest),
+            color=colour, linewidth=1.2, zorder=4,
+        )  # fmt: skip
+        axes.scatter(
+            means[~solid], observed[~solid], s=14, facecolor="white", edgecolor=colour,
+            linewidth=0.9, alpha=0.6, zorder=4,
+        )  # fmt: skip
+    axes.set_xlim(-0.01, 1.01)
+    axes.set_ylim(-0.01, 1.01)
+    axes.set_aspect("equal")
+    axes.set_xlabel("mean predicted score in the bin")
+    axes.set_ylabel("observed rate of label 1 in the bin")
+    axes.text(0.98, 0.03, "below the diagonal: scores too high", ha="right", fontsize=8,
+              color="#78909c")  # fmt: skip
+    axes.text(0.02, 0.95, "above: scores too low", ha="left", fontsize=8, color="#78909c")
+    title = "Reliability per group: observed rate vs mean score, per score bin"
+    if len(scored) > len(shown):
+        title += f" ({len(shown)} largest of {len(scored)} groups)"
+    axes.set_title(title, fontsize=9.5, color=INK, loc="left")
+    axes.legend(
+        loc="upper left", bbox_to_anchor=(1.03, 1.0), frameon=False, fontsize=8.5,
+        title="gap = mean score − observed rate", title_fontsize=8, alignment="left",
     )  # fmt: skip
     figure.tight_layout()
     return to_svg(figure)

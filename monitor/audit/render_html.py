@@ -6,9 +6,15 @@ from html import escape
 
 from monitor.audit.core import AuditReport
 from monitor.audit.gate import GateResult
-from monitor.audit.plots import disparity_figure, group_rates_figure, reference_figure
+from monitor.audit.plots import (
+    THIN_BIN_ROWS,
+    disparity_figure,
+    group_rates_figure,
+    reference_figure,
+    reliability_figure,
+)
 from monitor.disparities import REFERENCE_SUFFIX
-from monitor.results import RATE_LABELS, Disparity, GroupResult
+from monitor.results import RATE_LABELS, Disparity, GroupResult, signed
 
 STATUS_TEXT = {
     "breach": "breach",
@@ -48,6 +54,7 @@ h3 { font-size:15px; margin:22px 0 8px; }
 .figure { background:#fff; border:1px solid var(--line); border-radius:10px; padding:10px;
           overflow-x:auto; margin:8px 0 14px; }
 .figure svg { max-width:100%; height:auto; display:block; }
+.figure.reliability svg { max-width:860px; }
 table { border-collapse:collapse; width:100%; background:#fff; border:1px solid var(--line);
         border-radius:10px; overflow:hidden; font-variant-numeric:tabular-nums; }
 th, td { padding:6px 10px; border-bottom:1px solid var(--line); text-align:right;
@@ -83,8 +90,9 @@ def _rate_cell(group: GroupResult, rate: str) -> str:
     return f"<td>{value:.3f}{ci}</td>"
 
 
-def _groups_table(groups: list[GroupResult], min_group_size: int, level: int) -> str:
+def _groups_table(groups: list[GroupResult], min_group_size: int, level: int, scored: bool) -> str:
     head = "".join(f"<th>{title}<br>({level}% CI)</th>" for _rate, title in TABLE_RATES)
+    calibration_head = "<th>ECE</th><th>Calibration gap<br>(score − rate)</th>" if scored else ""
     rows = []
     for group in groups:
         small = ", ".join(RATE_LABELS.get(rate, rate) for rate in group.small_rates)
@@ -95,14 +103,34 @@ def _groups_table(groups: list[GroupResult], min_group_size: int, level: int) ->
         )
         coverage = "" if group.label_coverage is None else f"{group.label_coverage:.0%}"
         cells = "".join(_rate_cell(group, rate) for rate, _title in TABLE_RATES)
-        ece = _number(group.ece)
+        calibration = ""
+        if scored:
+            gap = '<span class="na">—</span>'
+            if group.calibration_gap is not None:
+                gap = signed(group.calibration_gap)
+                if "calibration_gap" in group.small_rates:
+                    gap = f'<span class="small">{gap}<span class="ci">small</span></span>'
+            calibration = f"<td>{_number(group.ece)}</td><td>{gap}</td>"
         rows.append(
             f"<tr><td>{name}</td><td>{group.n:,}</td><td>{group.n_labeled:,}"
-            f'<span class="ci">{coverage}</span></td>{cells}<td>{ece}</td></tr>'
+            f'<span class="ci">{coverage}</span></td>{cells}{calibration}</tr>'
         )
     return (
         "<table><thead><tr><th>Group</th><th>n</th><th>Labeled</th>"
-        f"{head}<th>ECE</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"{head}{calibration_head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _reliability_note(min_group_size: int, level: int) -> str:
+    return (
+        '<p class="note">Reliability: each point is one score bin of one group, at the mean score '
+        "of its labeled rows (exact, from the summed scores) and the share of them with label 1; "
+        f"vertical bars are {level}% Wilson intervals, larger points hold more rows; bins of "
+        f"fewer than {THIN_BIN_ROWS} rows are faint hollow points off the line. Points above the "
+        "dashed diagonal mean the scores understate the outcome rate, points below overstate it. "
+        "The calibration gap (mean score − observed rate) per group feeds the calibration "
+        "difference; dashed groups have fewer than "
+        f"{min_group_size} labeled scored rows and are left out of it.</p>"
     )
 
 
@@ -230,7 +258,11 @@ def render_html(report: AuditReport, gate: GateResult | None = None) -> str:
         reference = reference_figure([d for d in disparities if d.group is not None])
         if reference:
             parts.append(f'<div class="figure">{reference}</div>')
-        parts.append(_groups_table(groups, engine.min_group_size, level))
+        reliability = reliability_figure(groups, engine.min_group_size) if report.scored else None
+        if reliability:
+            parts.append(f'<div class="figure reliability">{reliability}</div>')
+            parts.append(_reliability_note(engine.min_group_size, level))
+        parts.append(_groups_table(groups, engine.min_group_size, level, report.scored))
         parts.append("<h3>Disparities</h3>")
         parts.append(_disparity_table(disparities, level))
     if evaluation.dropped_groups:
@@ -240,8 +272,9 @@ def render_html(report: AuditReport, gate: GateResult | None = None) -> str:
         )
     parts.append(
         "<footer>Group rates carry Wilson score intervals; disparities carry simulation "
-        "intervals computed from the counts; ratios to the reference group carry MOVER-J "
-        "intervals. Undefined rates (zero denominator) are shown as undefined, never as 0. "
+        "intervals computed from the counts (the calibration difference from each score bin's "
+        "counts); ratios to the reference group carry MOVER-J intervals. Undefined rates (zero "
+        "denominator) are shown as undefined, never as 0. "
         "Definitions: docs/metrics.md. Generated by fairwatch audit.</footer>"
     )
     parts.append("</main></body></html>")

@@ -28,10 +28,21 @@ def group_dict(group: GroupResult) -> dict[str, Any]:
         result[rate] = group.rates.get(rate)
     result["label_coverage"] = group.label_coverage
     result["ece"] = group.ece
+    result["calibration_gap"] = group.calibration_gap
     for rate in RATE_NAMES:
         interval = group.intervals.get(rate)
         result[f"{rate}_ci"] = None if interval is None else [interval[0], interval[1]]
     result["small_rates"] = list(group.small_rates)
+    result["reliability"] = [
+        {
+            "lower": item.lower,
+            "upper": item.upper,
+            "n": item.n,
+            "mean_score": item.mean_score,
+            "observed_rate": item.observed_rate,
+        }
+        for item in group.reliability
+    ]
     return result
 
 

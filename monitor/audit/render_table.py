@@ -10,7 +10,7 @@ from rich.text import Text
 
 from monitor.audit.core import AuditReport
 from monitor.disparities import REFERENCE_SUFFIX
-from monitor.results import Disparity, GroupResult
+from monitor.results import Disparity, GroupResult, signed
 
 SHOWN_RATES = (
     ("selection_rate", "selection rate"),
@@ -42,6 +42,15 @@ def _rate_cell(group: GroupResult, rate: str) -> Text:
     return text
 
 
+def _gap_cell(group: GroupResult) -> Text:
+    """Mean score − observed rate, signed (``small`` below the minimum group size)."""
+    if group.calibration_gap is None:
+        return Text("—", style="dim")
+    if "calibration_gap" in group.small_rates:
+        return Text(f"{signed(group.calibration_gap)} small", style="yellow")
+    return Text(signed(group.calibration_gap))
+
+
 def _metric_label(disparity: Disparity) -> str:
     if disparity.metric.endswith(REFERENCE_SUFFIX):
         rate = disparity.metric[: -len(REFERENCE_SUFFIX)].replace("_", " ")
@@ -63,15 +72,20 @@ def group_tables(report: AuditReport) -> list[Table]:
         table.add_column("labeled", justify="right")
         for _rate, heading in SHOWN_RATES:
             table.add_column(heading, justify="right")
+        if report.scored:
+            table.add_column("ECE", justify="right")
+            table.add_column("calibration gap", justify="right")
         for group in report.evaluation.groups:
             if group.attribute != attribute:
                 continue
             small = bool(group.small_rates)
+            calibration = (Text(_number(group.ece)), _gap_cell(group)) if report.scored else ()
             table.add_row(
                 Text(group.group, style="yellow" if small else ""),
                 f"{group.n:,}",
                 f"{group.n_labeled:,}",
                 *(_rate_cell(group, rate) for rate, _heading in SHOWN_RATES),
+                *calibration,
             )
         tables.append(table)
     return tables

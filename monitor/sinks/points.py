@@ -7,8 +7,8 @@ same content. The schema (documented in ``docs/influxdb-schema.md``):
 ``fairness_group``
     tags ``model_id``, ``attribute``, ``group``, ``window`` (plus the evaluation's extra labels);
     integer fields ``n``, ``n_labeled``, ``predicted_positive``, ``tp``, ``fp``, ``tn``, ``fn``;
-    float fields ``label_coverage``, ``ece`` and every rate with ``<rate>_ci_low`` /
-    ``<rate>_ci_high``; time = window end.
+    float fields ``label_coverage``, ``ece``, ``calibration_gap`` and every rate with
+    ``<rate>_ci_low`` / ``<rate>_ci_high``; time = window end.
 ``fairness_disparity``
     tags ``model_id``, ``attribute``, ``window``, ``metric`` and, where set, ``group``; float
     fields ``value``, ``ci_low``, ``ci_high``, ``threshold``, ``highest_rate``, ``lowest_rate``;
@@ -70,11 +70,8 @@ FIELD_TYPES: dict[str, dict[str, type]] = {
         **{name: int for name in GROUP_COUNT_FIELDS},
         "label_coverage": float,
         "ece": float,
-        **{
-            f"{rate}{suffix}": float
-            for rate in RATES
-            for suffix in ("", "_ci_low", "_ci_high")
-        },
+        "calibration_gap": float,
+        **{f"{rate}{suffix}": float for rate in RATES for suffix in ("", "_ci_low", "_ci_high")},
     },
     DISPARITY_MEASUREMENT: {
         "value": float,
@@ -151,7 +148,11 @@ def group_row(evaluation: WindowEvaluation, group: GroupResult) -> Row:
         "tn": int(group.tn),
         "fn": int(group.fn),
     }
-    for name, raw in (("label_coverage", group.label_coverage), ("ece", group.ece)):
+    for name, raw in (
+        ("label_coverage", group.label_coverage),
+        ("ece", group.ece),
+        ("calibration_gap", group.calibration_gap),
+    ):
         value = _float_or_none(raw)
         if value is not None:
             fields[name] = value

@@ -37,6 +37,7 @@ def naive_counts(groups, n_groups, prediction, label, score, count_n, bins):
         if score is not None and y >= 0 and np.isfinite(score[row]):
             b = min(max(int(score[row] * bins), 0), bins - 1)
             out[g, BASE_WIDTH + y * bins + b] += 1
+            out[g, BASE_WIDTH + 2 * bins + b] += round((score[row] - (b + 0.5) / bins) * 1e6)
     return out
 
 
@@ -154,6 +155,9 @@ def test_count_table_accepts_rows_without_histogram():
     )
     table.add_matrix([("a", "x")], with_scores)
     table.add_matrix([("a", "x")], count_batch(np.array([0]), 1, np.array([0]), np.array([0])))
-    assert table.counts()[("a", "x")] == GroupCounts(2, 1, 1, 0, 1, 0, ((0, 0), (0, 1)))
+    # 0.9 lies 0.15 above the centre of bin [0.5, 1): 150,000 micro-units
+    assert table.counts()[("a", "x")] == GroupCounts(
+        2, 1, 1, 0, 1, 0, ((0, 0), (0, 1)), (0, 150_000)
+    )
     with pytest.raises(ValueError, match="cells"):
         table.add_row(("a", "x"), np.zeros(9, dtype=np.int64))
