@@ -20,7 +20,7 @@ from monitor.gate import ClosedWindowGate
 from monitor.pipeline import Pipeline
 from monitor.source import KafkaSource, Source, default_instance_id
 from monitor.state import StateStore
-from monitor.types import CounterSource, EvaluationListener, MetricsSink
+from monitor.types import CounterSource, EvaluationFilter, EvaluationListener, MetricsSink
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ def build_daemon(
     health: bool = True,
     listeners: Sequence[EvaluationListener] = (),
     clock: Callable[[], float] | None = None,
+    evaluation_filter: EvaluationFilter | None = None,
 ) -> Daemon:
     """Everything ``fairwatch run`` runs; the demo passes an embedded source and sink.
 
@@ -105,7 +106,8 @@ def build_daemon(
     ``source`` (e.g. :class:`monitor.source.EmbeddedSource`) dead letters are kept in a
     :class:`monitor.deadletter.MemoryDeadLetters` unless ``dead_letters`` is given. ``health``
     starts the HTTP endpoint on ``health.port``; ``alerting`` wires the alert manager when the
-    config has an ``alerting:`` section.
+    config has an ``alerting:`` section. ``evaluation_filter`` chooses which changed windows are
+    evaluated (the backtest's closed-window gate: only those the alert rules judge).
     """
     sink = sink if sink is not None else build_sink(config)
     if dead_letters is None:
@@ -144,7 +146,7 @@ def build_daemon(
     if sink_samples is not None:
         counter_sources.append(sink)  # type: ignore[arg-type]
     store = StateStore(config.state_dir, config.pipeline.state_cache_mb)
-    pipeline = Pipeline(config, store, all_listeners)
+    pipeline = Pipeline(config, store, all_listeners, evaluation_filter)
     if gate is not None:
         gate.resume(pipeline.watermark.value)
     daemon = Daemon(

@@ -13,6 +13,11 @@ FPR, PPV) whose labels arrive hours or days after the predictions: the window is
 labels have had time to arrive. After a restart, windows that had closed (plus the delay) before
 the restored watermark are not released again: they were judged before the restart, and a
 days-old window must not look like the latest state to the alert rules.
+
+When the rules are the only reader of the evaluations (``fairwatch backtest``: no dashboard reads
+the sink), the gate also tells the pipeline which changed windows are worth evaluating at all
+(:meth:`ClosedWindowGate.decide`): a window once, when it is released; neither while it fills
+nor when it is revised.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from monitor.results import WindowEvaluation
-from monitor.types import CounterSample, EvaluationListener
+from monitor.types import CounterSample, EvaluationListener, WindowDecision
 
 WindowId = tuple[str, str, float]  # (model_id, window spec, window start)
 
@@ -77,6 +82,16 @@ class ClosedWindowGate:
         """
         if math.isfinite(watermark):
             self._floor = watermark - self._delay
+
+    def decide(self, model_id: str, window: str, window_end: float) -> WindowDecision:
+        """For the pipeline (an :class:`monitor.types.EvaluationFilter`): ``evaluate`` a changed
+        window the gate would release now, ``wait`` while it is open, ``skip`` a revision of a
+        window released already (the rules would not judge it again)."""
+        if window_end <= self._released_until.get((model_id, window), self._floor):
+            return "skip"
+        if window_end <= self._watermark() - self._delay:
+            return "evaluate"
+        return "wait"
 
     def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
         for evaluation in evaluations:

@@ -65,7 +65,7 @@ from monitor.groups import group_codes
 from monitor.join import PendingStore
 from monitor.results import WindowEvaluation
 from monitor.state import StateStore, TopicPartition
-from monitor.types import CounterSample, EvaluationListener
+from monitor.types import CounterSample, EvaluationFilter, EvaluationListener
 from monitor.window import (
     GroupIndex,
     PaneCounts,
@@ -183,10 +183,12 @@ class Pipeline:
         config: MonitorConfig,
         store: StateStore,
         listeners: Sequence[EvaluationListener] = (),
+        evaluation_filter: EvaluationFilter | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.listeners = list(listeners)
+        self.evaluation_filter = evaluation_filter
         self.rules = decode_rules(config)
         self.engine_config: EngineConfig = config.engine.to_engine_config()
         self.specs: list[WindowSpec] = list(config.windows)
@@ -538,14 +540,16 @@ class Pipeline:
 
         With nothing changed, the listeners are still called (with no evaluations) when the
         watermark moved, so that windows it closed are released (an idle partition lets it move
-        without new counts)."""
-        if not self.dirty_windows:
+        without new counts). With an ``evaluation_filter``, only the windows it chooses are
+        evaluated; those it keeps for later stay changed, those it skips are dropped."""
+        due = self._due_windows()
+        if not due:
             if self.watermark.value > self._handed_watermark:
                 self._handed_watermark = self.watermark.value
                 self._notify([], now)
             return []
         evaluations: list[WindowEvaluation] = []
-        for spec_name, model, window_start in sorted(self.dirty_windows):
+        for spec_name, model, window_start in sorted(due):
             spec = self.spec_by_name[spec_name]
             index = self.group_indexes.get(model)
             matrix = self.panes.window(spec, model, window_start, sorted(self.partitions))
@@ -561,12 +565,30 @@ class Pipeline:
                     self.engine_config,
                 )
             )
-        self.unconfirmed |= self.dirty_windows
-        self.dirty_windows = set()
+        self.unconfirmed |= due
+        self.dirty_windows = self.dirty_windows - due
         self.counters.windows_evaluated += len(evaluations)
         self._handed_watermark = self.watermark.value
         self._notify(evaluations, now)
         return evaluations
+
+    def _due_windows(self) -> set[WindowKey]:
+        """The changed windows to evaluate now (all of them without an evaluation filter)."""
+        choose = self.evaluation_filter
+        if choose is None:
+            return self.dirty_windows
+        due: set[WindowKey] = set()
+        skipped: set[WindowKey] = set()
+        for key in self.dirty_windows:
+            spec_name, model, window_start = key
+            end = window_start + self.spec_by_name[spec_name].size
+            decision = choose.decide(model, spec_name, end)
+            if decision == "evaluate":
+                due.add(key)
+            elif decision == "skip":
+                skipped.add(key)
+        self.dirty_windows = self.dirty_windows - skipped
+        return due
 
     def _notify(self, evaluations: list[WindowEvaluation], now: float) -> None:
         for listener in self.listeners:

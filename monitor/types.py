@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from monitor.results import WindowEvaluation
 
@@ -34,6 +34,17 @@ class EvaluationListener(Protocol):
     """Receives each evaluated window; the alert manager is one, every sink is one."""
 
     def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None: ...
+
+
+#: What to do with a changed window: evaluate it now, keep it for later, or never evaluate it.
+WindowDecision = Literal["evaluate", "wait", "skip"]
+
+
+class EvaluationFilter(Protocol):
+    """Chooses which changed windows the pipeline evaluates, for a run whose only reader is the
+    alert rules (``fairwatch backtest``): :meth:`monitor.gate.ClosedWindowGate.decide`."""
+
+    def decide(self, model_id: str, window: str, window_end: float) -> WindowDecision: ...
 
 
 class MetricsSink(EvaluationListener, Protocol):

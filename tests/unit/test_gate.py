@@ -121,3 +121,22 @@ def test_counters_report_released_ignored_and_held(clock: list[float]) -> None:
 def test_a_negative_delay_is_refused() -> None:
     with pytest.raises(ValueError, match="delay"):
         ClosedWindowGate([], lambda: 0.0, delay=-1.0)
+
+
+def test_decide_chooses_the_windows_the_rules_would_judge(clock: list[float]) -> None:
+    """For a run whose only reader is the rules: evaluate a window when the gate would release
+    it, keep it while it is open, skip it once released (a revision)."""
+    collector = Collector()
+    gate = ClosedWindowGate([collector], lambda: clock[0] * HOUR, delay=HOUR)
+    clock[0] = 12.5
+    assert gate.decide("m", "12h/2h", 12 * HOUR) == "wait"  # closed, but within the delay
+    clock[0] = 13.0
+    assert gate.decide("m", "12h/2h", 12 * HOUR) == "evaluate"
+    gate.on_evaluations([window(0)], now=0.0)
+    assert collector.ends == [12.0]
+    assert gate.decide("m", "12h/2h", 12 * HOUR) == "skip"
+    assert gate.decide("m", "12h/2h", 10 * HOUR) == "skip"  # older than one released
+    assert gate.decide("other", "12h/2h", 12 * HOUR) == "evaluate"  # another series
+    assert gate.decide("m", "12h/2h", 14 * HOUR) == "wait"
+    gate.resume(30 * HOUR)
+    assert gate.decide("other", "12h/2h", 20 * HOUR) == "skip"  # judged before a restart
