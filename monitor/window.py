@@ -200,6 +200,8 @@ class PaneCounts:
         self._panes: dict[PaneKey, np.ndarray] = {}
         self.dirty_panes: set[PaneKey] = set()
         self.removed_panes: set[PaneKey] = set()
+        # start of the oldest pane per spec: retire() looks at the panes only when some are due
+        self._oldest: dict[str, float] = {}
 
     def __len__(self) -> int:
         return len(self._panes)
@@ -213,6 +215,7 @@ class PaneCounts:
     def load(self, key: PaneKey, matrix: np.ndarray) -> None:
         """Restore a pane from the checkpoint (not marked dirty)."""
         self._panes[key] = matrix
+        self._note_start(key)
 
     def add(self, key: PaneKey, matrix: np.ndarray) -> None:
         """Add a ``groups × width`` counts matrix to a pane (rows past the pane's are appended)."""
@@ -225,6 +228,11 @@ class PaneCounts:
         current[:rows, : matrix.shape[1]] += matrix
         self._panes[key] = current
         self.dirty_panes.add(key)
+        self._note_start(key)
+
+    def _note_start(self, key: PaneKey) -> None:
+        if key[2] < self._oldest.get(key[0], math.inf):
+            self._oldest[key[0]] = key[2]
 
     def window(
         self, spec: WindowSpec, model: str, window_start: float, partitions: Iterable[int]
@@ -246,11 +254,19 @@ class PaneCounts:
 
     def retire(self, spec: WindowSpec, before: float) -> int:
         """Drop the panes of ``spec`` whose last window ended before ``before``."""
+        oldest = self._oldest.get(spec.name)
+        if oldest is None or oldest + spec.size >= before:
+            return 0  # none is due (checked once per checkpoint: no scan of every pane)
         gone = [key for key in self._panes if key[0] == spec.name and key[2] + spec.size < before]
         for key in gone:
             del self._panes[key]
             self.dirty_panes.discard(key)
             self.removed_panes.add(key)
+        starts = [key[2] for key in self._panes if key[0] == spec.name]
+        if starts:
+            self._oldest[spec.name] = min(starts)
+        else:
+            self._oldest.pop(spec.name, None)
         return len(gone)
 
 

@@ -67,6 +67,25 @@ def test_panes_sum_over_partitions_grow_rows_and_retire() -> None:
     assert ("2h/1h", "m", 0.0, 0) in panes.removed_panes
 
 
+def test_retiring_keeps_track_of_the_oldest_pane_of_each_spec() -> None:
+    hourly, daily = parse_window("2h/1h"), parse_window("1d")
+    panes = PaneCounts(width=6)
+    row = np.array([[1, 0, 0, 0, 0, 0]])
+    for hour in (5, 3, 4):
+        panes.add(("2h/1h", "m", hour * HOUR, 0), row)
+    panes.load(("1d", "m", 0.0, 0), row)
+    assert panes.retire(hourly, before=5 * HOUR) == 0  # pane 3 ends its last window at 5h
+    assert panes.retire(hourly, before=6 * HOUR + 1) == 2
+    assert panes.retire(hourly, before=6 * HOUR + 1) == 0
+    panes.add(("2h/1h", "m", 1 * HOUR, 0), row)  # a late pane, older than those left
+    assert panes.retire(hourly, before=6 * HOUR + 1) == 1
+    assert [key[2] for key in panes if key[0] == "2h/1h"] == [5 * HOUR]
+    assert panes.retire(hourly, before=8 * HOUR) == 1
+    assert panes.retire(hourly, before=100 * HOUR) == 0  # none left
+    assert panes.retire(daily, before=24 * HOUR + 1) == 1  # a pane restored from the checkpoint
+    assert len(panes) == 0
+
+
 def test_group_index_is_stable() -> None:
     index = GroupIndex()
     first = index.rows("sex", ["M", "F"]).tolist()
