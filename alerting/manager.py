@@ -43,7 +43,8 @@ OUTBOX_RETENTION = 7 * 86400.0  # keep delivered/failed outbox rows this long (a
 class AlertManager:
     """Turns ``WindowEvaluation``s into notifications; an ``EvaluationListener`` and a
     ``CounterSource`` of the daemon. Thread-safe: the daemon calls ``on_evaluations`` while the
-    scheduler started by ``start()`` calls ``tick``."""
+    scheduler started by ``start()`` calls ``tick``. ``durable=False`` skips the fsync of each
+    change of its store (a replay whose state is thrown away)."""
 
     def __init__(
         self,
@@ -52,9 +53,10 @@ class AlertManager:
         *,
         receivers: Mapping[str, Receiver] | None = None,
         rand: Callable[[], float] = random.random,
+        durable: bool = True,
     ) -> None:
         self.config = config
-        self.store = AlertStore(Path(state_dir) / config.storage.path)
+        self.store = AlertStore(Path(state_dir) / config.storage.path, durable=durable)
         self._receivers: dict[str, Receiver] = dict(
             receivers
             if receivers is not None

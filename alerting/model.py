@@ -7,7 +7,7 @@ state and the outbox persist in SQLite and read back equal.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import orjson
@@ -123,7 +123,7 @@ class AlertState:
         return self.key.fingerprint
 
     def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        return orjson.dumps(self)  # orjson writes dataclasses as asdict would, much faster
 
     @staticmethod
     def from_json(data: bytes | str) -> AlertState:
@@ -208,7 +208,7 @@ class Notification:
         return tuple(alert for alert in self.alerts if alert.status == "resolved")
 
     def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        return orjson.dumps(self)  # orjson writes dataclasses as asdict would, much faster
 
     @staticmethod
     def from_json(data: bytes | str) -> Notification:

@@ -71,7 +71,9 @@ class Enqueue:
 class AlertStore:
     """All durable state of the alert manager in ``path`` (created if missing)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, durable: bool = True) -> None:
+        """``durable``: each transaction is on disk when it commits (fsync); a replay whose
+        state is thrown away at its end (``fairwatch backtest``) passes ``False``."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
@@ -79,7 +81,7 @@ class AlertStore:
             str(self.path), isolation_level=None, check_same_thread=False, timeout=10.0
         )
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
         self._db.executescript(_SCHEMA)
 
     @contextmanager
