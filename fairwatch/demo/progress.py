@@ -12,8 +12,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from fairwatch.demo.recorder import AlertRecorder, WindowRecorder
-from fairwatch.demo.replay import Progress
+from fairwatch.demo.recorder import WindowRecorder
+from fairwatch.episodes import EpisodeRecorder
+from fairwatch.replay import Progress
 
 SHOWN_ATTRIBUTES = ("sex", "race")
 
@@ -29,7 +30,7 @@ class Display:
     def __init__(
         self,
         windows: WindowRecorder,
-        alerts: AlertRecorder,
+        alerts: EpisodeRecorder,
         drift: tuple[float, float],
         live: bool | None = None,
         stream: TextIO | None = None,

@@ -15,29 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from fairwatch.demo.plots import Span, disparity_figure, rates_figure, timeline_figure
+from fairwatch.episodes import Episode
 from monitor.sinks.embedded import EmbeddedSink
-
-
-@dataclass(frozen=True)
-class AlertRecord:
-    """One alert episode as the demo saw it: fired (and maybe resolved), in event time."""
-
-    rule: str
-    model_id: str
-    attribute: str
-    metric: str
-    window: str
-    fired_at: float
-    resolved_at: float | None = None
-    value_at_firing: float | None = None
-    peak_value: float | None = None
-    group: str | None = None
-    fingerprint: str = ""
-
-    @property
-    def name(self) -> str:
-        target = self.attribute if self.group is None else f"{self.attribute}={self.group}"
-        return f"{target} · {self.metric} · {self.window}"
 
 
 @dataclass
@@ -56,7 +35,7 @@ class ReportData:
     end: float
     drift: Span
     drift_description: str
-    alerts: list[AlertRecord]
+    alerts: list[Episode]
     facts: list[tuple[str, str]]
     notifications: list[dict[str, Any]] = field(default_factory=list)
     config_text: str = ""
@@ -196,7 +175,7 @@ def _cards(data: ReportData) -> str:
     )
 
 
-def _alert_table(alerts: Sequence[AlertRecord]) -> str:
+def _alert_table(alerts: Sequence[Episode]) -> str:
     if not alerts:
         return "<p>No alert fired.</p>"
     body = "".join(

@@ -1,8 +1,9 @@
 """``fairwatch demo`` end to end: data → model → events → pipeline + alert manager → report.
 
 The pipeline (:class:`monitor.pipeline.Pipeline`), its state store, the embedded sink and the
-alert manager are the ones ``fairwatch run`` uses, built from the same configuration schema;
-only the source (records replayed from memory) and the sink (SQLite) are embedded.
+alert manager are the ones ``fairwatch run`` uses, built from the same configuration schema and
+wired on a simulated clock by :func:`fairwatch.simulation.simulated_run` (as for ``fairwatch
+backtest``); only the source (records replayed from memory) and the sink (SQLite) are embedded.
 """
 
 from __future__ import annotations
@@ -13,16 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alerting.config import parse_alerting_config
-from alerting.manager import AlertManager
 from alerting.receivers import build_receiver
-from fairwatch.app import build_daemon
 from fairwatch.demo import dataset, model
 from fairwatch.demo.plots import Span
 from fairwatch.demo.progress import Display
-from fairwatch.demo.recorder import AlertRecorder, RecordingReceiver, WindowRecorder
-from fairwatch.demo.replay import Progress, ReplaySource, SimulatedTime
-from fairwatch.demo.report import AlertRecord, ReportData, when, write_report
+from fairwatch.demo.recorder import WindowRecorder
+from fairwatch.demo.replay import encode
+from fairwatch.demo.report import ReportData, when, write_report
 from fairwatch.demo.scenario import Scenario, simulate
 from fairwatch.demo.settings import (
     CLEAR_THRESHOLD,
@@ -36,15 +34,12 @@ from fairwatch.demo.settings import (
     config_text,
     monitor_config,
 )
+from fairwatch.episodes import Episode
+from fairwatch.replay import Progress, RecordedEvents
+from fairwatch.simulation import simulated_run
 from monitor.config import config_from_dict
-from monitor.deadletter import MemoryDeadLetters
-from monitor.gate import ClosedWindowGate
 from monitor.sinks.embedded import EmbeddedSink
 
-TICK_EVERY = 60.0  # simulated seconds between alert manager ticks
-SLICE_SECONDS = 600.0  # event time handed out per poll
-CYCLE_OFFSET = 900.0  # 15 minutes: more than the allowed lateness (10 minutes)
-DRAIN_SECONDS = 3600.0  # simulated time after the last event: last notifications go out
 STATE_DIR = "demo-state"
 OUTPUTS = ("fairwatch.sqlite", "report.html", "report.json")
 STATE_FILES = ("state.sqlite", "alerting.sqlite", "lock")
@@ -59,7 +54,7 @@ class DemoResult:
     report_json: Path
     database: Path
     scenario: Scenario
-    alerts: list[AlertRecord]
+    alerts: list[Episode]
     notifications: list[dict[str, Any]]
     final: Progress
     timings: dict[str, float] = field(default_factory=dict)
@@ -102,71 +97,58 @@ def run_demo(options: DemoOptions) -> DemoResult:
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     clean(out)
-    windows = WindowRecorder(METRIC)
-    alerts = AlertRecorder()
-    display = Display(windows, alerts, (0.0, 0.0), live=options.live)
-    scenario, facts = prepare(options, display.message)
+    scenario, facts = prepare(options, lambda text: print(text, flush=True))
     settings = scenario.settings
-    display.drift = (settings.drift_start, settings.drift_end)
 
     raw_config = monitor_config(options)
     config = config_from_dict(raw_config)
-    alerting_config = parse_alerting_config(config.alerting)
     assert config.embedded_sink is not None
     database = Path(config.embedded_sink.path)
-    receivers = {
-        receiver.name: RecordingReceiver(build_receiver(receiver))
-        for receiver in alerting_config.receivers
-    }
-    manager = AlertManager(alerting_config, config.state_dir, receivers=receivers)
-    step = config.windows[0].step
-    # Cycles run at CYCLE_OFFSET past each window step, after the allowed lateness has passed,
-    # so that every window closes in the first cycle after its end.
-    first = scenario.events[0].arrival
-    begin = first - first % step - step + CYCLE_OFFSET
-    clock = SimulatedTime(begin, TICK_EVERY, manager.tick)
-    source = ReplaySource(scenario.events, clock, slice_seconds=SLICE_SECONDS, speed=options.speed)
-    alerts.states = manager.alerts
-    alerts.on_lines = lambda lines: display.announce(clock.now, lines)
-    gate = ClosedWindowGate([manager, alerts, windows], lambda: daemon.pipeline.watermark.value)
-    daemon = build_daemon(
+    windows = WindowRecorder(METRIC)
+    events = scenario.events
+    recorded = RecordedEvents.of(
+        encode(events, config.kafka.predictions_topic, config.kafka.labels_topic),
+        [event.arrival for event in events],
+    )
+    run = simulated_run(
         config,
-        source=source,
+        recorded,
         sink=EmbeddedSink(database),
-        dead_letters=MemoryDeadLetters(),
-        alerting=False,  # the manager built above, ticked on the simulated clock
-        health=False,
-        listeners=[gate],
-        clock=clock,
+        forward=build_receiver,
+        listeners=[windows],
+        speed=options.speed,
+    )
+    display = Display(
+        windows, run.episodes, (settings.drift_start, settings.drift_end), live=options.live
+    )
+    run.episodes.on_transition = lambda now, status, episode: display.announce(
+        now, [f"{status} {episode.rule} {episode.name}"]
     )
 
     def show(progress: Progress) -> None:
-        progress.evaluations = daemon.pipeline.counters.windows_evaluated
-        progress.delivered = clock.delivered
+        progress.evaluations = run.daemon.pipeline.counters.windows_evaluated
+        progress.delivered = run.clock.delivered
         display.update(progress)
 
-    source.on_progress = show
+    run.source.on_progress = show
     started = time.monotonic()
-    try:
-        with display:
-            daemon.run(stop_when_idle=True)
-            clock.advance(clock.now + DRAIN_SECONDS)  # the last group_wait and retries
-            source.report([], done=True)
-    finally:
-        manager.stop()
+    with display:
+        run.run()
+        run.source.report([], done=True)
     facts["replay_seconds"] = time.monotonic() - started
-    final = display.last or Progress(clock.now, 0, 0, 0, 0, 0.0)
-    notifications = [item for receiver in receivers.values() for item in receiver.delivered]
+    final = display.last or Progress(run.clock.now, 0, 0, 0, 0, 0.0)
+    notifications = run.notifications
+    alerts = run.episodes.alerts
 
     data = _report_data(
         options,
         scenario,
-        alerts.alerts,
+        alerts,
         notifications,
         final,
         facts,
         config_text(raw_config),
-        gate.released,
+        run.gate.released,
     )
     reader = EmbeddedSink(database)
     try:
@@ -179,7 +161,7 @@ def run_demo(options: DemoOptions) -> DemoResult:
         report_json=report_json,
         database=database,
         scenario=scenario,
-        alerts=alerts.alerts,
+        alerts=alerts,
         notifications=notifications,
         final=final,
         timings={key: value for key, value in facts.items() if key.endswith("_seconds")},
@@ -189,7 +171,7 @@ def run_demo(options: DemoOptions) -> DemoResult:
 def _report_data(
     options: DemoOptions,
     scenario: Scenario,
-    alerts: list[AlertRecord],
+    alerts: list[Episode],
     notifications: list[dict[str, Any]],
     final: Progress,
     facts: dict[str, Any],
@@ -292,7 +274,7 @@ def _report_data(
     )
 
 
-def _delay(alerts: list[AlertRecord], since: float, moment: str) -> float | None:
+def _delay(alerts: list[Episode], since: float, moment: str) -> float | None:
     """Hours from ``since`` to the first ``fired_at``/``resolved_at`` at or after it."""
     found = [
         value

@@ -125,8 +125,6 @@ def monitor_config(options: DemoOptions) -> dict[str, Any]:
                 "predictive_parity_difference",
             ],
         },
-        # The demo's clock is event time: evaluate, write and checkpoint every window step.
-        "pipeline": {"checkpoint_interval": "2h"},
         "state_dir": str(options.out / "demo-state"),
         "embedded_sink": {"path": str(options.out / "fairwatch.sqlite")},
         "alerting": alerting,

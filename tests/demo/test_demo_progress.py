@@ -7,8 +7,9 @@ import io
 from rich.console import Console
 
 from fairwatch.demo.progress import Display
-from fairwatch.demo.recorder import AlertRecorder, WindowRecorder
-from fairwatch.demo.replay import Progress
+from fairwatch.demo.recorder import WindowRecorder
+from fairwatch.episodes import EpisodeRecorder
+from fairwatch.replay import Progress
 from monitor.counts import GroupCounts
 from monitor.engine import EngineConfig, evaluate
 
@@ -16,7 +17,7 @@ HOUR = 3600.0
 START = 1767571200.0  # Mon 05 Jan 2026 00:00 UTC
 
 
-def recorders() -> tuple[WindowRecorder, AlertRecorder]:
+def recorders() -> tuple[WindowRecorder, EpisodeRecorder]:
     windows = WindowRecorder("demographic_parity_difference")
     counts = {
         ("sex", "Male"): GroupCounts(n=400, predicted_positive=100),
@@ -27,7 +28,7 @@ def recorders() -> tuple[WindowRecorder, AlertRecorder]:
     evaluation = evaluate("m", "12h/2h", START, START + 12 * HOUR, counts,
                           EngineConfig(min_group_size=30, bootstrap_samples=50))
     windows.on_evaluations([evaluation], now=START + 12 * HOUR)
-    return windows, AlertRecorder()
+    return windows, EpisodeRecorder()
 
 
 def progress(now: float, done: bool = False) -> Progress:
