@@ -557,6 +557,22 @@ def _event_times(times: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     return stamp, unparsed
 
 
+def event_times(values: Sequence[Any]) -> np.ndarray:
+    """Epoch seconds of raw ``timestamp`` values as the decoders read them (numbers, RFC 3339
+    strings with an offset), NaN for a value they would reject or a missing one."""
+    usable: list[Any] = []
+    for value in values:
+        kind = type(value)
+        if kind is int and not -(2**63) <= value < 2**63:  # beyond any event time
+            value = None
+        elif kind is not str and kind is not float and kind is not int:
+            value = None  # None, booleans, objects
+        usable.append(value)
+    stamps, _unparsed = _event_times(usable)
+    stamps[~(stamps >= 0)] = np.nan  # negative numbers are not event times either
+    return stamps
+
+
 def decode_predictions(
     records: Sequence[Record] | RecordColumns, rules: DecodeRules
 ) -> tuple[Predictions, list[InvalidEvent]]:
