@@ -27,6 +27,7 @@ _CONDITION = re.compile(
 )
 _NESTED_PATH = re.compile(r"^((?:rules|routing)[\w\[\].]*): (.*)$", re.DOTALL)
 _FOR_COUNT = re.compile(r"^\s*(\d+)\s*(evaluations?|evals?|windows?)\s*$")
+_FOR_UNIT = {"evaluation": "evaluations", "eval": "evaluations", "window": "windows"}
 
 
 class _Frozen(BaseModel):
@@ -96,10 +97,13 @@ class Condition(_Frozen):
 
 
 class ForSpec(_Frozen):
-    """How long a breach must hold before firing: a duration and/or consecutive windows."""
+    """How long a breach must hold before firing: a duration, consecutive breaching evaluations
+    (``3 evaluations``) and/or breaching windows that do not overlap (``3 windows``: with a
+    sliding window, three windows of distinct data; the same as evaluations when tumbling)."""
 
     seconds: float = 0.0
     evaluations: int = 0
+    windows: int = 0
 
     @model_validator(mode="before")
     @classmethod
@@ -109,12 +113,13 @@ class ForSpec(_Frozen):
         if isinstance(data, str):
             match = _FOR_COUNT.match(data)
             if match:
-                return {"evaluations": int(match.group(1))}
+                return {_FOR_UNIT[match.group(2).rstrip("s")]: int(match.group(1))}
         try:
             return {"seconds": parse_duration(data)}
         except ValueError:
             raise ValueError(
-                "expected a duration (30s, 5m, 2h) or a count of windows ('3 evaluations')"
+                "expected a duration (30s, 5m, 2h) or a count of windows ('3 evaluations': "
+                "consecutive evaluations; '3 windows': windows that do not overlap)"
             ) from None
 
 

@@ -8,8 +8,12 @@
             insufficient               (hysteresis: stays firing)    (new episode)
 
 * ``for`` is a duration (``for_seconds``, measured on ``now`` from the first breaching
-  evaluation, as Prometheus does) and/or a count of consecutive breaching windows
-  (``for_evaluations``); when both are zero a breach fires at once.
+  evaluation, as Prometheus does), a count of consecutive breaching evaluations
+  (``for_evaluations``, in ``consecutive``) and/or a count of breaching windows that do not
+  overlap (``for_windows``, in ``distinct_windows``): a window counts once it starts at or after
+  the end of the last one counted, and the breach must hold in every evaluation in between, so
+  with a sliding window ``N`` windows are ``N`` windows of distinct data (with a tumbling window
+  both counts are equal); when all are zero a breach fires at once.
 * A pending alert that stops breaching goes back to inactive: it never sent anything.
 * A firing alert resolves only when the value is back beyond the *clear* threshold (``clear``);
   in the hysteresis band (``hold``) or without enough data (``insufficient``) it keeps firing.
@@ -32,6 +36,7 @@ def evaluate(previous: AlertState | None, observation: Observation, now: float) 
     state = previous or AlertState(key=observation.key, status="inactive")
     new_window = state.last_window_end is None or observation.window_end > state.last_window_end
     breach = observation.kind == "breach"
+    distinct_windows, distinct_until = _distinct(state, observation, breach, new_window)
     if not breach:
         consecutive = 0
     elif new_window:
@@ -45,6 +50,8 @@ def evaluate(previous: AlertState | None, observation: Observation, now: float) 
         updated_at=now,
         last_window_end=max(observation.window_end, state.last_window_end or 0.0),
         consecutive=consecutive,
+        distinct_windows=distinct_windows,
+        distinct_until=distinct_until,
     )
 
     if state.status in ("inactive", "resolved"):
@@ -64,10 +71,28 @@ def evaluate(previous: AlertState | None, observation: Observation, now: float) 
     return seen
 
 
+def _distinct(
+    state: AlertState, observation: Observation, breach: bool, new_window: bool
+) -> tuple[int, float | None]:
+    """Breaching windows in a row that do not overlap, and the end of the last one counted."""
+    if not breach:
+        return 0, None
+    if not new_window:  # a revision: it may start a count, never add to one
+        if state.distinct_windows:
+            return state.distinct_windows, state.distinct_until
+        return 1, observation.window_end
+    if state.distinct_until is None or observation.window_start >= state.distinct_until:
+        return state.distinct_windows + 1, observation.window_end
+    return state.distinct_windows, state.distinct_until  # overlaps the last window counted
+
+
 def _maybe_fire(state: AlertState, observation: Observation, now: float) -> AlertState:
     active_at = state.active_at if state.active_at is not None else now
     held_long_enough = now - active_at >= observation.for_seconds
-    held_often_enough = state.consecutive >= observation.for_evaluations
+    held_often_enough = (
+        state.consecutive >= observation.for_evaluations
+        and state.distinct_windows >= observation.for_windows
+    )
     if held_long_enough and held_often_enough:
         return replace(state, status="firing", fired_at=now)
     return state

@@ -78,7 +78,8 @@ class Observation:
     ``for_evaluations`` are the rule's ``for``: how long / how many consecutive windows a breach
     must hold before the alert fires. ``extremes`` names who the disparity is about (``rate``,
     ``highest_group``, ``highest_rate``, ``lowest_group``, ``lowest_rate``; None when not
-    computable) and ``small_groups`` the groups left out for too little data.
+    computable) and ``small_groups`` the groups left out for too little data. ``for_windows`` is
+    the rule's count of breaching windows that do not overlap.
     """
 
     key: AlertKey
@@ -93,6 +94,7 @@ class Observation:
     groups: tuple[dict[str, Any], ...] = ()
     extremes: dict[str, Any] | None = None
     small_groups: tuple[str, ...] = ()
+    for_windows: int = 0
 
     def point(self) -> WindowPoint:
         return WindowPoint(self.window_start, self.window_end, self.value, self.ci, self.kind)
@@ -104,7 +106,9 @@ class AlertState:
 
     ``active_at`` is when the current breach started (pending or firing), ``fired_at`` when it
     started firing, ``resolved_at`` when it resolved; ``consecutive`` counts consecutive breaching
-    windows; ``last`` is the latest observation; ``recent`` the last few windows (evidence).
+    windows, ``distinct_windows`` those of them that do not overlap (``distinct_until`` is the end
+    of the last one counted); ``last`` is the latest observation; ``recent`` the last few windows
+    (evidence).
     """
 
     key: AlertKey
@@ -117,6 +121,8 @@ class AlertState:
     last: Observation | None = None
     recent: tuple[WindowPoint, ...] = ()
     updated_at: float = 0.0
+    distinct_windows: int = 0
+    distinct_until: float | None = None
 
     @property
     def fingerprint(self) -> str:

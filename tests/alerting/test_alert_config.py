@@ -61,15 +61,18 @@ def test_condition_forms(condition, metric, op, threshold) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "seconds", "evaluations"),
-    [("3 evaluations", 0, 3), ("1 window", 0, 1), ("15m", 900, 0), (90, 90, 0),
-     ({"seconds": 60, "evaluations": 2}, 60, 2)],
+    ("value", "seconds", "evaluations", "windows"),
+    [("3 evaluations", 0, 3, 0), ("1 window", 0, 0, 1), ("2 windows", 0, 0, 2),
+     ("15m", 900, 0, 0), (90, 90, 0, 0), ({"seconds": 60, "evaluations": 2}, 60, 2, 0),
+     ({"windows": 2, "evaluations": 3}, 0, 3, 2)],
 )
-def test_for_forms(value, seconds, evaluations) -> None:
+def test_for_forms(value, seconds, evaluations, windows) -> None:
     (rule,) = parse_alerting_config(
         {"rules": [{"name": "r", "condition": "> 0.1", "for": value}]}
     ).rules
-    assert (rule.for_.seconds, rule.for_.evaluations) == (seconds, evaluations)
+    assert (rule.for_.seconds, rule.for_.evaluations, rule.for_.windows) == (
+        seconds, evaluations, windows,
+    )
 
 
 RULE = {"name": "r", "condition": "> 0.1"}

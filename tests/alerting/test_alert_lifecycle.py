@@ -90,6 +90,52 @@ def test_transition(previous, observation, now, status, consecutive) -> None:
     assert new.updated_at == now
 
 
+HOUR, FIVE_MINUTES = 3600.0, 300.0
+B, H = "breach", "hold"
+# (intent, window size, for_evaluations, for_windows, kinds of evaluations 5 minutes apart (an
+# hour apart for tumbling windows), statuses expected after each)
+FOR_CASES = [
+    ("`2 evaluations` on a 1h/5m window: the second, overlapping window fires",
+     HOUR, 2, 0, [B, B], ["pending", "firing"]),
+    ("`2 windows` on a 1h/5m window: the breach must hold until a window that does not overlap",
+     HOUR, 0, 2, [B] * 13, ["pending"] * 12 + ["firing"]),
+    ("a window that does not breach in between starts the count again",
+     HOUR, 0, 2, [B] * 6 + [H] + [B] * 13, ["pending"] * 6 + ["inactive"] + ["pending"] * 12
+     + ["firing"]),
+    ("`3 windows`: three windows of distinct data",
+     HOUR, 0, 3, [B] * 25, ["pending"] * 24 + ["firing"]),
+    ("tumbling windows: windows and evaluations count alike",
+     FIVE_MINUTES, 0, 2, [B, B], ["pending", "firing"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("size", "for_evaluations", "for_windows", "kinds", "statuses"),
+    [case[1:] for case in FOR_CASES],
+    ids=[case[0] for case in FOR_CASES],
+)
+def test_for_counts_evaluations_or_windows_that_do_not_overlap(
+    size, for_evaluations, for_windows, kinds, statuses
+) -> None:
+    current: AlertState | None = None
+    seen = []
+    for index, kind in enumerate(kinds):
+        end = T + index * FIVE_MINUTES
+        observation = replace(
+            obs(kind, end, for_evaluations=for_evaluations), window_start=end - size,
+            for_windows=for_windows,
+        )
+        current = evaluate(current, observation, end)
+        seen.append(current.status)
+    assert seen == statuses
+
+
+def test_a_revised_window_does_not_add_a_window() -> None:
+    first = evaluate(None, replace(obs("breach", T), for_windows=2), T)
+    again = evaluate(first, replace(obs("breach", T), for_windows=2), T + 60)
+    assert (again.status, again.distinct_windows) == ("pending", 1)
+
+
 def test_timestamps_of_an_episode() -> None:
     pending = evaluate(None, obs("breach", T, for_evaluations=2), T)
     assert (pending.active_at, pending.fired_at) == (T, None)
@@ -175,6 +221,7 @@ def test_lifecycle_invariants(steps, for_evaluations, for_seconds) -> None:
         else:
             trailing = 0
         assert current.consecutive == trailing
+        assert current.distinct_windows == trailing  # tumbling: windows never overlap
         if kind == "insufficient":  # never a breach: it can only keep or end a state
             assert current.status in {"inactive", "resolved", "firing"}
             assert current.status != "firing" or before == "firing"
