@@ -16,18 +16,27 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from alerting.durations import Duration, parse_duration
+from alerting.durations import Duration, format_duration, parse_duration
 from alerting.errors import ConfigError
 from alerting.receivers import ReceiverConfig
 from alerting.receivers.retraining import RetrainingConfig
+from alerting.sequential import METRIC_RATES, DetectorSpec
 
 Op = Literal[">", ">=", "<", "<="]
 _CONDITION = re.compile(
     r"^\s*(?:([A-Za-z_][\w*?\[\]]*)\s+)?(>=|<=|>|<)\s*(-?\d+(?:\.\d*)?(?:e-?\d+)?)\s*$"
 )
-_NESTED_PATH = re.compile(r"^((?:rules|routing)[\w\[\].]*): (.*)$", re.DOTALL)
+# a rule's own check names the key it is about (``selector.window: ...``) as a prefix
+_NESTED_KEYS = "rules|routing|selector|condition|clear_threshold|arl|resolve_arl|monitors"
+_NESTED_PATH = re.compile(rf"^((?:{_NESTED_KEYS})[\w\[\].]*): (.*)$", re.DOTALL)
 _FOR_COUNT = re.compile(r"^\s*(\d+)\s*(evaluations?|evals?|windows?)\s*$")
 _FOR_UNIT = {"evaluation": "evaluations", "eval": "evaluations", "window": "windows"}
+_GLOB = re.compile(r"[*?\[\]]")
+
+#: A sequential rule's defaults: a false alarm at most once a month on average per alert
+#: instance, and a false resolve at most once a day on average.
+DEFAULT_ARL = 30 * 86400.0
+DEFAULT_RESOLVE_ARL = 86400.0
 
 
 class _Frozen(BaseModel):
@@ -145,11 +154,19 @@ class LowVolumeConfig(_Frozen):
 
 
 class RuleConfig(_Frozen):
+    """One alerting rule. ``mode: sequential`` rules also take ``arl`` (mean time between false
+    alarms of one alert instance, default 30d), ``resolve_arl`` (mean time between false
+    resolves, default 1d) and ``monitors`` (how many instances the ``arl`` covers together,
+    default 1); they watch one tumbling window (see ``alerting.sequential``)."""
+
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     selector: Selector = Selector()
     condition: Condition
-    mode: Literal["point", "confident"] = "point"
+    mode: Literal["point", "confident", "sequential"] = "point"
     for_: ForSpec = Field(default=ForSpec(), alias="for")
+    arl: Duration | None = None
+    resolve_arl: Duration | None = None
+    monitors: int | None = Field(default=None, ge=1)
     clear_threshold: float | None = None
     severity: Literal["info", "warning", "critical"] = "warning"
     labels: dict[str, str] = Field(default_factory=dict)
@@ -179,11 +196,88 @@ class RuleConfig(_Frozen):
                     f"clear_threshold {clear:g} must be {side} the threshold {threshold:g} "
                     "(it resolves the alert once the value is back past it)"
                 )
+        if self.mode == "sequential":
+            self._check_sequential()
+        else:
+            for key in ("arl", "resolve_arl", "monitors"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"{key}: applies only to mode: sequential")
         return self
+
+    def _check_sequential(self) -> None:
+        metric = self.selector.metric
+        if metric not in METRIC_RATES:
+            raise ValueError(
+                f"selector.metric: mode sequential watches one difference metric, named in the "
+                f"condition or the selector (one of {', '.join(METRIC_RATES)}), got {metric!r}"
+            )
+        if not self.condition.upward:
+            raise ValueError("condition: mode sequential alarms on a difference above a threshold")
+        if self.selector.group is not None:
+            raise ValueError("selector.group: mode sequential compares every group of an attribute")
+        if not 0.0 <= self.condition.threshold < 1.0:
+            raise ValueError("condition: a difference threshold must be at least 0 and below 1")
+        if self.clear <= 0.0:
+            raise ValueError(
+                "clear_threshold: must be above 0 for mode sequential (it resolves once the data "
+                "show every gap below it, and no data can show a gap below 0)"
+            )
+        step = _tumbling_step(self.selector.window)
+        for key, seconds in (("arl", self.arl), ("resolve_arl", self.resolve_arl)):
+            if seconds is not None and seconds < step:
+                raise ValueError(
+                    f"{key}: must be at least one step of the window "
+                    f"({format_duration(step)}), got {format_duration(seconds)}"
+                )
 
     @property
     def clear(self) -> float:
         return self.condition.threshold if self.clear_threshold is None else self.clear_threshold
+
+    @property
+    def step_seconds(self) -> float:
+        """The length of one step of a sequential rule: its tumbling window."""
+        return _tumbling_step(self.selector.window)
+
+    def detector(self) -> DetectorSpec:
+        """The sequential detector's parameters, durations converted to steps of the window."""
+        step = self.step_seconds
+        arl = DEFAULT_ARL if self.arl is None else self.arl
+        resolve_arl = DEFAULT_RESOLVE_ARL if self.resolve_arl is None else self.resolve_arl
+        return DetectorSpec(
+            threshold=self.condition.threshold,
+            clear=self.clear,
+            alarm_level=float(max(1, round(arl / step)) * (self.monitors or 1)),
+            resolve_level=float(max(1, round(resolve_arl / step))),
+        )
+
+
+def _tumbling_step(window: str) -> float:
+    """Seconds of the tumbling window named by ``window`` (``5m``, ``1h``, ``5m/5m``); a glob
+    or a sliding window (``1h/5m``) is refused, naming the fix."""
+    if _GLOB.search(window):
+        raise ValueError(
+            "selector.window: mode sequential watches one tumbling window, named exactly "
+            f"(e.g. 5m), got the pattern {window!r}"
+        )
+    try:
+        size_text, _, step_text = window.partition("/")
+        size = parse_duration(size_text)
+        step = parse_duration(step_text) if step_text else size
+    except ValueError:
+        raise ValueError(
+            f"selector.window: expected a window name such as 5m or 1h, got {window!r}"
+        ) from None
+    if step <= 0:
+        raise ValueError(f"selector.window: a window must be longer than 0, got {window!r}")
+    if size != step:
+        raise ValueError(
+            f"selector.window: mode sequential needs a tumbling window, so that each event is "
+            f"counted in one step only, but {window!r} slides by {format_duration(step)} over "
+            f"{format_duration(size)}; add a tumbling window such as {format_duration(step)!r} "
+            "to `windows` and select it"
+        )
+    return step
 
 
 class RouteTiming(_Frozen):

@@ -20,6 +20,10 @@
 * ``insufficient`` never counts as a breach: it resets a pending alert.
 * A revised window (same ``window_end`` as the previous observation, e.g. after late labels)
   updates the value but does not count as another consecutive evaluation.
+* A sequential rule's observation carries the window's counts (``observation.sequential``): its
+  kind is decided here by the alert's detector (``alerting.sequential.judge``), which is part of
+  the state: alarm evidence while not firing, resolve evidence while firing. A window the
+  detector has seen (a revision) is not used twice: it keeps the previous kind.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from alerting.model import AlertState, Observation, WindowPoint
+from alerting.sequential import DetectorState, judge
 
 HISTORY_SIZE = 10
 
@@ -35,6 +40,7 @@ def evaluate(previous: AlertState | None, observation: Observation, now: float) 
     """The state of ``observation.key`` after ``observation``, evaluated at ``now``."""
     state = previous or AlertState(key=observation.key, status="inactive")
     new_window = state.last_window_end is None or observation.window_end > state.last_window_end
+    observation, detector = _judge(state, observation, new_window)
     breach = observation.kind == "breach"
     distinct_windows, distinct_until = _distinct(state, observation, breach, new_window)
     if not breach:
@@ -52,6 +58,7 @@ def evaluate(previous: AlertState | None, observation: Observation, now: float) 
         consecutive=consecutive,
         distinct_windows=distinct_windows,
         distinct_until=distinct_until,
+        detector=detector,
     )
 
     if state.status in ("inactive", "resolved"):
@@ -69,6 +76,20 @@ def evaluate(previous: AlertState | None, observation: Observation, now: float) 
     if observation.kind == "clear":
         return replace(seen, status="resolved", resolved_at=now)
     return seen
+
+
+def _judge(
+    state: AlertState, observation: Observation, new_window: bool
+) -> tuple[Observation, DetectorState | None]:
+    """A sequential rule's observation judged by the alert's detector (others as they are)."""
+    step = observation.sequential
+    if step is None:
+        return observation, state.detector
+    if not new_window:  # its evidence is in the detector already
+        kind = state.last.kind if state.last is not None else "insufficient"
+        return replace(observation, kind=kind), state.detector
+    detector, kind = judge(state.detector, step, firing=state.status == "firing")
+    return replace(observation, kind=kind), detector
 
 
 def _distinct(

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import orjson
 
+from alerting.sequential import DetectorState, SequentialStep
+
 AlertStatus = Literal["inactive", "pending", "firing", "resolved"]
 ObservationKind = Literal["breach", "hold", "clear", "insufficient"]
 Severity = Literal["info", "warning", "critical"]
@@ -79,7 +81,9 @@ class Observation:
     must hold before the alert fires. ``extremes`` names who the disparity is about (``rate``,
     ``highest_group``, ``highest_rate``, ``lowest_group``, ``lowest_rate``; None when not
     computable) and ``small_groups`` the groups left out for too little data. ``for_windows`` is
-    the rule's count of breaching windows that do not overlap.
+    the rule's count of breaching windows that do not overlap. ``sequential`` holds a sequential
+    rule's counts of the window (its kind is then decided by the alert's detector in
+    ``lifecycle.evaluate``).
     """
 
     key: AlertKey
@@ -95,6 +99,7 @@ class Observation:
     extremes: dict[str, Any] | None = None
     small_groups: tuple[str, ...] = ()
     for_windows: int = 0
+    sequential: SequentialStep | None = None
 
     def point(self) -> WindowPoint:
         return WindowPoint(self.window_start, self.window_end, self.value, self.ci, self.kind)
@@ -108,7 +113,7 @@ class AlertState:
     started firing, ``resolved_at`` when it resolved; ``consecutive`` counts consecutive breaching
     windows, ``distinct_windows`` those of them that do not overlap (``distinct_until`` is the end
     of the last one counted); ``last`` is the latest observation; ``recent`` the last few windows
-    (evidence).
+    (evidence); ``detector`` the evidence of a sequential rule (``alerting.sequential``).
     """
 
     key: AlertKey
@@ -123,6 +128,7 @@ class AlertState:
     updated_at: float = 0.0
     distinct_windows: int = 0
     distinct_until: float | None = None
+    detector: DetectorState | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -142,12 +148,20 @@ class AlertState:
             last["ci"] = _interval(last.get("ci"))
             last["groups"] = tuple(last.get("groups") or ())
             last["small_groups"] = tuple(last.get("small_groups") or ())
+            step = last.get("sequential")
+            last["sequential"] = None if step is None else SequentialStep.from_dict(step)
             observation = Observation(**last)
         recent = tuple(
             replace(WindowPoint(**point), ci=_interval(point.get("ci")))
             for point in raw.get("recent") or ()
         )
-        raw.update(key=key, last=observation, recent=recent)
+        detector = raw.get("detector")
+        raw.update(
+            key=key,
+            last=observation,
+            recent=recent,
+            detector=None if detector is None else DetectorState.from_dict(detector),
+        )
         return AlertState(**raw)
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from alerting.config import RuleConfig
 from alerting.model import AlertKey, AlertSnapshot, AlertState, Observation, ObservationKind
+from alerting.sequential import METRIC_RATES, RATE_COUNTS, SequentialStep, StepCount
 from monitor.results import Disparity, GroupResult, WindowEvaluation
 
 LOW_VOLUME = "low_volume"
@@ -23,8 +24,11 @@ def classify(rule: RuleConfig, disparity: Disparity) -> ObservationKind:
     never breach. The rule applies its own threshold and mode (the engine's status is not
     used otherwise): in ``confident`` mode the whole interval must be beyond the threshold
     (``ci_low`` for ``>``, ``ci_high`` for ``<``); an interval that is missing counts as
-    insufficient. Clearing uses the point value.
+    insufficient. Clearing uses the point value. A ``sequential`` rule's kind is decided by the
+    alert's detector in ``lifecycle.evaluate``: here it is ``insufficient``.
     """
+    if rule.mode == "sequential":
+        return "insufficient"
     value = disparity.value
     if disparity.status == "not_computable" or value is None:
         return "insufficient"
@@ -72,11 +76,31 @@ def group_stats(groups: Iterable[GroupResult], attribute: str) -> tuple[dict[str
     )
 
 
+def step_counts(
+    metric: str, groups: Iterable[GroupResult], attribute: str
+) -> tuple[StepCount, ...]:
+    """``(rate, group, successes, trials)`` of every rate of ``metric`` and every group of
+    ``attribute`` with trials: what a sequential rule's detector judges (all groups, also those
+    too small for the engine's disparity: their few events are weighed as few)."""
+    counts = []
+    for group in groups:
+        if group.attribute != attribute:
+            continue
+        for rate in METRIC_RATES[metric]:
+            successes, trials = RATE_COUNTS[rate]
+            total = sum(getattr(group, field) for field in trials)
+            if total > 0:
+                hits = sum(getattr(group, field) for field in successes)
+                counts.append((rate, group.group, hits, total))
+    return tuple(counts)
+
+
 def observe(rules: Iterable[RuleConfig], evaluation: WindowEvaluation) -> list[Observation]:
     """Every observation ``evaluation`` makes for ``rules`` (disparity and low-volume alerts)."""
     observations: list[Observation] = []
     for rule in rules:
         selector = rule.selector
+        spec = rule.detector() if rule.mode == "sequential" else None
         if not (
             fnmatchcase(evaluation.model_id, selector.model_id)
             and fnmatchcase(evaluation.window, selector.window)
@@ -120,6 +144,11 @@ def observe(rules: Iterable[RuleConfig], evaluation: WindowEvaluation) -> list[O
                     groups=group_stats(evaluation.groups, disparity.attribute),
                     extremes=extremes(disparity),
                     small_groups=disparity.small_groups,
+                    sequential=None
+                    if spec is None
+                    else SequentialStep(
+                        spec, step_counts(disparity.metric, evaluation.groups, disparity.attribute)
+                    ),
                 )
             )
         if rule.low_volume is not None:

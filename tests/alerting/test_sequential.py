@@ -1,14 +1,24 @@
 """Sequential rules: the e-values are valid, the detector's false-alarm guarantee holds, it alarms
-on a clear breach and resolves on clear evidence, and its state survives JSON."""
+on a clear breach and resolves on clear evidence, its state survives JSON and restarts, the
+manager fires and resolves such a rule, and the config refuses what the method cannot judge."""
 
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import orjson
 import pytest
+import yaml
 
+from alerting import AlertManager
+from alerting.config import parse_alerting_config
+from alerting.errors import ConfigError
+from alerting.lifecycle import evaluate
+from alerting.model import AlertState
+from alerting.rules import observe, step_counts
 from alerting.sequential import (
     LAMBDAS,
     DetectorSpec,
@@ -20,8 +30,23 @@ from alerting.sequential import (
     log_e_values,
     max_lambda,
 )
+from monitor.results import Disparity, GroupResult, WindowEvaluation
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "alerting.md"
 
 SPEC = DetectorSpec(threshold=0.10, clear=0.07, alarm_level=8640.0, resolve_level=288.0)
+
+
+def sequential_rule(**overrides):
+    rule = {
+        "name": "dp-seq",
+        "selector": {"window": "5m"},
+        "condition": "demographic_parity_difference > 0.10",
+        "clear_threshold": 0.07,
+        "mode": "sequential",
+        **overrides,
+    }
+    return parse_alerting_config({"rules": [rule]}).rules[0]
 
 
 def step(rate_a: float, rate_b: float, n: int, rng: np.random.Generator) -> SequentialStep:
@@ -226,3 +251,184 @@ def test_state_round_trips_through_json() -> None:
 def test_statistic_is_capped_and_finite() -> None:
     values = advance(np.zeros((1, 1)), np.array([[5000.0]]))
     assert np.isfinite(values).all() and values[0, 0] > 1e100
+
+
+# config -------------------------------------------------------------------------------------------
+
+
+def test_defaults_convert_durations_to_steps_of_the_window() -> None:
+    spec = sequential_rule().detector()
+    assert (spec.threshold, spec.clear) == (0.10, 0.07)
+    assert (spec.alarm_level, spec.resolve_level) == (8640.0, 288.0)  # 30d and 1d of 5m steps
+
+
+def test_monitors_multiply_the_alarm_level() -> None:
+    spec = sequential_rule(arl="7d", resolve_arl="6h", monitors=12, selector={"window": "1h"})
+    assert (spec.detector().alarm_level, spec.detector().resolve_level) == (168.0 * 12, 6.0)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"selector": {"window": "1h/5m"}},
+         "alerting.rules[0].selector.window: mode sequential needs a tumbling window, so that "
+         "each event is counted in one step only, but '1h/5m' slides by 5m over 1h; add a "
+         "tumbling window such as '5m' to `windows` and select it"),
+        ({"selector": {"window": "*"}},
+         "alerting.rules[0].selector.window: mode sequential watches one tumbling window, "
+         "named exactly (e.g. 5m), got the pattern '*'"),
+        ({"condition": "demographic_parity_ratio < 0.8", "clear_threshold": None},
+         "alerting.rules[0].selector.metric: mode sequential watches one difference metric"),
+        ({"condition": "> 0.1"}, "alerting.rules[0].selector.metric: mode sequential"),
+        ({"condition": "demographic_parity_difference < 0.1", "clear_threshold": None},
+         "alerting.rules[0].condition: mode sequential alarms on a difference above"),
+        ({"arl": "1m"},
+         "alerting.rules[0].arl: must be at least one step of the window (5m), got 1m"),
+        ({"clear_threshold": 0},
+         "alerting.rules[0].clear_threshold: must be above 0 for mode sequential"),
+        ({"mode": "point", "arl": "30d"},
+         "alerting.rules[0].arl: applies only to mode: sequential"),
+        ({"monitors": 0},
+         "alerting.rules[0].monitors: Input should be greater than or equal to 1"),
+    ],
+)  # fmt: skip
+def test_config_refuses_what_the_method_cannot_judge(overrides, message) -> None:
+    with pytest.raises(ConfigError) as error:
+        sequential_rule(**overrides)
+    assert str(error.value).startswith(message), str(error.value)
+
+
+def test_documented_sequential_example_loads() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    match = re.search(r"<!-- sequential-example -->\s*```yaml\n(.*?)```", text, re.DOTALL)
+    assert match, "docs/alerting.md must hold the example after <!-- sequential-example -->"
+    rules = yaml.safe_load(match.group(1))["rules"]
+    receivers = [{"type": "pagerduty", "name": "pagerduty-risk", "routing_key_env": "PD_KEY"}]
+    (rule,) = parse_alerting_config({"rules": rules, "receivers": receivers}).rules
+    assert rule.mode == "sequential" and rule.detector().alarm_level == 8640.0
+
+
+# the rule in the manager ----------------------------------------------------------------------
+
+STEP = 300.0
+T0 = 1_700_000_000.0
+
+
+def window(selected: dict[str, int], end: float, n: int = 100) -> WindowEvaluation:
+    """One closed 5m window of attribute ``sex``: ``selected`` of ``n`` per group."""
+    groups = tuple(
+        GroupResult(
+            attribute="sex", group=name, n=n, n_labeled=0, predicted_positive=count,
+            tp=0, fp=0, tn=0, fn=0, rates={"selection_rate": count / n},
+            intervals={"selection_rate": None},
+        )
+        for name, count in selected.items()
+    )  # fmt: skip
+    rates = [count / n for count in selected.values()]
+    disparity = Disparity(
+        attribute="sex", metric="demographic_parity_difference", value=max(rates) - min(rates),
+        ci_low=None, ci_high=None, min_group_n=n, status="ok", threshold=0.1,
+    )  # fmt: skip
+    return WindowEvaluation("credit-v3", "5m", end - STEP, end, groups, (disparity,))
+
+
+def manager_config(**rule):
+    return parse_alerting_config(
+        {
+            "rules": [
+                {
+                    "name": "dp-seq",
+                    "selector": {"model_id": "credit-*", "attribute": "sex", "window": "5m"},
+                    "condition": "demographic_parity_difference > 0.10",
+                    "clear_threshold": 0.07,
+                    "mode": "sequential",
+                    "arl": "1d",  # 288 steps
+                    "resolve_arl": "30m",  # 6 steps
+                    **rule,
+                }
+            ]
+        }
+    )
+
+
+EVEN = {"female": 40, "male": 40}  # gap 0
+WIDE = {"female": 30, "male": 70}  # gap 0.40
+# (intent, counts of the window, status after it)
+TABLE = [
+    ("no gap: no evidence", EVEN, "inactive"),
+    ("still none", EVEN, "inactive"),
+    ("a wide gap: evidence, not yet enough", WIDE, "inactive"),
+    ("the evidence passes the alarm level: fires", WIDE, "firing"),
+    ("the gap stays: firing", WIDE, "firing"),
+    ("one group only: insufficient, still firing", {"female": 30}, "firing"),
+    ("gap back to 0: resolve evidence starts", EVEN, "firing"),
+    ("not yet enough", EVEN, "firing"),
+    ("enough for every pair: resolved", EVEN, "resolved"),
+    ("no gap: stays resolved", EVEN, "resolved"),
+    ("a new episode needs new evidence", WIDE, "resolved"),
+    ("and fires again", WIDE, "firing"),
+]
+
+
+def test_manager_fires_and_resolves_a_sequential_rule(tmp_path) -> None:
+    manager = AlertManager(manager_config(), tmp_path, receivers={})
+    statuses = []
+    for index, (_intent, counts, _status) in enumerate(TABLE):
+        end = T0 + (index + 1) * STEP
+        manager.on_evaluations([window(counts, end)], end)
+        (state,) = manager.alerts()
+        statuses.append(state.status)
+    manager.stop()
+    assert statuses == [case[2] for case in TABLE], list(zip(TABLE, statuses, strict=True))
+
+
+def test_a_revised_window_is_not_evidence_twice(tmp_path) -> None:
+    manager = AlertManager(manager_config(), tmp_path, receivers={})
+    end = T0 + STEP
+    for _ in range(5):  # the same window again and again (late labels): one step of evidence
+        manager.on_evaluations([window(WIDE, end)], end)
+    (state,) = manager.alerts()
+    assert state.status == "inactive" and state.detector is not None
+    assert state.detector.steps == 1
+    manager.stop()
+
+
+def test_the_detector_survives_a_restart(tmp_path) -> None:
+    """Evidence gathered before a restart counts after it: the same firing step as without."""
+    first = AlertManager(manager_config(), tmp_path / "restarted", receivers={})
+    first.on_evaluations([window(WIDE, T0 + STEP)], T0 + STEP)
+    (before,) = first.alerts()
+    first.stop()
+    second = AlertManager(manager_config(), tmp_path / "restarted", receivers={})
+    (after,) = second.alerts()
+    assert after == before and after.detector is not None and after.detector.steps == 1
+    second.on_evaluations([window(WIDE, T0 + 2 * STEP)], T0 + 2 * STEP)
+    (state,) = second.alerts()
+    assert state.status == "firing"
+    second.stop()
+
+
+def test_sequential_alert_state_round_trips_through_json() -> None:
+    rule = manager_config().rules[0]
+    state = None
+    for index, counts in enumerate([WIDE, WIDE, EVEN]):
+        end = T0 + (index + 1) * STEP
+        (observation,) = observe([rule], window(counts, end))
+        state = evaluate(state, observation, end)
+    assert state is not None and state.status == "firing" and state.detector is not None
+    assert state.detector.phase == "resolve" and state.last is not None
+    assert state.last.sequential is not None
+    assert AlertState.from_json(state.to_json()) == state
+
+
+def test_observations_carry_the_counts_of_the_metric_rates() -> None:
+    rule = sequential_rule(condition="equalized_odds_difference > 0.1")
+    group = GroupResult(
+        attribute="sex", group="female", n=50, n_labeled=40, predicted_positive=20,
+        tp=15, fp=5, tn=12, fn=8, rates={}, intervals={},
+    )  # fmt: skip
+    assert step_counts("equalized_odds_difference", [group], "sex") == (
+        ("tpr", "female", 15, 23), ("fpr", "female", 5, 17),
+    )  # fmt: skip
+    assert step_counts("equalized_odds_difference", [group], "race") == ()
+    assert rule.detector().threshold == 0.1
