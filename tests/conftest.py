@@ -32,9 +32,16 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 # pytester runs small pytest sessions in a temporary directory (tests of the CI rule below).
 pytest_plugins = ["pytester"]
+
+# Property tests draw fresh examples on a developer's machine (and remember failures there); in
+# CI they draw the same examples every run, so that a run's verdict does not depend on chance.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_FIXTURES = frozenset(
