@@ -185,6 +185,10 @@ class ProcessSource:
             try:
                 kind, first, second = self._batches.get(timeout=0.2)
             except queue.Empty:
+                if self._stop_requested:  # the child gave up because it was asked to
+                    raise StartInterrupted(
+                        "stop requested while the consumer process was starting"
+                    ) from None
                 if not self._process.is_alive():
                     raise SourceError("the consumer process exited at start") from None
                 continue
