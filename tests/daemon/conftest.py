@@ -194,3 +194,32 @@ def influx_group_counts(
                 )
                 rows.setdefault(key, {})[record.get_field()] = int(record.get_value())
     return {key: tuple(value.get(name, 0) for name in fields) for key, value in rows.items()}
+
+
+def dedicated_servers(
+    local_servers_factory: Callable[[str], Any], database: str, partitions: int
+) -> tuple[Any, Any, Any, list[str]]:
+    """A Kafka broker and an InfluxDB server of the test's own (to stop and restart), with the
+    topics ``predictions`` and ``labels`` of ``partitions`` partitions and ``dead-letters``, and
+    a fresh database: ``(kafka server, influx server, influx connection, topic names)``."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    from tests.conftest import InfluxDBConnection, create_influxdb_database
+
+    kafka = local_servers_factory("kafka")
+    server = local_servers_factory("influxdb")
+    influx = create_influxdb_database(
+        InfluxDBConnection(server.url, server.token, server.org, server.bucket, server.database),
+        database,
+    )
+    names = ["predictions", "labels", "dead-letters"]
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    admin.create_topics(
+        [
+            NewTopic(names[0], partitions, 1),
+            NewTopic(names[1], partitions, 1),
+            NewTopic(names[2], 1, 1),
+        ]
+    )
+    admin.close()
+    return kafka, server, influx, names

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import InfluxDBConnection, create_influxdb_database
 from tests.daemon.conftest import (
     DaemonProcess,
     daemon_config,
+    dedicated_servers,
     influx_group_counts,
     produce,
     write_config,
@@ -28,26 +28,9 @@ def test_kafka_and_influxdb_outages_lose_nothing(
     local_servers_factory: Callable[[str], Any],
     daemon_processes: Callable[..., DaemonProcess],
 ) -> None:
-    from kafka.admin import KafkaAdminClient, NewTopic
-
-    kafka = local_servers_factory("kafka")
-    influx_server = local_servers_factory("influxdb")
-    influx = create_influxdb_database(
-        InfluxDBConnection(
-            influx_server.url,
-            influx_server.token,
-            influx_server.org,
-            influx_server.bucket,
-            influx_server.database,
-        ),
-        "outages",
+    kafka, influx_server, influx, names = dedicated_servers(
+        local_servers_factory, "outages", partitions=2
     )
-    names = ["predictions", "labels", "dead-letters"]
-    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-    admin.create_topics(
-        [NewTopic(names[0], 2, 1), NewTopic(names[1], 2, 1), NewTopic(names[2], 1, 1)]
-    )
-    admin.close()
     config = daemon_config(tmp_path, kafka.bootstrap, names, influx)
     config["influxdb"]["buffer_points"] = 300  # small: the outage must pause consumption
     path = write_config(tmp_path / "fairwatch.yaml", config)

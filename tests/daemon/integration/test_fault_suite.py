@@ -30,10 +30,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import InfluxDBConnection, create_influxdb_database
 from tests.daemon.conftest import (
     DaemonProcess,
     daemon_config,
+    dedicated_servers,
     influx_group_counts,
     write_config,
 )
@@ -462,26 +462,9 @@ def test_kill_9_and_outages_while_the_stream_flows_lose_nothing_and_count_nothin
     local_servers_factory: Callable[[str], Any],
     daemon_processes: Callable[..., DaemonProcess],
 ) -> None:
-    from kafka.admin import KafkaAdminClient, NewTopic
-
-    kafka = local_servers_factory("kafka")
-    influx_server = local_servers_factory("influxdb")
-    influx = create_influxdb_database(
-        InfluxDBConnection(
-            influx_server.url,
-            influx_server.token,
-            influx_server.org,
-            influx_server.bucket,
-            influx_server.database,
-        ),
-        "faults",
+    kafka, influx_server, influx, names = dedicated_servers(
+        local_servers_factory, "faults", partitions=3
     )
-    names = ["predictions", "labels", "dead-letters"]
-    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-    admin.create_topics(
-        [NewTopic(names[0], 3, 1), NewTopic(names[1], 3, 1), NewTopic(names[2], 1, 1)]
-    )
-    admin.close()
     port = free_port()
     config = fault_config(tmp_path, kafka.bootstrap, names, influx, port)
     path = write_config(tmp_path / "fairwatch.yaml", config)
