@@ -36,6 +36,17 @@ def make_config(tmp_path: Path, **changes: Any) -> MonitorConfig:
     return config_from_dict(data)
 
 
+def prediction(key: str, time: float) -> dict[str, Any]:
+    """One positive decision of model ``m`` at event time ``time``."""
+    return {
+        "prediction_id": key,
+        "model_id": "m",
+        "timestamp": time,
+        "prediction": 1,
+        "sensitive": {"sex": "F", "race": "A"},
+    }
+
+
 def open_pipeline(config: MonitorConfig) -> tuple[Pipeline, Collector]:
     collector = Collector()
     return Pipeline(config, StateStore(config.state_dir), [collector]), collector
@@ -256,15 +267,6 @@ def test_predictions_older_than_the_kept_state_are_dead_lettered_too_late(
     day = 86400.0
     base = 1_700_000_000.0
 
-    def prediction(key: str, time: float) -> dict[str, Any]:
-        return {
-            "prediction_id": key,
-            "model_id": "m",
-            "timestamp": time,
-            "prediction": 1,
-            "sensitive": {"sex": "F", "race": "A"},
-        }
-
     pipeline, _collector = open_pipeline(config)
     pipeline.process(records("predictions", [prediction("new", base + 3 * day)]))
     stream = records(
@@ -288,15 +290,6 @@ def test_predictions_older_than_the_kept_state_are_dead_lettered_too_late(
 def test_label_horizon_expires_predictions_and_orphans_labels(tmp_path: Path) -> None:
     config = make_config(tmp_path, label_horizon="1d", allowed_lateness="1h", windows=["1h"])
     day = 86400.0
-
-    def prediction(key: str, time: float) -> dict[str, Any]:
-        return {
-            "prediction_id": key,
-            "model_id": "m",
-            "timestamp": time,
-            "prediction": 1,
-            "sensitive": {"sex": "F", "race": "A"},
-        }
 
     pipeline, _collector = open_pipeline(config)
     pipeline.process(records("predictions", [prediction("old", 1_700_000_000.0)]))
