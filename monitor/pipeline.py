@@ -362,16 +362,14 @@ class Pipeline:
             late = int(self.watermark.late(spec, timestamps).sum())
             if late:
                 self.counters.late[spec.name] += late
+        # (the mask of specifications still goes to the join store: a prediction stored by an
+        # earlier version may be counted in only some, and its label must update only those)
         specs = np.full(len(keep), (1 << len(self.specs)) - 1, dtype=np.int64)
         self.watermark.advance(timestamps, partitions)
-        counted = np.arange(len(keep))
-        all_counted = counted.size == len(keep)
         keep_list = keep.tolist()
         models = events.model_id if everything else [events.model_id[i] for i in keep_list]
-        counted_list = counted.tolist()
-        counted_models = models if all_counted else [models[i] for i in counted_list]
         groups = np.zeros((len(keep), self._width_of_groups()), dtype=np.int32)
-        for model, rows in self._split_by_model(counted_models, counted).items():
+        for model, rows in self._split_by_model(models, np.arange(len(keep))).items():
             row_list = rows.tolist()
             columns = {}
             for name in self.attributes:
@@ -398,15 +396,7 @@ class Pipeline:
                 count_n=True,
             )
         self.pending.add_predictions(
-            kept_ids if all_counted else [kept_ids[index] for index in counted_list],
-            counted_models,
-            timestamps[counted],
-            partitions[counted],
-            groups[counted],
-            decisions[counted],
-            scores[counted],
-            labels[counted],
-            specs[counted],
+            kept_ids, models, timestamps, partitions, groups, decisions, scores, labels, specs
         )
         return refused
 
