@@ -81,6 +81,7 @@ def test_bin_means_ece_and_gap_equal_a_direct_computation_on_adult(adult: pd.Dat
             adult[attribute].to_numpy(dtype=object), adult["score"].to_numpy(),
             adult["observed"].to_numpy(), attribute,
         )  # fmt: skip
+    # min_group_size 0: every group's exact figures are compared, the small ones included
     evaluation = evaluate("adult", "all", 0.0, 1.0, counts, EngineConfig(min_group_size=0))
     away_from_centre = 0.0
     for group in evaluation.groups:
@@ -234,6 +235,7 @@ def test_interval_coverage_on_a_small_simulation() -> None:
     """Windows drawn afresh from known populations: the 95% interval should contain the true
     difference in about 95% of them (at least 90% here, with 200 windows per case)."""
     rng = np.random.default_rng(20240611)
+    # min_group_size 0: the interval's coverage is measured whatever the group sizes
     config = EngineConfig(min_group_size=0, metrics=("calibration_difference",))
     cases = {  # per group: rows, shift of the true rate below the score
         "calibrated 300+3000": ((300, 0.0), (3000, 0.0)),

@@ -60,7 +60,7 @@ def test_values_and_intervals():
 def test_interval_width_tells_40_rows_from_4_million():
     small = evaluate(
         "m", "w", 0, 1, {("a", "x"): counts(20, 6), ("a", "y"): counts(20, 10)},
-        EngineConfig(min_group_size=20),
+        EngineConfig(min_group_size=20),  # below the default 30, so 20 rows are judged at all
     )  # fmt: skip
     large = evaluate(
         "m",

@@ -21,6 +21,7 @@ import pytest
 from monitor.counts import GroupCounts
 from monitor.engine import EngineConfig, evaluate
 
+# min_group_size 0: coverage is measured for every group size, the tiny ones included
 CONFIG = EngineConfig(min_group_size=0, reference_groups={"g": "g0"})
 
 
