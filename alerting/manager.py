@@ -31,7 +31,7 @@ from alerting.routing import AggregationGroup, group_key, route_for
 from alerting.rules import alert_labels, observe, severity_of, snapshot
 from alerting.silences import Silence, muted
 from alerting.store import AlertStore, Enqueue
-from monitor.results import WindowEvaluation
+from monitor.engine.results import WindowEvaluation
 from monitor.types import CounterSample
 
 log = logging.getLogger("fairwatch.alerting")

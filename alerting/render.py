@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alerting.model import AlertSnapshot, Notification
-from monitor.results import extremes_text
+from monitor.engine.results import extremes_text
 
 # The base rate(s) a disparity metric is built from: shown per group next to the disparity.
 _RATES_BY_PREFIX = (

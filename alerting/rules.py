@@ -11,7 +11,7 @@ from typing import Any, Literal
 from alerting.config import RuleConfig
 from alerting.model import AlertKey, AlertSnapshot, AlertState, Observation, ObservationKind
 from alerting.sequential import METRIC_RATES, RATE_COUNTS, SequentialStep, StepCount
-from monitor.results import Disparity, GroupResult, WindowEvaluation
+from monitor.engine.results import Disparity, GroupResult, WindowEvaluation
 
 LOW_VOLUME = "low_volume"
 LOW_VOLUME_METRIC = "min_group_n"

@@ -46,7 +46,7 @@ from alerting.sequential import (
     log_e_values,
     resolve_statistic,
 )
-from monitor.results import Disparity, GroupResult, WindowEvaluation
+from monitor.engine.results import Disparity, GroupResult, WindowEvaluation
 
 STEP = 300.0  # seconds: 5-minute steps
 STEPS_PER_MONTH = int(30 * 86400 / STEP)  # 8,640

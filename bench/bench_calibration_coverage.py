@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.counts import GroupCounts, count_batch
-from monitor.engine import EngineConfig, evaluate
+from monitor.engine.counts import GroupCounts, count_batch
+from monitor.engine.evaluate import EngineConfig, evaluate
 
 Link = Callable[[np.ndarray], np.ndarray]
 

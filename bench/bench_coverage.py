@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.counts import GroupCounts
-from monitor.engine import EngineConfig, evaluate
+from monitor.engine.counts import GroupCounts
+from monitor.engine.evaluate import EngineConfig, evaluate
 
 PREVALENCE = 0.4  # share of labeled positives, where a case does not say otherwise
 

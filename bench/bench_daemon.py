@@ -175,7 +175,7 @@ def throughput(bootstrap: str, count: int, rounds: int) -> None:
 
 
 def synthetic_records(count: int, batch: int, random_ids: bool = False) -> Iterator[list[Any]]:
-    from monitor.events import Record
+    from monitor.stream.events import Record
 
     start = 1_700_000_000.0
     ids = random.Random(7)
@@ -198,8 +198,8 @@ def synthetic_records(count: int, batch: int, random_ids: bool = False) -> Itera
 
 def rss_child(count: int, random_ids: bool) -> None:
     """Runs in a fresh process: fill the join store with ``count`` unlabeled predictions."""
-    from monitor.pipeline import Pipeline
-    from monitor.state import StateStore
+    from monitor.stream.pipeline import Pipeline
+    from monitor.stream.state import StateStore
 
     def rss_mb(field: str) -> float:
         for line in Path("/proc/self/status").read_text().splitlines():

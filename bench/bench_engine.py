@@ -16,8 +16,8 @@ from functools import partial
 
 import numpy as np
 
-from monitor.counts import GroupCounts, count_batch
-from monitor.engine import EngineConfig, evaluate
+from monitor.engine.counts import GroupCounts, count_batch
+from monitor.engine.evaluate import EngineConfig, evaluate
 
 
 def timings(function: Callable[[], object], repeat: int) -> tuple[float, float]:

@@ -2,7 +2,7 @@
 
 Pushes generated messages (default 1,000,000) in batches (default 5,000, the daemon's batch
 size) through ``decode_predictions`` and ``decode_labels``, and the same batches through
-``monitor.pipeline.decode_runs`` (records handed over per partition by the consumer process,
+``monitor.stream.pipeline.decode_runs`` (records handed over per partition by the consumer process,
 ``--partitions`` per topic). The messages: valid events; mutated ones (byte flips, truncation,
 inserted bytes, deleted fields, every field's type swapped among string, number, bool, null,
 list and object, mangled keys); random bytes; deep nesting; huge numbers (400-digit integers,
@@ -49,7 +49,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.events import (  # noqa: E402
+from monitor.stream.events import (  # noqa: E402
     MAX_NESTING,
     REASONS,
     DecodeRules,
@@ -60,7 +60,7 @@ from monitor.events import (  # noqa: E402
     decode_labels,
     decode_predictions,
 )
-from monitor.pipeline import decode_runs  # noqa: E402
+from monitor.stream.pipeline import decode_runs  # noqa: E402
 
 PREDICTIONS, LABELS = "predictions", "labels"
 RULES = DecodeRules(

@@ -95,12 +95,18 @@ def panel(
 
 
 def row(title: str, y: int) -> dict[str, Any]:
-    return {"type": "row", "title": title, "collapsed": False, "panels": [],
-            "gridPos": {"x": 0, "y": y, "w": 24, "h": 1}}
+    return {
+        "type": "row",
+        "title": title,
+        "collapsed": False,
+        "panels": [],
+        "gridPos": {"x": 0, "y": y, "w": 24, "h": 1},
+    }
 
 
-def query_variable(name: str, label: str, query: str, *, multi: bool = False,
-                   include_all: bool = False) -> dict[str, Any]:
+def query_variable(
+    name: str, label: str, query: str, *, multi: bool = False, include_all: bool = False
+) -> dict[str, Any]:
     return {
         "type": "query",
         "name": name,
@@ -145,9 +151,15 @@ def distinct_tag(measurement: str, tag: str, *conditions: str) -> str:
     )
 
 
-def dashboard(uid: str, title: str, description: str, panels: list[dict[str, Any]],
-              variables: list[dict[str, Any]], annotations: list[dict[str, Any]] | None = None,
-              time_from: str = "now-24h") -> dict[str, Any]:
+def dashboard(
+    uid: str,
+    title: str,
+    description: str,
+    panels: list[dict[str, Any]],
+    variables: list[dict[str, Any]],
+    annotations: list[dict[str, Any]] | None = None,
+    time_from: str = "now-24h",
+) -> dict[str, Any]:
     for index, item in enumerate(panels, start=1):
         item["id"] = index
     return {
@@ -163,42 +175,66 @@ def dashboard(uid: str, title: str, description: str, panels: list[dict[str, Any
         "refresh": "1m",
         "time": {"from": time_from, "to": "now"},
         "templating": {"list": variables},
-        "annotations": {"list": [
-            {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
-             "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
-             "name": "Annotations & Alerts", "type": "dashboard"},
-            *(annotations or []),
-        ]},
-        "links": [{"title": "fairwatch", "type": "dashboards", "tags": ["fairwatch"],
-                   "asDropdown": True, "includeVars": True, "keepTime": True}],
+        "annotations": {
+            "list": [
+                {
+                    "builtIn": 1,
+                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                    "enable": True,
+                    "hide": True,
+                    "iconColor": "rgba(0, 211, 255, 1)",
+                    "name": "Annotations & Alerts",
+                    "type": "dashboard",
+                },
+                *(annotations or []),
+            ]
+        },
+        "links": [
+            {
+                "title": "fairwatch",
+                "type": "dashboards",
+                "tags": ["fairwatch"],
+                "asDropdown": True,
+                "includeVars": True,
+                "keepTime": True,
+            }
+        ],
         "panels": panels,
     }
 
 
 # -- shared filters ----------------------------------------------------------------------------
 
-MODELS = 'r.model_id =~ /^${model:regex}$/'
+MODELS = "r.model_id =~ /^${model:regex}$/"
 MODEL = 'r.model_id == "${model}"'
 WINDOW = 'r.window == "${window}"'
 ATTRIBUTE = 'r.attribute == "${attribute}"'
 
 MODEL_VARIABLE_MULTI = query_variable(
-    "model", "Model", distinct_tag("fairness_disparity", "model_id", 'r._field == "status"'),
-    multi=True, include_all=True,
+    "model",
+    "Model",
+    distinct_tag("fairness_disparity", "model_id", 'r._field == "status"'),
+    multi=True,
+    include_all=True,
 )
 MODEL_VARIABLE = query_variable(
-    "model", "Model", distinct_tag("fairness_disparity", "model_id", 'r._field == "status"'),
+    "model",
+    "Model",
+    distinct_tag("fairness_disparity", "model_id", 'r._field == "status"'),
 )
 WINDOW_VARIABLE = query_variable(
-    "window", "Window", distinct_tag("fairness_disparity", "window", 'r._field == "status"',
-                                     MODELS),
+    "window",
+    "Window",
+    distinct_tag("fairness_disparity", "window", 'r._field == "status"', MODELS),
 )
 WINDOW_VARIABLE_ONE_MODEL = query_variable(
-    "window", "Window", distinct_tag("fairness_disparity", "window", 'r._field == "status"',
-                                     MODEL),
+    "window",
+    "Window",
+    distinct_tag("fairness_disparity", "window", 'r._field == "status"', MODEL),
 )
 ATTRIBUTE_VARIABLE = query_variable(
-    "attribute", "Attribute",
+    "attribute",
+    "Attribute",
     distinct_tag("fairness_group", "attribute", 'r._field == "n"', MODEL, WINDOW),
 )
 
@@ -300,69 +336,140 @@ def fleet_overview() -> dict[str, Any]:
         'group(columns: ["model_id"])',
         "aggregateWindow(every: v.windowPeriod, fn: sum, createEmpty: false)",
     )
-    status_cell = {"custom": {"cellOptions": {"type": "color-background"}},
-                   "mappings": STATUS_MAPPINGS}
+    status_cell = {
+        "custom": {"cellOptions": {"type": "color-background"}},
+        "mappings": STATUS_MAPPINGS,
+    }
     panels = [
-        panel("stat", "Models reporting", models, (0, 0, 6, 4), unit="short",
-              description="Models with at least one evaluated window in the time range.",
-              defaults={"color": {"mode": "fixed", "fixedColor": BLUE}, "noValue": "0"}),
-        panel("stat", "Disparities in breach (latest window)", breach_count, (6, 0, 6, 4),
-              unit="short",
-              description="Disparities whose latest window breaches its threshold.",
-              defaults={"thresholds": thresholds((None, GREEN), (1, RED)), "noValue": "0",
-                        "color": {"mode": "thresholds"}},
-              options={"colorMode": "background", "graphMode": "none"}),
-        panel("stat", "Firing alerts", firing, (12, 0, 6, 4), unit="short",
-              description="Alert instances firing now (alert manager).",
-              defaults={"thresholds": thresholds((None, GREEN), (1, RED)), "noValue": "0",
-                        "color": {"mode": "thresholds"}},
-              options={"colorMode": "background", "graphMode": "none"}),
-        panel("stat", "Label coverage (fleet)", fleet_coverage, (18, 0, 6, 4),
-              unit="percentunit",
-              description="Share of the latest windows' predictions that already have a label.",
-              defaults={"thresholds": thresholds((None, RED), (0.5, ORANGE), (0.8, GREEN)),
-                        "min": 0, "max": 1, "decimals": 1, "color": {"mode": "thresholds"}},
-              options={"colorMode": "value", "graphMode": "none"}),
-        panel("table", "Worst disparity per model and attribute", worst, (0, 4, 16, 10),
-              description="Latest window. Breaches first; then the disparity farthest from its "
-                          "threshold. Highest and lowest name the groups at the extremes; not "
-                          "computable means fewer than two groups have enough data.",
-              overrides=[
-                  {"matcher": {"id": "byName", "options": "status"},
-                   "properties": [{"id": k, "value": v} for k, v in status_cell.items()]},
-                  {"matcher": {"id": "byName", "options": "model_id"},
-                   "properties": [{"id": "links", "value": [{
-                       "title": "Model detail",
-                       "url": "/d/fairwatch-model?var-model=${__value.raw}"
-                              "&var-window=${window}"
-                              "&var-attribute=${__data.fields.attribute}&${__url_time_range}",
-                   }]}]},
-                  {"matcher": {"id": "byName", "options": "value"},
-                   "properties": [{"id": "decimals", "value": 3}]},
-                  {"matcher": {"id": "byName", "options": "_time"},
-                   "properties": [{"id": "displayName", "value": "window end"}]},
-              ],
-              options={"showHeader": True,
-                       "sortBy": [{"displayName": "status", "desc": False}]}),
-        panel("bargauge", "Label coverage by model (latest window)", coverage_by_model,
-              (16, 4, 8, 10), unit="percentunit",
-              description="Labels arrive late: low coverage makes TPR/FPR-based metrics "
-                          "provisional.",
-              defaults={"thresholds": thresholds((None, RED), (0.5, ORANGE), (0.8, GREEN)),
-                        "min": 0, "max": 1, "displayName": "${__field.labels.model_id}",
-                        "color": {"mode": "thresholds"}},
-              options={"orientation": "horizontal", "displayMode": "gradient"}),
-        panel("timeseries", "Breaching disparities over time", breaches_over_time,
-              (0, 14, 24, 8), unit="short",
-              description="Number of disparities in breach per model and time bucket.",
-              defaults={"displayName": "${__field.labels.model_id}",
-                        "color": {"mode": "palette-classic"}},
-              custom={"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal"}}),
+        panel(
+            "stat",
+            "Models reporting",
+            models,
+            (0, 0, 6, 4),
+            unit="short",
+            description="Models with at least one evaluated window in the time range.",
+            defaults={"color": {"mode": "fixed", "fixedColor": BLUE}, "noValue": "0"},
+        ),
+        panel(
+            "stat",
+            "Disparities in breach (latest window)",
+            breach_count,
+            (6, 0, 6, 4),
+            unit="short",
+            description="Disparities whose latest window breaches its threshold.",
+            defaults={
+                "thresholds": thresholds((None, GREEN), (1, RED)),
+                "noValue": "0",
+                "color": {"mode": "thresholds"},
+            },
+            options={"colorMode": "background", "graphMode": "none"},
+        ),
+        panel(
+            "stat",
+            "Firing alerts",
+            firing,
+            (12, 0, 6, 4),
+            unit="short",
+            description="Alert instances firing now (alert manager).",
+            defaults={
+                "thresholds": thresholds((None, GREEN), (1, RED)),
+                "noValue": "0",
+                "color": {"mode": "thresholds"},
+            },
+            options={"colorMode": "background", "graphMode": "none"},
+        ),
+        panel(
+            "stat",
+            "Label coverage (fleet)",
+            fleet_coverage,
+            (18, 0, 6, 4),
+            unit="percentunit",
+            description="Share of the latest windows' predictions that already have a label.",
+            defaults={
+                "thresholds": thresholds((None, RED), (0.5, ORANGE), (0.8, GREEN)),
+                "min": 0,
+                "max": 1,
+                "decimals": 1,
+                "color": {"mode": "thresholds"},
+            },
+            options={"colorMode": "value", "graphMode": "none"},
+        ),
+        panel(
+            "table",
+            "Worst disparity per model and attribute",
+            worst,
+            (0, 4, 16, 10),
+            description="Latest window. Breaches first; then the disparity farthest from its "
+            "threshold. Highest and lowest name the groups at the extremes; not "
+            "computable means fewer than two groups have enough data.",
+            overrides=[
+                {
+                    "matcher": {"id": "byName", "options": "status"},
+                    "properties": [{"id": k, "value": v} for k, v in status_cell.items()],
+                },
+                {
+                    "matcher": {"id": "byName", "options": "model_id"},
+                    "properties": [
+                        {
+                            "id": "links",
+                            "value": [
+                                {
+                                    "title": "Model detail",
+                                    "url": "/d/fairwatch-model?var-model=${__value.raw}"
+                                    "&var-window=${window}"
+                                    "&var-attribute=${__data.fields.attribute}&${__url_time_range}",
+                                }
+                            ],
+                        }
+                    ],
+                },
+                {
+                    "matcher": {"id": "byName", "options": "value"},
+                    "properties": [{"id": "decimals", "value": 3}],
+                },
+                {
+                    "matcher": {"id": "byName", "options": "_time"},
+                    "properties": [{"id": "displayName", "value": "window end"}],
+                },
+            ],
+            options={"showHeader": True, "sortBy": [{"displayName": "status", "desc": False}]},
+        ),
+        panel(
+            "bargauge",
+            "Label coverage by model (latest window)",
+            coverage_by_model,
+            (16, 4, 8, 10),
+            unit="percentunit",
+            description="Labels arrive late: low coverage makes TPR/FPR-based metrics provisional.",
+            defaults={
+                "thresholds": thresholds((None, RED), (0.5, ORANGE), (0.8, GREEN)),
+                "min": 0,
+                "max": 1,
+                "displayName": "${__field.labels.model_id}",
+                "color": {"mode": "thresholds"},
+            },
+            options={"orientation": "horizontal", "displayMode": "gradient"},
+        ),
+        panel(
+            "timeseries",
+            "Breaching disparities over time",
+            breaches_over_time,
+            (0, 14, 24, 8),
+            unit="short",
+            description="Number of disparities in breach per model and time bucket.",
+            defaults={
+                "displayName": "${__field.labels.model_id}",
+                "color": {"mode": "palette-classic"},
+            },
+            custom={"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal"}},
+        ),
     ]
     return dashboard(
-        "fairwatch-fleet", "fairwatch / Fleet overview",
+        "fairwatch-fleet",
+        "fairwatch / Fleet overview",
         "Every model's worst disparity per attribute, alerts and label coverage.",
-        panels, [MODEL_VARIABLE_MULTI, WINDOW_VARIABLE],
+        panels,
+        [MODEL_VARIABLE_MULTI, WINDOW_VARIABLE],
     )
 
 
@@ -371,10 +478,19 @@ def fleet_overview() -> dict[str, Any]:
 
 def model_detail() -> dict[str, Any]:
     metric_variable = query_variable(
-        "metric", "Disparity metric",
-        distinct_tag("fairness_disparity", "metric", 'r._field == "status"', MODEL, WINDOW,
-                     ATTRIBUTE, "not exists r.group"),
-        multi=True, include_all=True,
+        "metric",
+        "Disparity metric",
+        distinct_tag(
+            "fairness_disparity",
+            "metric",
+            'r._field == "status"',
+            MODEL,
+            WINDOW,
+            ATTRIBUTE,
+            "not exists r.group",
+        ),
+        multi=True,
+        include_all=True,
     )
     scope = f"{MODEL} and {WINDOW} and {ATTRIBUTE}"
     band = flux(
@@ -411,84 +527,168 @@ def model_detail() -> dict[str, Any]:
         )
 
     band_overrides = [
-        {"matcher": {"id": "byName", "options": "ci_high"},
-         "properties": [{"id": "custom.fillBelowTo", "value": "ci_low"},
-                        {"id": "custom.lineWidth", "value": 0},
-                        {"id": "custom.fillOpacity", "value": 25},
-                        {"id": "displayName", "value": "95% interval (high)"},
-                        {"id": "color", "value": {"mode": "fixed", "fixedColor": BLUE}}]},
-        {"matcher": {"id": "byName", "options": "ci_low"},
-         "properties": [{"id": "custom.lineWidth", "value": 0},
-                        {"id": "displayName", "value": "95% interval (low)"},
-                        {"id": "custom.hideFrom",
-                         "value": {"legend": True, "tooltip": False, "viz": False}},
-                        {"id": "color", "value": {"mode": "fixed", "fixedColor": BLUE}}]},
-        {"matcher": {"id": "byName", "options": "threshold"},
-         "properties": [{"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
-                        {"id": "custom.lineWidth", "value": 2},
-                        {"id": "color", "value": {"mode": "fixed", "fixedColor": RED}}]},
-        {"matcher": {"id": "byName", "options": "value"},
-         "properties": [{"id": "custom.lineWidth", "value": 2},
-                        {"id": "custom.pointSize", "value": 6},
-                        {"id": "color", "value": {"mode": "fixed", "fixedColor": "dark-blue"}}]},
+        {
+            "matcher": {"id": "byName", "options": "ci_high"},
+            "properties": [
+                {"id": "custom.fillBelowTo", "value": "ci_low"},
+                {"id": "custom.lineWidth", "value": 0},
+                {"id": "custom.fillOpacity", "value": 25},
+                {"id": "displayName", "value": "95% interval (high)"},
+                {"id": "color", "value": {"mode": "fixed", "fixedColor": BLUE}},
+            ],
+        },
+        {
+            "matcher": {"id": "byName", "options": "ci_low"},
+            "properties": [
+                {"id": "custom.lineWidth", "value": 0},
+                {"id": "displayName", "value": "95% interval (low)"},
+                {
+                    "id": "custom.hideFrom",
+                    "value": {"legend": True, "tooltip": False, "viz": False},
+                },
+                {"id": "color", "value": {"mode": "fixed", "fixedColor": BLUE}},
+            ],
+        },
+        {
+            "matcher": {"id": "byName", "options": "threshold"},
+            "properties": [
+                {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
+                {"id": "custom.lineWidth", "value": 2},
+                {"id": "color", "value": {"mode": "fixed", "fixedColor": RED}},
+            ],
+        },
+        {
+            "matcher": {"id": "byName", "options": "value"},
+            "properties": [
+                {"id": "custom.lineWidth", "value": 2},
+                {"id": "custom.pointSize", "value": 6},
+                {"id": "color", "value": {"mode": "fixed", "fixedColor": "dark-blue"}},
+            ],
+        },
     ]
     rate_panel: dict[str, Any] = {
-        "unit": "percentunit", "min": 0, "max": 1,
-        "displayName": "${__field.labels.group}", "color": {"mode": "palette-classic"},
+        "unit": "percentunit",
+        "min": 0,
+        "max": 1,
+        "displayName": "${__field.labels.group}",
+        "color": {"mode": "palette-classic"},
     }
-    status_cell = [{"id": "custom.cellOptions", "value": {"type": "color-background"}},
-                   {"id": "mappings", "value": STATUS_MAPPINGS}]
+    status_cell = [
+        {"id": "custom.cellOptions", "value": {"type": "color-background"}},
+        {"id": "mappings", "value": STATUS_MAPPINGS},
+    ]
     panels = [
         row("Disparities of $attribute", 0),
-        panel("timeseries", "$metric", band, (0, 1, 12, 8), repeat="metric",
-              description="Disparity per window with its 95% interval band; the dashed line is "
-                          "the threshold.",
-              defaults={"decimals": 3}, custom={"spanNulls": False, "showPoints": "always"},
-              overrides=band_overrides),
-        panel("timeseries", "Ratio to the reference group (four-fifths rule)",
-              ratio_to_reference, (0, 9, 12, 8),
-              description="Each group's rate divided by the reference group's; outside "
-                          "0.8–1.25 breaches the four-fifths rule.",
-              defaults={"displayName": "${__field.labels.group} (${__field.labels.metric})",
-                        "thresholds": thresholds((None, RED), (0.8, GREEN), (1.25, RED)),
-                        "color": {"mode": "palette-classic"}, "decimals": 3},
-              custom={"thresholdsStyle": {"mode": "line+area"}, "showPoints": "always"}),
-        panel("table", "Latest disparities", latest, (12, 9, 12, 8),
-              description="The latest window of every disparity of this attribute.",
-              overrides=[{"matcher": {"id": "byName", "options": "status"},
-                          "properties": status_cell},
-                         {"matcher": {"id": "byType", "options": "number"},
-                          "properties": [{"id": "decimals", "value": 3}]}]),
+        panel(
+            "timeseries",
+            "$metric",
+            band,
+            (0, 1, 12, 8),
+            repeat="metric",
+            description="Disparity per window with its 95% interval band; the dashed line is "
+            "the threshold.",
+            defaults={"decimals": 3},
+            custom={"spanNulls": False, "showPoints": "always"},
+            overrides=band_overrides,
+        ),
+        panel(
+            "timeseries",
+            "Ratio to the reference group (four-fifths rule)",
+            ratio_to_reference,
+            (0, 9, 12, 8),
+            description="Each group's rate divided by the reference group's; outside "
+            "0.8–1.25 breaches the four-fifths rule.",
+            defaults={
+                "displayName": "${__field.labels.group} (${__field.labels.metric})",
+                "thresholds": thresholds((None, RED), (0.8, GREEN), (1.25, RED)),
+                "color": {"mode": "palette-classic"},
+                "decimals": 3,
+            },
+            custom={"thresholdsStyle": {"mode": "line+area"}, "showPoints": "always"},
+        ),
+        panel(
+            "table",
+            "Latest disparities",
+            latest,
+            (12, 9, 12, 8),
+            description="The latest window of every disparity of this attribute.",
+            overrides=[
+                {"matcher": {"id": "byName", "options": "status"}, "properties": status_cell},
+                {
+                    "matcher": {"id": "byType", "options": "number"},
+                    "properties": [{"id": "decimals", "value": 3}],
+                },
+            ],
+        ),
         row("Groups of $attribute", 17),
-        panel("timeseries", "Selection rate by group", by_group("selection_rate"),
-              (0, 18, 8, 8), defaults=rate_panel, custom={"showPoints": "always"},
-              description="Share of predictions that are positive."),
-        panel("timeseries", "True positive rate (TPR) by group", by_group("tpr"),
-              (8, 18, 8, 8), defaults=rate_panel, custom={"showPoints": "always"},
-              description="Among rows labeled 1, the share predicted 1."),
-        panel("timeseries", "False positive rate (FPR) by group", by_group("fpr"),
-              (16, 18, 8, 8), defaults=rate_panel, custom={"showPoints": "always"},
-              description="Among rows labeled 0, the share predicted 1."),
-        panel("timeseries", "Group size (predictions per window)", by_group("n"),
-              (0, 26, 12, 8), unit="short",
-              description="A group below the minimum size for a rate is left out of that "
-                          "rate's disparities (listed as small).",
-              defaults={"displayName": "${__field.labels.group}",
-                        "color": {"mode": "palette-classic"}},
-              custom={"drawStyle": "bars", "fillOpacity": 50}),
-        panel("timeseries", "Calibration error (ECE) by group", by_group("ece"),
-              (0, 34, 12, 8),
-              description="Expected calibration error of the scores per group (when scores are "
-                          "sent); a gap between groups often explains a predictive parity gap.",
-              defaults={"displayName": "${__field.labels.group}", "decimals": 3, "min": 0,
-                        "color": {"mode": "palette-classic"}},
-              custom={"showPoints": "always"}),
-        panel("timeseries", "Label coverage by group", by_group("label_coverage"),
-              (12, 26, 12, 8),
-              description="Share of predictions with a label; revised as labels arrive.",
-              defaults={**rate_panel,
-                        "thresholds": thresholds((None, RED), (0.5, ORANGE), (0.8, GREEN))},
-              custom={"thresholdsStyle": {"mode": "dashed"}, "showPoints": "always"}),
+        panel(
+            "timeseries",
+            "Selection rate by group",
+            by_group("selection_rate"),
+            (0, 18, 8, 8),
+            defaults=rate_panel,
+            custom={"showPoints": "always"},
+            description="Share of predictions that are positive.",
+        ),
+        panel(
+            "timeseries",
+            "True positive rate (TPR) by group",
+            by_group("tpr"),
+            (8, 18, 8, 8),
+            defaults=rate_panel,
+            custom={"showPoints": "always"},
+            description="Among rows labeled 1, the share predicted 1.",
+        ),
+        panel(
+            "timeseries",
+            "False positive rate (FPR) by group",
+            by_group("fpr"),
+            (16, 18, 8, 8),
+            defaults=rate_panel,
+            custom={"showPoints": "always"},
+            description="Among rows labeled 0, the share predicted 1.",
+        ),
+        panel(
+            "timeseries",
+            "Group size (predictions per window)",
+            by_group("n"),
+            (0, 26, 12, 8),
+            unit="short",
+            description="A group below the minimum size for a rate is left out of that "
+            "rate's disparities (listed as small).",
+            defaults={
+                "displayName": "${__field.labels.group}",
+                "color": {"mode": "palette-classic"},
+            },
+            custom={"drawStyle": "bars", "fillOpacity": 50},
+        ),
+        panel(
+            "timeseries",
+            "Calibration error (ECE) by group",
+            by_group("ece"),
+            (0, 34, 12, 8),
+            description="Expected calibration error of the scores per group (when scores are "
+            "sent); a gap between groups often explains a predictive parity gap.",
+            defaults={
+                "displayName": "${__field.labels.group}",
+                "decimals": 3,
+                "min": 0,
+                "color": {"mode": "palette-classic"},
+            },
+            custom={"showPoints": "always"},
+        ),
+        panel(
+            "timeseries",
+            "Label coverage by group",
+            by_group("label_coverage"),
+            (12, 26, 12, 8),
+            description="Share of predictions with a label; revised as labels arrive.",
+            defaults={
+                **rate_panel,
+                "thresholds": thresholds((None, RED), (0.5, ORANGE), (0.8, GREEN)),
+            },
+            custom={"thresholdsStyle": {"mode": "dashed"}, "showPoints": "always"},
+        ),
     ]
     # one annotation per window in breach, listing what breaches
     breaches = flux(
@@ -505,16 +705,23 @@ def model_detail() -> dict[str, Any]:
         "group()",
     )
     annotation = {
-        "name": "Breaches", "enable": True, "iconColor": "red", "datasource": DATASOURCE,
-        "target": {"refId": "Anno", "query": breaches}, "query": breaches,
+        "name": "Breaches",
+        "enable": True,
+        "iconColor": "red",
+        "datasource": DATASOURCE,
+        "target": {"refId": "Anno", "query": breaches},
+        "query": breaches,
         "textColumn": "text",
     }
     return dashboard(
-        "fairwatch-model", "fairwatch / Model detail",
+        "fairwatch-model",
+        "fairwatch / Model detail",
         "Disparity trends with interval bands and thresholds, per-group rates, sizes and label "
         "coverage of one model.",
-        panels, [MODEL_VARIABLE, WINDOW_VARIABLE_ONE_MODEL, ATTRIBUTE_VARIABLE, metric_variable],
-        annotations=[annotation], time_from="now-7d",
+        panels,
+        [MODEL_VARIABLE, WINDOW_VARIABLE_ONE_MODEL, ATTRIBUTE_VARIABLE, metric_variable],
+        annotations=[annotation],
+        time_from="now-7d",
     )
 
 
@@ -538,34 +745,68 @@ def disparity_heatmap() -> dict[str, Any]:
         ' and r._field == "status" and not exists r.group)',
         'keep(columns: ["_time", "_value", "metric"])',
     )
-    heat = {"showValue": "auto", "rowHeight": 0.9, "colWidth": 0.9,
-            "legend": {"showLegend": True}}
+    heat = {"showValue": "auto", "rowHeight": 0.9, "colWidth": 0.9, "legend": {"showLegend": True}}
     panels = [
-        panel("status-history", "${rate} by group", rate, (0, 0, 24, 9), unit="percentunit",
-              description="Group × window; colour from low (red) to high (green).",
-              defaults={"displayName": "${__field.labels.group}", "min": 0, "max": 1,
-                        "decimals": 2, "color": {"mode": "continuous-RdYlGr"}},
-              custom={"fillOpacity": 80}, options=heat),
-        panel("status-history", "Ratio to the reference group", ratio, (0, 9, 24, 9),
-              description="Group × window; red outside the four-fifths range 0.8–1.25.",
-              defaults={"displayName": "${__field.labels.group}", "decimals": 2,
-                        "thresholds": thresholds((None, RED), (0.8, GREEN), (1.25, RED)),
-                        "color": {"mode": "thresholds"}},
-              custom={"fillOpacity": 80}, options=heat),
-        panel("status-history", "Disparity status by metric", status, (0, 18, 24, 9),
-              description="Metric × window: breach in red, undecided in orange, not computable "
-                          "in grey.",
-              defaults={"displayName": "${__field.labels.metric}", "mappings": STATUS_MAPPINGS,
-                        "color": {"mode": "thresholds"}},
-              custom={"fillOpacity": 80}, options=heat),
+        panel(
+            "status-history",
+            "${rate} by group",
+            rate,
+            (0, 0, 24, 9),
+            unit="percentunit",
+            description="Group × window; colour from low (red) to high (green).",
+            defaults={
+                "displayName": "${__field.labels.group}",
+                "min": 0,
+                "max": 1,
+                "decimals": 2,
+                "color": {"mode": "continuous-RdYlGr"},
+            },
+            custom={"fillOpacity": 80},
+            options=heat,
+        ),
+        panel(
+            "status-history",
+            "Ratio to the reference group",
+            ratio,
+            (0, 9, 24, 9),
+            description="Group × window; red outside the four-fifths range 0.8–1.25.",
+            defaults={
+                "displayName": "${__field.labels.group}",
+                "decimals": 2,
+                "thresholds": thresholds((None, RED), (0.8, GREEN), (1.25, RED)),
+                "color": {"mode": "thresholds"},
+            },
+            custom={"fillOpacity": 80},
+            options=heat,
+        ),
+        panel(
+            "status-history",
+            "Disparity status by metric",
+            status,
+            (0, 18, 24, 9),
+            description="Metric × window: breach in red, undecided in orange, not computable "
+            "in grey.",
+            defaults={
+                "displayName": "${__field.labels.metric}",
+                "mappings": STATUS_MAPPINGS,
+                "color": {"mode": "thresholds"},
+            },
+            custom={"fillOpacity": 80},
+            options=heat,
+        ),
     ]
     return dashboard(
-        "fairwatch-heatmap", "fairwatch / Disparity heatmap",
+        "fairwatch-heatmap",
+        "fairwatch / Disparity heatmap",
         "Group × time for a chosen rate, the ratio to the reference group, and every "
         "disparity's status over time.",
         panels,
-        [MODEL_VARIABLE, WINDOW_VARIABLE_ONE_MODEL, ATTRIBUTE_VARIABLE,
-         custom_variable("rate", "Rate", RATES)],
+        [
+            MODEL_VARIABLE,
+            WINDOW_VARIABLE_ONE_MODEL,
+            ATTRIBUTE_VARIABLE,
+            custom_variable("rate", "Rate", RATES),
+        ],
         time_from="now-7d",
     )
 
@@ -579,13 +820,15 @@ def pipeline_health() -> dict[str, Any]:
 
     def per_second(name: str, labels: list[str]) -> str:
         keep = json.dumps(["_time", "_value", *labels])
-        return flux(field(name), "derivative(unit: 1s, nonNegative: true)",
-                    f"keep(columns: {keep})")
+        return flux(
+            field(name), "derivative(unit: 1s, nonNegative: true)", f"keep(columns: {keep})"
+        )
 
     def per_minute(name: str, labels: list[str]) -> str:
         keep = json.dumps(["_time", "_value", *labels])
-        return flux(field(name), "derivative(unit: 1m, nonNegative: true)",
-                    f"keep(columns: {keep})")
+        return flux(
+            field(name), "derivative(unit: 1m, nonNegative: true)", f"keep(columns: {keep})"
+        )
 
     def current(name: str, labels: list[str]) -> str:
         keep = json.dumps(["_time", "_value", *labels])
@@ -600,91 +843,176 @@ def pipeline_health() -> dict[str, Any]:
         "map(fn: (r) => ({_time: r._time, _value: r._value * 1000.0}))",
     )
     panels = [
-        panel("timeseries", "Throughput (events/s)",
-              per_second("events_consumed", ["topic"]), (0, 0, 12, 8),
-              unit="suffix: ev/s", defaults=named("${__field.labels.topic}"),
-              description="Records read per second from each input topic."),
-        panel("timeseries", "Consumer lag (records)", current("consumer_lag", ["topic"]),
-              (12, 0, 12, 8), unit="short",
-              defaults={**named("${__field.labels.topic}"),
-                        "thresholds": thresholds((None, GREEN), (100_000, ORANGE),
-                                                 (1_000_000, RED))},
-              custom={"thresholdsStyle": {"mode": "dashed"}},
-              description="Records in the input topics not yet consumed."),
-        panel("timeseries", "Invalid events by reason (per minute)",
-              per_minute("events_invalid", ["topic", "reason"]), (0, 8, 12, 8),
-              unit="short",
-              defaults=named("${__field.labels.reason} (${__field.labels.topic})"),
-              custom={"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal"}},
-              description="Records the decoder rejected; each went to the dead-letter topic."),
-        panel("timeseries", "Dead-lettered and late events (per minute)",
-              [per_minute("events_dead_lettered", []), per_minute("events_late", ["window"])],
-              (12, 8, 12, 8), unit="short",
-              overrides=[{"matcher": {"id": "byFrameRefID", "options": "A"},
-                          "properties": [{"id": "displayName", "value": "dead-lettered"},
-                                         {"id": "color",
-                                          "value": {"mode": "fixed", "fixedColor": RED}}]},
-                         {"matcher": {"id": "byFrameRefID", "options": "B"},
-                          "properties": [{"id": "displayName",
-                                          "value": "late (${__field.labels.window})"}]}],
-              description="Late events were too late for every open window (count, not "
-                          "dropped silently)."),
-        panel("timeseries", "Labels waiting", [current("pending_labels", []),
-                                                current("unmatched_labels", [])],
-              (0, 16, 12, 8), unit="short",
-              overrides=[{"matcher": {"id": "byFrameRefID", "options": "A"},
-                          "properties": [{"id": "displayName",
-                                          "value": "predictions waiting for a label"}]},
-                         {"matcher": {"id": "byFrameRefID", "options": "B"},
-                          "properties": [{"id": "displayName",
-                                          "value": "labels waiting for a prediction"}]}],
-              description="The delayed-label join's pending store."),
-        panel("timeseries", "Labels joined and orphaned (per minute)",
-              [per_minute("labels_joined", []), per_minute("labels_orphaned", [])],
-              (12, 16, 12, 8), unit="short",
-              overrides=[{"matcher": {"id": "byFrameRefID", "options": "A"},
-                          "properties": [{"id": "displayName", "value": "joined"}]},
-                         {"matcher": {"id": "byFrameRefID", "options": "B"},
-                          "properties": [{"id": "displayName", "value": "orphaned"},
-                                         {"id": "color",
-                                          "value": {"mode": "fixed", "fixedColor": ORANGE}}]}],
-              description="Orphans are labels whose prediction never arrived within the "
-                          "horizon."),
-        panel("timeseries", "Notification failures (per minute)",
-              per_minute("fairwatch_alert_notifications_failed_total", ["receiver", "reason"]),
-              (0, 24, 12, 8), unit="short",
-              defaults=named("${__field.labels.receiver}: ${__field.labels.reason}"),
-              custom={"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal"}},
-              description="Failed delivery attempts to Slack, PagerDuty and webhooks by "
-                          "reason (retried unless the reason is permanent)."),
-        panel("timeseries", "Sink backlog (rows)", current("sink_backlog_rows", ["sink"]),
-              (12, 24, 12, 8), unit="short",
-              defaults={**named("${__field.labels.sink}"),
-                        "thresholds": thresholds((None, GREEN), (50_000, ORANGE),
-                                                 (200_000, RED))},
-              custom={"thresholdsStyle": {"mode": "dashed"}},
-              description="Rows waiting to be written; consumption pauses when it is full."),
-        panel("timeseries", "Sink write failures (per minute)",
-              per_minute("sink_write_failures", ["sink", "reason"]), (0, 32, 12, 8),
-              unit="short", defaults=named("${__field.labels.sink}: ${__field.labels.reason}"),
-              custom={"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal"}},
-              description="Failed writes (retried with backoff; nothing is dropped)."),
-        panel("stat", "Event-time watermark", watermark_lag, (12, 32, 6, 8),
-              unit="dateTimeFromNow",
-              description="Largest event time seen minus the allowed lateness."),
-        panel("state-timeline", "Consumption paused", current("consumption_paused", []),
-              (18, 32, 6, 8),
-              defaults={"mappings": [{"type": "value", "options": {
-                  "0": {"text": "running", "color": GREEN},
-                  "1": {"text": "paused (sink full)", "color": RED}}}],
-                  "color": {"mode": "thresholds"}, "displayName": "consumer"},
-              description="1 while the sink's buffer is full and consumption waits."),
+        panel(
+            "timeseries",
+            "Throughput (events/s)",
+            per_second("events_consumed", ["topic"]),
+            (0, 0, 12, 8),
+            unit="suffix: ev/s",
+            defaults=named("${__field.labels.topic}"),
+            description="Records read per second from each input topic.",
+        ),
+        panel(
+            "timeseries",
+            "Consumer lag (records)",
+            current("consumer_lag", ["topic"]),
+            (12, 0, 12, 8),
+            unit="short",
+            defaults={
+                **named("${__field.labels.topic}"),
+                "thresholds": thresholds((None, GREEN), (100_000, ORANGE), (1_000_000, RED)),
+            },
+            custom={"thresholdsStyle": {"mode": "dashed"}},
+            description="Records in the input topics not yet consumed.",
+        ),
+        panel(
+            "timeseries",
+            "Invalid events by reason (per minute)",
+            per_minute("events_invalid", ["topic", "reason"]),
+            (0, 8, 12, 8),
+            unit="short",
+            defaults=named("${__field.labels.reason} (${__field.labels.topic})"),
+            custom={"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal"}},
+            description="Records the decoder rejected; each went to the dead-letter topic.",
+        ),
+        panel(
+            "timeseries",
+            "Dead-lettered and late events (per minute)",
+            [per_minute("events_dead_lettered", []), per_minute("events_late", ["window"])],
+            (12, 8, 12, 8),
+            unit="short",
+            overrides=[
+                {
+                    "matcher": {"id": "byFrameRefID", "options": "A"},
+                    "properties": [
+                        {"id": "displayName", "value": "dead-lettered"},
+                        {"id": "color", "value": {"mode": "fixed", "fixedColor": RED}},
+                    ],
+                },
+                {
+                    "matcher": {"id": "byFrameRefID", "options": "B"},
+                    "properties": [
+                        {"id": "displayName", "value": "late (${__field.labels.window})"}
+                    ],
+                },
+            ],
+            description="Late events were too late for every open window (count, not "
+            "dropped silently).",
+        ),
+        panel(
+            "timeseries",
+            "Labels waiting",
+            [current("pending_labels", []), current("unmatched_labels", [])],
+            (0, 16, 12, 8),
+            unit="short",
+            overrides=[
+                {
+                    "matcher": {"id": "byFrameRefID", "options": "A"},
+                    "properties": [
+                        {"id": "displayName", "value": "predictions waiting for a label"}
+                    ],
+                },
+                {
+                    "matcher": {"id": "byFrameRefID", "options": "B"},
+                    "properties": [
+                        {"id": "displayName", "value": "labels waiting for a prediction"}
+                    ],
+                },
+            ],
+            description="The delayed-label join's pending store.",
+        ),
+        panel(
+            "timeseries",
+            "Labels joined and orphaned (per minute)",
+            [per_minute("labels_joined", []), per_minute("labels_orphaned", [])],
+            (12, 16, 12, 8),
+            unit="short",
+            overrides=[
+                {
+                    "matcher": {"id": "byFrameRefID", "options": "A"},
+                    "properties": [{"id": "displayName", "value": "joined"}],
+                },
+                {
+                    "matcher": {"id": "byFrameRefID", "options": "B"},
+                    "properties": [
+                        {"id": "displayName", "value": "orphaned"},
+                        {"id": "color", "value": {"mode": "fixed", "fixedColor": ORANGE}},
+                    ],
+                },
+            ],
+            description="Orphans are labels whose prediction never arrived within the horizon.",
+        ),
+        panel(
+            "timeseries",
+            "Notification failures (per minute)",
+            per_minute("fairwatch_alert_notifications_failed_total", ["receiver", "reason"]),
+            (0, 24, 12, 8),
+            unit="short",
+            defaults=named("${__field.labels.receiver}: ${__field.labels.reason}"),
+            custom={"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal"}},
+            description="Failed delivery attempts to Slack, PagerDuty and webhooks by "
+            "reason (retried unless the reason is permanent).",
+        ),
+        panel(
+            "timeseries",
+            "Sink backlog (rows)",
+            current("sink_backlog_rows", ["sink"]),
+            (12, 24, 12, 8),
+            unit="short",
+            defaults={
+                **named("${__field.labels.sink}"),
+                "thresholds": thresholds((None, GREEN), (50_000, ORANGE), (200_000, RED)),
+            },
+            custom={"thresholdsStyle": {"mode": "dashed"}},
+            description="Rows waiting to be written; consumption pauses when it is full.",
+        ),
+        panel(
+            "timeseries",
+            "Sink write failures (per minute)",
+            per_minute("sink_write_failures", ["sink", "reason"]),
+            (0, 32, 12, 8),
+            unit="short",
+            defaults=named("${__field.labels.sink}: ${__field.labels.reason}"),
+            custom={"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal"}},
+            description="Failed writes (retried with backoff; nothing is dropped).",
+        ),
+        panel(
+            "stat",
+            "Event-time watermark",
+            watermark_lag,
+            (12, 32, 6, 8),
+            unit="dateTimeFromNow",
+            description="Largest event time seen minus the allowed lateness.",
+        ),
+        panel(
+            "state-timeline",
+            "Consumption paused",
+            current("consumption_paused", []),
+            (18, 32, 6, 8),
+            defaults={
+                "mappings": [
+                    {
+                        "type": "value",
+                        "options": {
+                            "0": {"text": "running", "color": GREEN},
+                            "1": {"text": "paused (sink full)", "color": RED},
+                        },
+                    }
+                ],
+                "color": {"mode": "thresholds"},
+                "displayName": "consumer",
+            },
+            description="1 while the sink's buffer is full and consumption waits.",
+        ),
     ]
     return dashboard(
-        "fairwatch-pipeline", "fairwatch / Pipeline health",
+        "fairwatch-pipeline",
+        "fairwatch / Pipeline health",
         "Throughput, consumer lag, invalid and dead-lettered events, labels waiting, late "
         "events, sink backlog and notification failures.",
-        panels, [], time_from="now-6h",
+        panels,
+        [],
+        time_from="now-6h",
     )
 
 
@@ -714,8 +1042,9 @@ def main(argv: list[str] | None = None) -> int:
         OUT.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     if stale:
-        print(f"out of date (run python dashboards/generate.py): {', '.join(stale)}",
-              file=sys.stderr)
+        print(
+            f"out of date (run python dashboards/generate.py): {', '.join(stale)}", file=sys.stderr
+        )
         return 1
     return 0
 

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import ConfigError, MonitorConfig, load_config, unset_secrets
-from monitor.daemon import Daemon
-from monitor.deadletter import DeadLetters, KafkaDeadLetters, MemoryDeadLetters
-from monitor.gate import ClosedWindowGate
-from monitor.pipeline import Pipeline
-from monitor.source import KafkaSource, Source, default_instance_id
-from monitor.state import StateStore
+from monitor.kafka.deadletter import DeadLetters, KafkaDeadLetters, MemoryDeadLetters
+from monitor.kafka.source import KafkaSource, Source, default_instance_id
+from monitor.stream.closed_windows import ClosedWindowGate
+from monitor.stream.daemon import Daemon
+from monitor.stream.pipeline import Pipeline
+from monitor.stream.state import StateStore
 from monitor.types import CounterSource, EvaluationFilter, EvaluationListener, MetricsSink
 
 logger = logging.getLogger(__name__)
@@ -103,8 +103,8 @@ def build_daemon(
 
     Without ``source`` the Kafka consumer is used (in a child process unless
     ``kafka.consumer_process`` is false) and dead letters go to the Kafka topic; with a
-    ``source`` (e.g. :class:`monitor.source.EmbeddedSource`) dead letters are kept in a
-    :class:`monitor.deadletter.MemoryDeadLetters` unless ``dead_letters`` is given. ``health``
+    ``source`` (e.g. :class:`monitor.kafka.source.EmbeddedSource`) dead letters are kept in a
+    :class:`monitor.kafka.deadletter.MemoryDeadLetters` unless ``dead_letters`` is given. ``health``
     starts the HTTP endpoint on ``health.port``; ``alerting`` wires the alert manager when the
     config has an ``alerting:`` section. ``evaluation_filter`` chooses which changed windows are
     evaluated (the backtest's closed-window gate: only those the alert rules judge).
@@ -116,8 +116,8 @@ def build_daemon(
     if source is None:
         instance_id = default_instance_id(config.kafka, config.state_dir)
         if config.kafka.consumer_process:
-            from monitor.pipeline import decode_rules
-            from monitor.prefetch import ProcessSource
+            from monitor.kafka.consumer_process import ProcessSource
+            from monitor.stream.pipeline import decode_rules
 
             source = ProcessSource(config.kafka, decode_rules(config), instance_id)
         else:

@@ -26,7 +26,7 @@ from alerting.receivers.common import ReceiverConfigBase
 from alerting.receivers.retraining import RetrainingConfig
 from alerting.receivers.webhook import notification_body
 from alerting.rules import LOW_VOLUME
-from monitor.results import WindowEvaluation
+from monitor.engine.results import WindowEvaluation
 
 Transition = Literal["firing", "resolved"]
 

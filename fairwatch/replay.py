@@ -1,6 +1,7 @@
 """Recorded events replayed through the monitor on event time: a simulated clock and a source.
 
-The daemon (:class:`monitor.daemon.Daemon`, built by :func:`fairwatch.app.build_daemon` exactly
+The daemon (:class:`monitor.stream.daemon.Daemon`, built by :func:`fairwatch.app.build_daemon`
+exactly
 as for ``fairwatch run``) reads its clock to decide when to evaluate, write and checkpoint, and
 hands ``now`` to the alert manager. In a replay (``fairwatch demo``, ``fairwatch backtest``) that
 clock is :class:`SimulatedTime`: the arrival time of the events replayed so far. Alert times and
@@ -27,9 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from monitor.config import MonitorConfig
-from monitor.events import DecodeRules, Record, RecordRun
-from monitor.pipeline import DecodedBatch, decode_runs
-from monitor.source import Positions, TopicPartition
+from monitor.kafka.source import Positions, TopicPartition
+from monitor.stream.events import DecodeRules, Record, RecordRun
+from monitor.stream.pipeline import DecodedBatch, decode_runs
 
 
 class SimulatedTime:
@@ -141,7 +142,7 @@ def arrival_moments(arrivals: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 class ReplaySource:
-    """A :class:`monitor.source.Source` that hands recorded events out in arrival order, one
+    """A :class:`monitor.kafka.source.Source` that hands recorded events out in arrival order, one
     partition per topic, and moves the clock.
 
     Each poll returns the records up to and including the first prediction whose event time

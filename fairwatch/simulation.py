@@ -11,7 +11,8 @@ manager's scheduler thread is never started: the simulated clock ticks it. The d
 closes, so each window is judged right after the event that closed it was read.
 
 With ``judged_only`` the pipeline evaluates a window only when the rules judge it (once, when it
-closes; see :meth:`monitor.gate.ClosedWindowGate.decide`): the sink then gets those evaluations
+closes; see :meth:`monitor.stream.closed_windows.ClosedWindowGate.decide`): the sink then gets
+those evaluations
 only, not the ones of open windows nor the revisions (the backtest: a month of events in under a
 minute, most of it the metric engine).
 """
@@ -28,10 +29,10 @@ from fairwatch.app import build_daemon
 from fairwatch.episodes import EpisodeRecorder, RecordingReceiver
 from fairwatch.replay import Cadence, RecordedEvents, ReplaySource, SimulatedTime, arrival_moments
 from monitor.config import MonitorConfig
-from monitor.daemon import Daemon
-from monitor.deadletter import MemoryDeadLetters
-from monitor.gate import ClosedWindowGate
-from monitor.pipeline import decode_rules
+from monitor.kafka.deadletter import MemoryDeadLetters
+from monitor.stream.closed_windows import ClosedWindowGate
+from monitor.stream.daemon import Daemon
+from monitor.stream.pipeline import decode_rules
 from monitor.types import EvaluationListener, MetricsSink
 
 TICK_EVERY = 60.0  # simulated seconds between alert manager ticks

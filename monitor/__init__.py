@@ -1,3 +1,4 @@
-"""fairwatch's pipeline: events, windows of per-group counts, the metric engine and the sinks."""
+"""fairwatch's pipeline: the pure metric engine (`engine`), the streaming stages (`stream`), Kafka
+connectors (`kafka`) and the sinks (`sinks`)."""
 
 __version__ = "0.1.0"

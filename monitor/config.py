@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 if TYPE_CHECKING:
-    from monitor.engine import EngineConfig
+    from monitor.engine.evaluate import EngineConfig
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -81,7 +81,8 @@ class KafkaSettings(_Section):
     session_timeout_ms: int = Field(default=15000, ge=1000)
     # How long `fairwatch run` waits for the broker at start before it exits with code 4
     startup_timeout: float = Field(default=60.0, gt=0.0)
-    # Run the consumer in a child process so fetching overlaps with counting (monitor/prefetch.py)
+    # Run the consumer in a child process so fetching overlaps with counting
+    # (monitor/kafka/consumer_process.py)
     consumer_process: bool = True
     max_poll_records: int = Field(default=20000, ge=1)
     poll_timeout_ms: int = Field(default=200, ge=1)
@@ -164,7 +165,8 @@ def parse_window(value: Any) -> WindowSpec:
 
 
 class EngineSettings(_Section):
-    """Mirrors :class:`monitor.engine.EngineConfig` (defaults in one place: the engine's)."""
+    """Mirrors :class:`monitor.engine.evaluate.EngineConfig` (defaults in one place: the
+    engine's)."""
 
     # a group takes part in a disparity with at least this many rows in each rate's denominator
     min_group_size: int = Field(default=30, ge=0)
@@ -190,7 +192,7 @@ class EngineSettings(_Section):
         return self
 
     def to_engine_config(self) -> EngineConfig:
-        from monitor.engine import EngineConfig
+        from monitor.engine.evaluate import EngineConfig
 
         return EngineConfig(
             min_group_size=self.min_group_size,
@@ -241,7 +243,7 @@ class PipelineSettings(_Section):
     # longer: raise it for rules on label-based metrics so that the labels have arrived.
     alert_delay: float = Field(default=0.0, ge=0.0)
     # A prediction partition with no record for this long (wall time), and none left to read,
-    # stops holding event time back (see monitor.window.Watermark).
+    # stops holding event time back (see monitor.stream.window.Watermark).
     idle_timeout: float = Field(default=60.0, gt=0.0)
     # A prediction whose event time is further ahead of the wall clock than this is refused
     # (reason future_timestamp): one broken producer must not carry event time into the future.

@@ -76,8 +76,9 @@ class CounterCollector:
                 name = metric_name(sample.name)
                 labels = {str(k): str(v) for k, v in sample.labels.items()}
                 if not _VALID_NAME.match(name) or not all(map(_VALID_LABEL.match, labels)):
-                    logger.warning("metrics_sample_skipped name=%r labels=%r", sample.name,
-                                   sorted(labels))
+                    logger.warning(
+                        "metrics_sample_skipped name=%r labels=%r", sample.name, sorted(labels)
+                    )
                     continue
                 family = families.get(name)
                 if family is None:
@@ -98,8 +99,7 @@ class CounterCollector:
         for name, family in families.items():
             suffix = "_total" if family.type == "counter" else ""
             family.samples.extend(
-                Sample(name + suffix, dict(labels), value)
-                for labels, value in values[name].items()
+                Sample(name + suffix, dict(labels), value) for labels, value in values[name].items()
             )
             yield family
 

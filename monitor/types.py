@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from monitor.results import WindowEvaluation
+from monitor.engine.results import WindowEvaluation
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ WindowDecision = Literal["evaluate", "wait", "skip"]
 
 class EvaluationFilter(Protocol):
     """Chooses which changed windows the pipeline evaluates, for a run whose only reader is the
-    alert rules (``fairwatch backtest``): :meth:`monitor.gate.ClosedWindowGate.decide`."""
+    alert rules (``fairwatch backtest``):
+    :meth:`monitor.stream.closed_windows.ClosedWindowGate.decide`."""
 
     def decide(self, model_id: str, window: str, window_end: float) -> WindowDecision: ...
 

@@ -85,8 +85,13 @@ class InfluxDBConnection:
         """An ``influxdb_client.InfluxDBClient`` for this server (close it, or use ``with``)."""
         from influxdb_client import InfluxDBClient
 
-        return InfluxDBClient(url=self.url, token=self.token, org=self.org,
-                              timeout=kwargs.pop("timeout", 30_000), **kwargs)
+        return InfluxDBClient(
+            url=self.url,
+            token=self.token,
+            org=self.org,
+            timeout=kwargs.pop("timeout", 30_000),
+            **kwargs,
+        )
 
 
 def _truthy(value: str | None) -> bool:
@@ -148,7 +153,8 @@ class ServerPool:
 
             # testcontainers' KafkaContainer drives Confluent's image (Kafka 3.6) in KRaft mode.
             container = self.cleanup.enter_context(
-                KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft())
+                KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft()
+            )
             return str(container.get_bootstrap_server())
         server = localservers().KafkaServer(state_dir=self.state_root / "kafka")
         self.cleanup.callback(server.stop)
@@ -160,16 +166,26 @@ class ServerPool:
             from testcontainers.community.influxdb.version2 import InfluxDb2Container
 
             token = "fairwatch-test-token"
-            container = self.cleanup.enter_context(InfluxDb2Container(
-                "influxdb:2.7", init_mode="setup", admin_token=token, username="fairwatch",
-                password="fairwatch-password", org_name="fairwatch", bucket="fairwatch"))
-            return InfluxDBConnection(container.get_url(), token, "fairwatch", "fairwatch",
-                                      "fairwatch")
+            container = self.cleanup.enter_context(
+                InfluxDb2Container(
+                    "influxdb:2.7",
+                    init_mode="setup",
+                    admin_token=token,
+                    username="fairwatch",
+                    password="fairwatch-password",
+                    org_name="fairwatch",
+                    bucket="fairwatch",
+                )
+            )
+            return InfluxDBConnection(
+                container.get_url(), token, "fairwatch", "fairwatch", "fairwatch"
+            )
         server = localservers().InfluxDBServer(state_dir=self.state_root / "influxdb")
         self.cleanup.callback(server.stop)
         server.start()
-        return InfluxDBConnection(server.url, server.token, server.org, server.bucket,
-                                  server.database)
+        return InfluxDBConnection(
+            server.url, server.token, server.org, server.bucket, server.database
+        )
 
 
 @pytest.fixture(scope="session")
@@ -231,8 +247,9 @@ def unique_topic(unique_name: Callable[[str], str]) -> str:
 
 
 @pytest.fixture
-def kafka_topic(kafka_bootstrap: str,
-                unique_name: Callable[[str], str]) -> Iterator[Callable[..., str]]:
+def kafka_topic(
+    kafka_bootstrap: str, unique_name: Callable[[str], str]
+) -> Iterator[Callable[..., str]]:
     """``kafka_topic(partitions=3)`` → name of a new, empty topic created on the broker."""
     from kafka.admin import KafkaAdminClient, NewTopic
 
@@ -250,8 +267,9 @@ def kafka_topic(kafka_bootstrap: str,
 
 
 @pytest.fixture
-def influxdb_database(influxdb: InfluxDBConnection,
-                      unique_name: Callable[[str], str]) -> InfluxDBConnection:
+def influxdb_database(
+    influxdb: InfluxDBConnection, unique_name: Callable[[str], str]
+) -> InfluxDBConnection:
     """A fresh, empty database (1.8) or bucket (2.x) for this test alone."""
     return create_influxdb_database(influxdb, unique_name("db").replace("-", "_"))
 
@@ -333,7 +351,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if _skipped_integration and _truthy(os.environ.get("CI")):
-        terminalreporter.section("integration tests skipped under CI (this fails the run)",
-                                 red=True)
+        terminalreporter.section(
+            "integration tests skipped under CI (this fails the run)", red=True
+        )
         for line in _skipped_integration:
             terminalreporter.line(line)

@@ -23,8 +23,13 @@ class Inbox(BaseHTTPRequestHandler):
         except ValueError:
             payload = body.decode("utf-8", "replace")
         with LOCK:
-            RECEIVED.append({"received_at": datetime.now(UTC).isoformat(), "path": self.path,
-                             "payload": payload})
+            RECEIVED.append(
+                {
+                    "received_at": datetime.now(UTC).isoformat(),
+                    "path": self.path,
+                    "payload": payload,
+                }
+            )
             del RECEIVED[:-KEEP]
         print(f"alert_received path={self.path} bytes={length}", flush=True)
         self._send(200, b'{"ok": true}\n', "application/json")
@@ -39,8 +44,10 @@ class Inbox(BaseHTTPRequestHandler):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>".format(
                 html.escape(str(item["received_at"])),
                 html.escape(str(_get(item, "status"))),
-                html.escape(f"{_get(item, 'model_id')} {_get(item, 'attribute')} "
-                            f"{_get(item, 'metric')} = {_get(item, 'value')}"),
+                html.escape(
+                    f"{_get(item, 'model_id')} {_get(item, 'attribute')} "
+                    f"{_get(item, 'metric')} = {_get(item, 'value')}"
+                ),
                 html.escape(json.dumps(item["payload"], indent=2)[:4000]),
             )
             for item in items
@@ -78,5 +85,7 @@ def serve(host: str = "0.0.0.0", port: int = 9000) -> ThreadingHTTPServer:
 if __name__ == "__main__":
     import os
 
-    serve(os.environ.get("ALERT_INBOX_HOST", "0.0.0.0"),
-          int(os.environ.get("ALERT_INBOX_PORT", "9000"))).serve_forever()
+    serve(
+        os.environ.get("ALERT_INBOX_HOST", "0.0.0.0"),
+        int(os.environ.get("ALERT_INBOX_PORT", "9000")),
+    ).serve_forever()

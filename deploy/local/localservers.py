@@ -224,13 +224,15 @@ def require_tool(name: str, purpose: str) -> str:
     return found
 
 
-def run_logged(command: list[str], log_path: Path, env: dict[str, str] | None = None,
-               cwd: Path | None = None) -> bool:
+def run_logged(
+    command: list[str], log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> bool:
     with log_path.open("ab") as handle:
         handle.write(f"\n$ {shlex.join(command)}\n".encode())
         handle.flush()
-        result = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                check=False)
+        result = subprocess.run(
+            command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=cwd, check=False
+        )
     return result.returncode == 0
 
 
@@ -261,11 +263,20 @@ def ensure_kafka(cache: Path | None = None) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         build_log = home / "maven.log"
         log(f"downloading Kafka {version} jars from Maven Central (log: {build_log})")
-        command = [mvn, "-B", "-q", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
-                   "-DincludeScope=runtime", f"-DoutputDirectory={staging}"]
+        command = [
+            mvn,
+            "-B",
+            "-q",
+            "-f",
+            str(KAFKA_POM),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={staging}",
+        ]
         if not run_logged(command, build_log):
-            raise ServerError(f"Maven could not fetch Kafka {version}; see {build_log}:\n"
-                              f"{log_tail(build_log)}")
+            raise ServerError(
+                f"Maven could not fetch Kafka {version}; see {build_log}:\n{log_tail(build_log)}"
+            )
         shutil.rmtree(libs, ignore_errors=True)
         staging.rename(libs)
         marker.write_text(version + "\n")
@@ -276,8 +287,9 @@ def influxd_works(binary: Path) -> bool:
     if not binary.is_file():
         return False
     try:
-        result = subprocess.run([str(binary), "version"], capture_output=True, timeout=30,
-                                check=False)
+        result = subprocess.run(
+            [str(binary), "version"], capture_output=True, timeout=30, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     # A build without the version stamp reports "vunknown", and clients that look at the
@@ -310,10 +322,14 @@ def build_influxd(cache: Path, binary: Path) -> None:
     build_log = cache / "influxd-build.log"
     env = {**os.environ, "GOBIN": str(binary.parent), "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
     module = f"{INFLUXDB_MODULE}/cmd/influxd@v{INFLUXDB_VERSION}"
-    stamp = (f"-ldflags=-X main.version={INFLUXDB_VERSION} -X main.branch=1.8 "
-             f"-X main.commit=v{INFLUXDB_VERSION}")
-    log(f"building InfluxDB {INFLUXDB_VERSION} with go install; takes minutes "
-        f"the first time (log: {build_log})")
+    stamp = (
+        f"-ldflags=-X main.version={INFLUXDB_VERSION} -X main.branch=1.8 "
+        f"-X main.commit=v{INFLUXDB_VERSION}"
+    )
+    log(
+        f"building InfluxDB {INFLUXDB_VERSION} with go install; takes minutes "
+        f"the first time (log: {build_log})"
+    )
     started = time.monotonic()
     if run_logged([go, "install", stamp, module], build_log, env) and influxd_works(binary):
         log(f"built influxd in {time.monotonic() - started:.0f} s")
@@ -326,13 +342,17 @@ def build_influxd(cache: Path, binary: Path) -> None:
         return
     download = subprocess.run(
         [go, "mod", "download", "-json", f"{INFLUXDB_MODULE}@v{INFLUXDB_VERSION}"],
-        capture_output=True, env=env, check=False)
+        capture_output=True,
+        env=env,
+        check=False,
+    )
     try:
         source = Path(json.loads(download.stdout)["Dir"])
     except (ValueError, KeyError) as error:
-        raise ServerError(f"could not download the InfluxDB module ({error}); see {build_log}:\n"
-                          f"{log_tail(build_log)}\n{download.stderr.decode(errors='replace')}"
-                          ) from error
+        raise ServerError(
+            f"could not download the InfluxDB module ({error}); see {build_log}:\n"
+            f"{log_tail(build_log)}\n{download.stderr.decode(errors='replace')}"
+        ) from error
     copy = cache / f"influxdb-{INFLUXDB_VERSION}-src"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(source, copy)
@@ -340,9 +360,11 @@ def build_influxd(cache: Path, binary: Path) -> None:
         path.chmod(path.stat().st_mode | 0o200)
     build = [go, "build", "-mod=mod", stamp, "-o", str(binary), "./cmd/influxd"]
     if not (run_logged(build, build_log, env, cwd=copy) and influxd_works(binary)):
-        raise ServerError(f"could not build InfluxDB {INFLUXDB_VERSION}; see {build_log}:\n"
-                          f"{log_tail(build_log)}\nSet FAIRWATCH_INFLUXD to a prebuilt "
-                          f"influxd 1.8 binary to skip the build.")
+        raise ServerError(
+            f"could not build InfluxDB {INFLUXDB_VERSION}; see {build_log}:\n"
+            f"{log_tail(build_log)}\nSet FAIRWATCH_INFLUXD to a prebuilt "
+            f"influxd 1.8 binary to skip the build."
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -431,8 +453,10 @@ class Server:
         self.ports_path.write_text(json.dumps({name: getattr(self, name) for name in names}) + "\n")
         for name in names:
             if not port_is_free(getattr(self, name)):
-                raise ServerError(f"{self.name}: port {getattr(self, name)} on {HOST} is in use; "
-                                  f"pick another port or another --state-dir")
+                raise ServerError(
+                    f"{self.name}: port {getattr(self, name)} on {HOST} is in use; "
+                    f"pick another port or another --state-dir"
+                )
 
     def launch(self, command: list[str], env: dict[str, str] | None = None) -> None:
         """Start ``command`` in its own process group with output appended to the log."""
@@ -440,9 +464,15 @@ class Server:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
             handle.write(f"\n==== {stamp} {shlex.join(command)}\n".encode())
             handle.flush()
-            self._process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, env=env, cwd=self.home,
-                                             start_new_session=True)
+            self._process = subprocess.Popen(
+                command,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=self.home,
+                start_new_session=True,
+            )
         self.pid_path.write_text(f"{self._process.pid}\n")
 
     def wait_ready(self, probe: str, timeout: float = READY_TIMEOUT_S) -> None:
@@ -450,16 +480,20 @@ class Server:
         last_error = "not probed yet"
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
-                raise ServerError(f"{self.name} exited with status {self._process.returncode} "
-                                  f"while starting; {self.log_path}:\n{log_tail(self.log_path)}")
+                raise ServerError(
+                    f"{self.name} exited with status {self._process.returncode} "
+                    f"while starting; {self.log_path}:\n{log_tail(self.log_path)}"
+                )
             error = self.probe()
             if error is None:
                 return
             last_error = error
             time.sleep(0.25)
         self.stop()
-        raise ServerError(f"{self.name} was not ready after {timeout:.0f} s ({probe}: "
-                          f"{last_error}); {self.log_path}:\n{log_tail(self.log_path)}")
+        raise ServerError(
+            f"{self.name} was not ready after {timeout:.0f} s ({probe}: "
+            f"{last_error}); {self.log_path}:\n{log_tail(self.log_path)}"
+        )
 
     def probe(self) -> str | None:
         """None when the server answers, else why not."""
@@ -500,8 +534,11 @@ class Server:
                 self.wait_ready(self.readiness())
                 break
             except ServerError as error:
-                if (attempt == attempts or not self._picked_ports
-                        or "already in use" not in str(error).lower()):
+                if (
+                    attempt == attempts
+                    or not self._picked_ports
+                    or "already in use" not in str(error).lower()
+                ):
                     raise
                 log(f"{self.name}: a chosen port was taken meanwhile; choosing others")
                 self.stop()
@@ -580,9 +617,18 @@ class KafkaServer(Server):
 
     def java_command(self, libs: Path, main: str, *args: str) -> list[str]:
         java = require_tool("java", "run Kafka (Java 17)")
-        return [java, f"-Xmx{self.heap}", *kafka_jvm_options(),
-                "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={KAFKA_LOG4J2}",
-                f"-Dkafka.logs.dir={self.home}", "-cp", f"{libs}/*", main, *args]
+        return [
+            java,
+            f"-Xmx{self.heap}",
+            *kafka_jvm_options(),
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={KAFKA_LOG4J2}",
+            f"-Dkafka.logs.dir={self.home}",
+            "-cp",
+            f"{libs}/*",
+            main,
+            *args,
+        ]
 
     def install(self) -> None:
         self._libs = ensure_kafka()
@@ -602,12 +648,20 @@ class KafkaServer(Server):
         properties.write_text(render_kafka_properties(data, self.port, self.controller_port))
         if not (data / "meta.properties").exists():
             shutil.rmtree(data, ignore_errors=True)
-            command = self.java_command(libs, "kafka.tools.StorageTool", "format", "--standalone",
-                                        "--cluster-id", kafka_cluster_id(),
-                                        "--config", str(properties))
+            command = self.java_command(
+                libs,
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                "--cluster-id",
+                kafka_cluster_id(),
+                "--config",
+                str(properties),
+            )
             if not run_logged(command, self.log_path):
-                raise ServerError(f"kafka storage format failed; {self.log_path}:\n"
-                                  f"{log_tail(self.log_path)}")
+                raise ServerError(
+                    f"kafka storage format failed; {self.log_path}:\n{log_tail(self.log_path)}"
+                )
         self.launch(self.java_command(libs, "kafka.Kafka", str(properties)))
 
     def probe(self) -> str | None:
@@ -616,8 +670,12 @@ class KafkaServer(Server):
 
         admin = None
         try:
-            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000,
-                                     bootstrap_timeout_ms=3000, client_id="fairwatch-ready")
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap,
+                request_timeout_ms=5000,
+                bootstrap_timeout_ms=3000,
+                client_id="fairwatch-ready",
+            )
             admin.list_topics()
         except KafkaConfigurationError:
             raise
@@ -703,10 +761,12 @@ class InfluxDBServer(Server):
         self.query(f'CREATE DATABASE "{name}"')
 
     def environment(self) -> dict[str, str]:
-        return {"FAIRWATCH_TEST_INFLUXDB_URL": self.url,
-                "FAIRWATCH_TEST_INFLUXDB_TOKEN": self.token,
-                "FAIRWATCH_TEST_INFLUXDB_ORG": self.org,
-                "FAIRWATCH_TEST_INFLUXDB_BUCKET": self.bucket}
+        return {
+            "FAIRWATCH_TEST_INFLUXDB_URL": self.url,
+            "FAIRWATCH_TEST_INFLUXDB_TOKEN": self.token,
+            "FAIRWATCH_TEST_INFLUXDB_ORG": self.org,
+            "FAIRWATCH_TEST_INFLUXDB_BUCKET": self.bucket,
+        }
 
 
 SERVER_NAMES = ("kafka", "influxdb")
@@ -721,13 +781,19 @@ class LocalServers:
     influxdb: InfluxDBServer | None = None
 
     @classmethod
-    def create(cls, state_dir: Path, only: tuple[str, ...] = SERVER_NAMES, kafka_port: int = 0,
-               influxdb_port: int = 0) -> LocalServers:
+    def create(
+        cls,
+        state_dir: Path,
+        only: tuple[str, ...] = SERVER_NAMES,
+        kafka_port: int = 0,
+        influxdb_port: int = 0,
+    ) -> LocalServers:
         state_dir = state_dir.expanduser().resolve()
-        return cls(state_dir,
-                   KafkaServer(state_dir=state_dir, port=kafka_port) if "kafka" in only else None,
-                   InfluxDBServer(state_dir=state_dir, port=influxdb_port)
-                   if "influxdb" in only else None)
+        return cls(
+            state_dir,
+            KafkaServer(state_dir=state_dir, port=kafka_port) if "kafka" in only else None,
+            InfluxDBServer(state_dir=state_dir, port=influxdb_port) if "influxdb" in only else None,
+        )
 
     @property
     def servers(self) -> list[Server]:
@@ -765,19 +831,30 @@ class LocalServers:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="localservers.py",
-        description="Run a local Kafka broker and InfluxDB server for fairwatch's tests.")
+        description="Run a local Kafka broker and InfluxDB server for fairwatch's tests.",
+    )
     parser.add_argument("command", choices=("start", "stop", "status"))
-    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
-                        help="instance directory: config, data, logs, pid files "
-                             f"(default {DEFAULT_STATE_DIR})")
-    parser.add_argument("--kafka-port", type=int, default=0,
-                        help="broker port (default: a free one)")
-    parser.add_argument("--influxdb-port", type=int, default=0,
-                        help="HTTP port (default: a free one)")
-    parser.add_argument("--env-file", type=Path,
-                        help="also write the export lines to this file (for `source`)")
-    parser.add_argument("--only", choices=SERVER_NAMES, action="append",
-                        help="start just this server (repeatable; default both)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help=f"instance directory: config, data, logs, pid files (default {DEFAULT_STATE_DIR})",
+    )
+    parser.add_argument(
+        "--kafka-port", type=int, default=0, help="broker port (default: a free one)"
+    )
+    parser.add_argument(
+        "--influxdb-port", type=int, default=0, help="HTTP port (default: a free one)"
+    )
+    parser.add_argument(
+        "--env-file", type=Path, help="also write the export lines to this file (for `source`)"
+    )
+    parser.add_argument(
+        "--only",
+        choices=SERVER_NAMES,
+        action="append",
+        help="start just this server (repeatable; default both)",
+    )
     return parser.parse_args(argv)
 
 
@@ -793,8 +870,9 @@ def status(servers: LocalServers) -> int:
         problem = server.probe()
         all_up = all_up and problem is None
         answer = "ready" if problem is None else f"not answering ({problem})"
-        print(f"{server.name:9} running   pid={pid} port={server.port} {answer} "
-              f"log={server.log_path}")
+        print(
+            f"{server.name:9} running   pid={pid} port={server.port} {answer} log={server.log_path}"
+        )
     return 0 if all_up else 3
 
 

@@ -36,11 +36,11 @@ import msgspec
 import numpy as np
 import orjson
 
+from fairwatch.audit.errors import AuditInputError
+from fairwatch.audit.reader import detect_format
 from fairwatch.replay import RecordedEvents
-from monitor.audit.errors import AuditInputError
-from monitor.audit.reader import detect_format
 from monitor.config import MonitorConfig
-from monitor.events import Record, event_times
+from monitor.stream.events import Record, event_times
 
 PREDICTION = "prediction"
 LABEL = "label"

@@ -21,7 +21,7 @@ from fairwatch.episodes import Episode
 from fairwatch.replay import Progress
 from fairwatch.simulation import simulated_run
 from monitor.config import MonitorConfig
-from monitor.results import WindowEvaluation
+from monitor.engine.results import WindowEvaluation
 from monitor.types import CounterSample
 
 

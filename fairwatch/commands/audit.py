@@ -107,7 +107,7 @@ def _split(value: str) -> tuple[str, ...]:
 
 
 def _references(values: list[str]) -> dict[str, str]:
-    from monitor.audit.errors import AuditInputError
+    from fairwatch.audit.errors import AuditInputError
 
     references: dict[str, str] = {}
     for value in values:
@@ -120,11 +120,11 @@ def _references(values: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitor.audit import AuditInputError, AuditOptions, RuleError, run_audit
-    from monitor.audit.core import parse_intersections
-    from monitor.audit.gate import check_attributes, parse_rules, rule_thresholds, run_gate
-    from monitor.engine import EngineConfig
-    from monitor.groups import intersection_name
+    from fairwatch.audit import AuditInputError, AuditOptions, RuleError, run_audit
+    from fairwatch.audit.core import parse_intersections
+    from fairwatch.audit.fail_on import check_attributes, parse_rules, rule_thresholds, run_gate
+    from monitor.engine.evaluate import EngineConfig
+    from monitor.engine.groups import intersection_name
 
     try:
         rules = parse_rules(args.fail_on)
@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _write(report: Any, args: argparse.Namespace, gate: Any) -> None:
     if args.format == "table":
-        from monitor.audit.render_table import render_table
+        from fairwatch.audit.render_table import render_table
 
         if args.output:
             with open(args.output, "w", encoding="utf-8") as stream:
@@ -196,11 +196,11 @@ def _write(report: Any, args: argparse.Namespace, gate: Any) -> None:
             render_table(report, sys.stdout)
         return
     if args.format == "json":
-        from monitor.audit.render_json import render_json
+        from fairwatch.audit.render_json import render_json
 
         text = render_json(report, gate)
     else:
-        from monitor.audit.render_html import render_html
+        from fairwatch.audit.render_html import render_html
 
         text = render_html(report, gate)
     if args.output:

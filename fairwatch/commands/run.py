@@ -17,7 +17,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from monitor.daemon import Daemon
+    from monitor.stream.daemon import Daemon
 
 ORDER = 10
 
@@ -40,8 +40,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from fairwatch.app import build_daemon
     from fairwatch.commands._config import load_or_report
-    from monitor.kafka_connection import install_connection_log
-    from monitor.state import StateLockedError
+    from monitor.kafka.connection import install_connection_log
+    from monitor.stream.state import StateLockedError
 
     early_signals = _hold_stop_signals()
     logging.basicConfig(
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(daemon: Daemon) -> int:
-    from monitor.source import GroupConflictError, KafkaUnreachableError, SourceError
+    from monitor.kafka.source import GroupConflictError, KafkaUnreachableError, SourceError
 
     try:
         return daemon.run()

@@ -163,7 +163,7 @@ def _warnings(
 ) -> list[str]:
     """``unmatched`` with every label value ``config`` determines."""
     from alerting.silences import ALERT_LABELS, SEVERITIES, LabelValues, unmatched
-    from monitor.groups import intersection_name
+    from monitor.engine.groups import intersection_name
 
     rules = tuple(rule.name for rule in alerting.rules)
     attributes = tuple(config.sensitive.attributes) + tuple(

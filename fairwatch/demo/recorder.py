@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from monitor.results import Disparity, GroupResult, WindowEvaluation
+from monitor.engine.results import Disparity, GroupResult, WindowEvaluation
 
 
 @dataclass

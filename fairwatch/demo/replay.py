@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import orjson
 
 from fairwatch.demo.scenario import StreamEvent
-from monitor.events import Record
+from monitor.stream.events import Record
 
 
 def encode(

@@ -1,6 +1,6 @@
 """``fairwatch demo`` end to end: data → model → events → pipeline + alert manager → report.
 
-The pipeline (:class:`monitor.pipeline.Pipeline`), its state store, the embedded sink and the
+The pipeline (:class:`monitor.stream.pipeline.Pipeline`), its state store, the embedded sink and the
 alert manager are the ones ``fairwatch run`` uses, built from the same configuration schema and
 wired on a simulated clock by :func:`fairwatch.simulation.simulated_run` (as for ``fairwatch
 backtest``); only the source (records replayed from memory) and the sink (SQLite) are embedded.

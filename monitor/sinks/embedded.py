@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from monitor.results import WindowEvaluation
+from monitor.engine.results import WindowEvaluation
 from monitor.sinks.errors import SinkClosedError
 from monitor.sinks.points import (
     DISPARITY_MEASUREMENT,
@@ -46,15 +46,19 @@ def _schema() -> list[str]:
     for measurement, tags in _TAG_COLUMNS.items():
         tag_columns = [f"{_quote(tag)} TEXT NOT NULL DEFAULT ''" for tag in tags]
         field_columns = [
-            f"{_quote(name)} {_SQL_TYPES[kind]}"
-            for name, kind in FIELD_TYPES[measurement].items()
+            f"{_quote(name)} {_SQL_TYPES[kind]}" for name, kind in FIELD_TYPES[measurement].items()
         ]
         key = ", ".join([*(_quote(tag) for tag in tags), "labels", "time"])
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {measurement} ("
             + ", ".join(
-                [*tag_columns, "labels TEXT NOT NULL DEFAULT '{}'", "time REAL NOT NULL",
-                 *field_columns, f"PRIMARY KEY ({key})"]
+                [
+                    *tag_columns,
+                    "labels TEXT NOT NULL DEFAULT '{}'",
+                    "time REAL NOT NULL",
+                    *field_columns,
+                    f"PRIMARY KEY ({key})",
+                ]
             )
             + ")"
         )
@@ -149,8 +153,12 @@ class EmbeddedSink:
     def samples(self) -> list[CounterSample]:
         """The sink's own counters (rows written)."""
         return [
-            CounterSample("sink_rows_written", float(self._rows_written), {"sink": self.name},
-                          help="Rows written to the sink.")
+            CounterSample(
+                "sink_rows_written",
+                float(self._rows_written),
+                {"sink": self.name},
+                help="Rows written to the sink.",
+            )
         ]
 
     # -- read API ----------------------------------------------------------------------------
@@ -198,17 +206,23 @@ class EmbeddedSink:
         with self._lock:
             records = self._open().execute(query + " ORDER BY time, name", parameters).fetchall()
         return [
-            {**json.loads(record["labels"]), "name": record["name"], "time": record["time"],
-             "value": record["value"]}
+            {
+                **json.loads(record["labels"]),
+                "name": record["name"],
+                "time": record["time"],
+                "value": record["value"],
+            }
             for record in records
         ]
 
     def models(self) -> list[str]:
         """Every model_id with at least one group row, sorted."""
         with self._lock:
-            records = self._open().execute(
-                f"SELECT DISTINCT model_id FROM {GROUP_MEASUREMENT} ORDER BY model_id"
-            ).fetchall()
+            records = (
+                self._open()
+                .execute(f"SELECT DISTINCT model_id FROM {GROUP_MEASUREMENT} ORDER BY model_id")
+                .fetchall()
+            )
         return [record[0] for record in records]
 
     def rows(self, measurement: str) -> list[Row]:
@@ -228,8 +242,9 @@ class EmbeddedSink:
         for record in self._select(measurement, {}, None, None):
             row_tags = {key: record.pop(key) for key in list(record) if key in tags}
             row_time = record.pop("time")
-            extra = {key: record.pop(key) for key in list(record)
-                     if key not in FIELD_TYPES[measurement]}
+            extra = {
+                key: record.pop(key) for key in list(record) if key not in FIELD_TYPES[measurement]
+            }
             result.append(Row(measurement, {**extra, **row_tags}, record, row_time))
         return result
 
@@ -261,14 +276,21 @@ class EmbeddedSink:
             parameters.append(until)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         with self._lock:
-            records = self._open().execute(
-                f"SELECT * FROM {measurement}{where} ORDER BY time, model_id, attribute",
-                parameters,
-            ).fetchall()
+            records = (
+                self._open()
+                .execute(
+                    f"SELECT * FROM {measurement}{where} ORDER BY time, model_id, attribute",
+                    parameters,
+                )
+                .fetchall()
+            )
         result = []
         for record in records:
-            row = {key: value for key, value in zip(record.keys(), record, strict=True)
-                   if value is not None}
+            row = {
+                key: value
+                for key, value in zip(record.keys(), record, strict=True)
+                if value is not None
+            }
             row.update(json.loads(row.pop("labels")))
             for key in [key for key, value in row.items() if value == ""]:
                 del row[key]  # an unset tag (or a column that was a tag in older files)

@@ -26,7 +26,7 @@ from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
-from monitor.results import WindowEvaluation
+from monitor.engine.results import WindowEvaluation
 from monitor.sinks.errors import SinkClosedError, SinkRejectedError, SinkUnavailableError
 from monitor.sinks.points import Row, evaluation_rows, pipeline_rows
 from monitor.types import CounterSample
@@ -37,11 +37,11 @@ Identity = tuple[str, int]  # (series key, timestamp): what a later write of the
 
 
 # Escaping exactly as influxdb-client's Point does it (tested against it).
-_ESCAPE_MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n", "\t": r"\t",
-                                     "\r": r"\r"})
-_ESCAPE_KEY = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\t": r"\t",
-                             "\r": r"\r"})
-_ESCAPE_STRING = str.maketrans({'"': r'\"', "\\": r"\\"})
+_ESCAPE_MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
+_ESCAPE_KEY = str.maketrans(
+    {",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"}
+)
+_ESCAPE_STRING = str.maketrans({'"': r"\"", "\\": r"\\"})
 
 
 @functools.lru_cache(maxsize=1024)
@@ -199,8 +199,9 @@ class InfluxSink:
         self.retry_max = retry_max
         self.flush_timeout = flush_timeout
         self.close_timeout = close_timeout
-        self._client = InfluxDBClient(url=url, token=token, org=self.org,
-                                      timeout=int(timeout * 1000))
+        self._client = InfluxDBClient(
+            url=url, token=token, org=self.org, timeout=int(timeout * 1000)
+        )
         self._write_api: Any = self._client.write_api(write_options=SYNCHRONOUS)
         self._cond = threading.Condition()
         self._pending: dict[Identity, str] = {}
@@ -340,10 +341,15 @@ class InfluxSink:
             for name, value in values.items()
         ]
         for reason, count in sorted(self._failures.items()):
-            result.append(CounterSample(
-                "sink_write_failures", float(count), {**labels, "reason": reason},
-                _kind("sink_write_failures"), SAMPLE_HELP["sink_write_failures"],
-            ))
+            result.append(
+                CounterSample(
+                    "sink_write_failures",
+                    float(count),
+                    {**labels, "reason": reason},
+                    _kind("sink_write_failures"),
+                    SAMPLE_HELP["sink_write_failures"],
+                )
+            )
         return result
 
     # -- writer thread -----------------------------------------------------------------------
@@ -415,7 +421,10 @@ class InfluxSink:
                 self._last_error = f"{reason}: {_describe(error)}"
                 logger.warning(
                     "influx_write_failed reason=%s lines=%d retry_in=%.2fs error=%s",
-                    reason, len(batch), delay, self._last_error,
+                    reason,
+                    len(batch),
+                    delay,
+                    self._last_error,
                 )
                 self._retries += 1
                 self._abandon.wait(delay * random.uniform(0.8, 1.2))

@@ -34,7 +34,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from monitor.results import Disparity, GroupResult, WindowEvaluation
+from monitor.engine.results import Disparity, GroupResult, WindowEvaluation
 from monitor.types import CounterSample
 
 GROUP_MEASUREMENT = "fairness_group"

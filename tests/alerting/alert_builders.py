@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerting.config import AlertingConfig, parse_alerting_config
-from monitor.results import Disparity, GroupResult, WindowEvaluation
+from monitor.engine.results import Disparity, GroupResult, WindowEvaluation
 
 T0 = 1_700_000_000.0
 HOUR = 3600.0
@@ -19,7 +19,10 @@ def groups(selection: dict[str, float], n: int = 500) -> tuple[GroupResult, ...]
             n=n,
             n_labeled=n // 2,
             predicted_positive=round(rate * n),
-            tp=0, fp=0, tn=0, fn=0,
+            tp=0,
+            fp=0,
+            tn=0,
+            fn=0,
             rates={"selection_rate": rate},
             intervals={"selection_rate": (max(rate - 0.04, 0.0), min(rate + 0.04, 1.0))},
         )

@@ -32,12 +32,26 @@ def test_alerts_test_reports_each_receiver(http_server, tmp_path, monkeypatch, c
     broken = http_server(always(Reply(500, {"status": "unavailable"})))
     monkeypatch.setenv("FW_TEST_PD_KEY", "pd-routing-key")
     monkeypatch.delenv("FW_TEST_UNSET_TOKEN", raising=False)
-    path = write_config(tmp_path, {"receivers": [
-        {"type": "webhook", "name": "hook", "url": f"{good.url}/alerts"},
-        {"type": "pagerduty", "name": "pd", "routing_key_env": "FW_TEST_PD_KEY",
-         "url": f"{broken.url}/v2/enqueue"},
-        {"type": "slack", "name": "slack", "token_env": "FW_TEST_UNSET_TOKEN", "channel": "#c"},
-    ]})
+    path = write_config(
+        tmp_path,
+        {
+            "receivers": [
+                {"type": "webhook", "name": "hook", "url": f"{good.url}/alerts"},
+                {
+                    "type": "pagerduty",
+                    "name": "pd",
+                    "routing_key_env": "FW_TEST_PD_KEY",
+                    "url": f"{broken.url}/v2/enqueue",
+                },
+                {
+                    "type": "slack",
+                    "name": "slack",
+                    "token_env": "FW_TEST_UNSET_TOKEN",
+                    "channel": "#c",
+                },
+            ]
+        },
+    )
     code = main(["alerts", "test", "--config", str(path)])
     out = capsys.readouterr().out.splitlines()
     assert code == 1
@@ -51,16 +65,30 @@ def test_alerts_test_reports_each_receiver(http_server, tmp_path, monkeypatch, c
 
     assert main(["alerts", "test", "--config", str(path), "--receiver", "hook", "--json"]) == 0
     (result,) = json.loads(capsys.readouterr().out)
-    assert result == {"receiver": "hook", "type": "webhook", "ok": True, "detail": "HTTP 200",
-                      "reason": None}
+    assert result == {
+        "receiver": "hook",
+        "type": "webhook",
+        "ok": True,
+        "detail": "HTTP 200",
+        "reason": None,
+    }
 
 
 def test_alerts_test_substitutes_env_like_the_daemon(http_server, tmp_path, monkeypatch, capsys):
     server = http_server(always(Reply(200)))
     monkeypatch.setenv("FW_TEST_WEBHOOK_URL", f"{server.url}/from-env")
-    path = write_config(tmp_path, {"receivers": [
-        {"type": "webhook", "name": "hook", "url": "${FW_TEST_WEBHOOK_URL:-http://127.0.0.1:9/}"},
-    ]})
+    path = write_config(
+        tmp_path,
+        {
+            "receivers": [
+                {
+                    "type": "webhook",
+                    "name": "hook",
+                    "url": "${FW_TEST_WEBHOOK_URL:-http://127.0.0.1:9/}",
+                },
+            ]
+        },
+    )
     assert main(["alerts", "test", "--config", str(path)]) == 0
     assert [r.path for r in server.requests] == ["/from-env"]
     monkeypatch.delenv("FW_TEST_WEBHOOK_URL")
@@ -70,8 +98,14 @@ def test_alerts_test_substitutes_env_like_the_daemon(http_server, tmp_path, monk
 
 
 def test_alerts_test_rejects_a_bad_config(tmp_path, capsys) -> None:
-    path = write_config(tmp_path, {"receivers": [{"type": "webhook", "name": "w", "timeout": -1,
-                                                  "url": "http://127.0.0.1:9/"}]})
+    path = write_config(
+        tmp_path,
+        {
+            "receivers": [
+                {"type": "webhook", "name": "w", "timeout": -1, "url": "http://127.0.0.1:9/"}
+            ]
+        },
+    )
     assert main(["alerts", "test", "--config", str(path)]) == 2
     assert "alerting.receivers[0].timeout" in capsys.readouterr().err
 
@@ -80,9 +114,25 @@ def test_silence_add_list_expire(http_server, tmp_path, capsys) -> None:
     state_dir = tmp_path / "state"
     state_dir.mkdir()
     path = write_config(tmp_path, {}, state_dir=state_dir)
-    assert main(["silence", "add", "--config", str(path), "model_id=credit-v3", "rule=~d.*",
-                 "--duration", "2h", "--comment", "retraining in progress",
-                 "--author", "ana"]) == 0
+    assert (
+        main(
+            [
+                "silence",
+                "add",
+                "--config",
+                str(path),
+                "model_id=credit-v3",
+                "rule=~d.*",
+                "--duration",
+                "2h",
+                "--comment",
+                "retraining in progress",
+                "--author",
+                "ana",
+            ]
+        )
+        == 0
+    )
     silence_id = capsys.readouterr().out.split()[0]
 
     assert main(["silence", "list", "--state-dir", str(state_dir), "--json"]) == 0
@@ -116,8 +166,7 @@ def test_silence_errors(tmp_path, capsys, monkeypatch) -> None:
     state_dir.mkdir()
     assert main(["silence", "add", "--state-dir", str(state_dir), "model_id"]) == 2
     assert "expected name=value" in capsys.readouterr().err
-    assert main(["silence", "add", "--state-dir", str(state_dir), "a=b", "--duration",
-                 "90d"]) == 2
+    assert main(["silence", "add", "--state-dir", str(state_dir), "a=b", "--duration", "90d"]) == 2
     assert "exceeds alerting.silences.max_duration" in capsys.readouterr().err
     assert main(["silence", "expire", "--state-dir", str(state_dir), "nope"]) == 1
     # without a state_dir key the daemon's default applies, relative to the working directory

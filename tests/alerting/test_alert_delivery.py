@@ -39,8 +39,9 @@ def test_notification_round_trips_through_the_outbox_encoding() -> None:
 
 def test_low_volume_alert_fires_after_the_configured_time(http_server, tmp_path) -> None:
     server = http_server(always(Reply(200)))
-    cfg = config([webhook("hook", server.url)],
-                 rule={"low_volume": {"after": "3h", "severity": "info"}})
+    cfg = config(
+        [webhook("hook", server.url)], rule={"low_volume": {"after": "3h", "severity": "info"}}
+    )
     manager = AlertManager(cfg, tmp_path)
     for hour in range(5):
         now = T0 + hour * HOUR
@@ -50,7 +51,11 @@ def test_low_volume_alert_fires_after_the_configured_time(http_server, tmp_path)
     assert [b["status"] for b in bodies] == ["firing"]
     (alert,) = bodies[0]["alerts"]
     assert (alert["kind"], alert["severity"], alert["value"], alert["metric"]) == (
-        "low_volume", "info", 7.0, "min_group_n")
+        "low_volume",
+        "info",
+        7.0,
+        "min_group_n",
+    )
     assert alert["starts_at"] == "2023-11-15T01:13:20+00:00"  # 3 h after the first starved window
     now = T0 + 6 * HOUR
     manager.on_evaluations([evaluation(0.01, now)], now)  # enough data again
@@ -64,8 +69,12 @@ def test_logs_carry_no_secrets(http_server, tmp_path, monkeypatch, caplog) -> No
     secret_path = "/hooks/T0KEN-in-the-path"
     monkeypatch.setenv("FW_TEST_HOOK_URL", server.url + secret_path)
     monkeypatch.setenv("FW_TEST_HMAC", "hmac-secret-value")
-    receiver = {"type": "webhook", "name": "hook", "url_env": "FW_TEST_HOOK_URL",
-                "hmac_secret_env": "FW_TEST_HMAC"}
+    receiver = {
+        "type": "webhook",
+        "name": "hook",
+        "url_env": "FW_TEST_HOOK_URL",
+        "hmac_secret_env": "FW_TEST_HMAC",
+    }
     manager = AlertManager(config([receiver]), tmp_path)
     caplog.set_level(logging.DEBUG, logger="fairwatch")
     manager.on_evaluations([evaluation(0.2, T0)], T0)

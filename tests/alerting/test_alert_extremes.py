@@ -9,8 +9,8 @@ from alerting.model import AlertState, Notification
 from alerting.receivers.slack import blocks
 from alerting.render import alert_line, alert_payload
 from alerting.rules import observe, snapshot
-from monitor.counts import GroupCounts
-from monitor.engine import evaluate
+from monitor.engine.counts import GroupCounts
+from monitor.engine.evaluate import evaluate
 
 T0 = 1_700_000_000.0
 

@@ -17,8 +17,13 @@ T = 1_000_000.0
 
 def obs(kind: str, window_end: float = T, for_seconds: float = 0, for_evaluations: int = 0):
     return Observation(
-        key=KEY, kind=kind, window_start=window_end - 3600, window_end=window_end,  # type: ignore[arg-type]
-        value=0.12, for_seconds=for_seconds, for_evaluations=for_evaluations,
+        key=KEY,
+        kind=kind,
+        window_start=window_end - 3600,
+        window_end=window_end,  # type: ignore[arg-type]
+        value=0.12,
+        for_seconds=for_seconds,
+        for_evaluations=for_evaluations,
     )
 
 
@@ -29,51 +34,127 @@ def state(status: str, **fields) -> AlertState:
 
 # (intent, previous, observation, now, expected status, expected consecutive)
 CASES = [
-    ("first breach without `for` fires at once",
-     None, obs("breach"), T, "firing", 1),
-    ("first breach with `for` of 2 windows is pending",
-     None, obs("breach", for_evaluations=2), T, "pending", 1),
-    ("second consecutive breaching window fires",
-     state("pending", consecutive=1, active_at=T - 3600), obs("breach", for_evaluations=2),
-     T, "firing", 2),
-    ("a revised window (same end) does not count as another evaluation",
-     state("pending", consecutive=1, active_at=T - 10, last_window_end=T),
-     obs("breach", for_evaluations=2), T, "pending", 1),
-    ("pending waits for the `for` duration",
-     state("pending", consecutive=1, active_at=T - 60), obs("breach", for_seconds=300),
-     T, "pending", 2),
-    ("pending fires once the `for` duration has passed",
-     state("pending", consecutive=1, active_at=T - 300), obs("breach", for_seconds=300),
-     T, "firing", 2),
-    ("pending that clears goes back to inactive (nothing was sent)",
-     state("pending", consecutive=1, active_at=T - 60), obs("clear", for_evaluations=3),
-     T, "inactive", 0),
-    ("pending in the hysteresis band is no longer breaching",
-     state("pending", consecutive=1, active_at=T - 60), obs("hold", for_evaluations=3),
-     T, "inactive", 0),
-    ("insufficient data never counts as a breach and resets pending",
-     state("pending", consecutive=2, active_at=T - 60), obs("insufficient", for_evaluations=3),
-     T, "inactive", 0),
-    ("insufficient data never fires an inactive alert",
-     None, obs("insufficient"), T, "inactive", 0),
-    ("firing stays firing in the hysteresis band",
-     state("firing", consecutive=3, active_at=T - 900, fired_at=T - 600), obs("hold"),
-     T, "firing", 0),
-    ("firing stays firing without enough data",
-     state("firing", consecutive=3, active_at=T - 900, fired_at=T - 600), obs("insufficient"),
-     T, "firing", 0),
-    ("firing keeps counting breaching windows",
-     state("firing", consecutive=3, active_at=T - 900, fired_at=T - 600), obs("breach"),
-     T, "firing", 4),
-    ("firing resolves only below the clear threshold",
-     state("firing", consecutive=3, active_at=T - 900, fired_at=T - 600), obs("clear"),
-     T, "resolved", 0),
-    ("resolved that breaches again starts a new episode (pending)",
-     state("resolved", fired_at=T - 600, resolved_at=T - 60), obs("breach", for_evaluations=2),
-     T, "pending", 1),
-    ("resolved stays resolved while clear",
-     state("resolved", fired_at=T - 600, resolved_at=T - 60), obs("clear"),
-     T, "resolved", 0),
+    ("first breach without `for` fires at once", None, obs("breach"), T, "firing", 1),
+    (
+        "first breach with `for` of 2 windows is pending",
+        None,
+        obs("breach", for_evaluations=2),
+        T,
+        "pending",
+        1,
+    ),
+    (
+        "second consecutive breaching window fires",
+        state("pending", consecutive=1, active_at=T - 3600),
+        obs("breach", for_evaluations=2),
+        T,
+        "firing",
+        2,
+    ),
+    (
+        "a revised window (same end) does not count as another evaluation",
+        state("pending", consecutive=1, active_at=T - 10, last_window_end=T),
+        obs("breach", for_evaluations=2),
+        T,
+        "pending",
+        1,
+    ),
+    (
+        "pending waits for the `for` duration",
+        state("pending", consecutive=1, active_at=T - 60),
+        obs("breach", for_seconds=300),
+        T,
+        "pending",
+        2,
+    ),
+    (
+        "pending fires once the `for` duration has passed",
+        state("pending", consecutive=1, active_at=T - 300),
+        obs("breach", for_seconds=300),
+        T,
+        "firing",
+        2,
+    ),
+    (
+        "pending that clears goes back to inactive (nothing was sent)",
+        state("pending", consecutive=1, active_at=T - 60),
+        obs("clear", for_evaluations=3),
+        T,
+        "inactive",
+        0,
+    ),
+    (
+        "pending in the hysteresis band is no longer breaching",
+        state("pending", consecutive=1, active_at=T - 60),
+        obs("hold", for_evaluations=3),
+        T,
+        "inactive",
+        0,
+    ),
+    (
+        "insufficient data never counts as a breach and resets pending",
+        state("pending", consecutive=2, active_at=T - 60),
+        obs("insufficient", for_evaluations=3),
+        T,
+        "inactive",
+        0,
+    ),
+    (
+        "insufficient data never fires an inactive alert",
+        None,
+        obs("insufficient"),
+        T,
+        "inactive",
+        0,
+    ),
+    (
+        "firing stays firing in the hysteresis band",
+        state("firing", consecutive=3, active_at=T - 900, fired_at=T - 600),
+        obs("hold"),
+        T,
+        "firing",
+        0,
+    ),
+    (
+        "firing stays firing without enough data",
+        state("firing", consecutive=3, active_at=T - 900, fired_at=T - 600),
+        obs("insufficient"),
+        T,
+        "firing",
+        0,
+    ),
+    (
+        "firing keeps counting breaching windows",
+        state("firing", consecutive=3, active_at=T - 900, fired_at=T - 600),
+        obs("breach"),
+        T,
+        "firing",
+        4,
+    ),
+    (
+        "firing resolves only below the clear threshold",
+        state("firing", consecutive=3, active_at=T - 900, fired_at=T - 600),
+        obs("clear"),
+        T,
+        "resolved",
+        0,
+    ),
+    (
+        "resolved that breaches again starts a new episode (pending)",
+        state("resolved", fired_at=T - 600, resolved_at=T - 60),
+        obs("breach", for_evaluations=2),
+        T,
+        "pending",
+        1,
+    ),
+    (
+        "resolved stays resolved while clear",
+        state("resolved", fired_at=T - 600, resolved_at=T - 60),
+        obs("clear"),
+        T,
+        "resolved",
+        0,
+    ),
 ]
 
 
@@ -95,17 +176,46 @@ B, H = "breach", "hold"
 # (intent, window size, for_evaluations, for_windows, kinds of evaluations 5 minutes apart (an
 # hour apart for tumbling windows), statuses expected after each)
 FOR_CASES = [
-    ("`2 evaluations` on a 1h/5m window: the second, overlapping window fires",
-     HOUR, 2, 0, [B, B], ["pending", "firing"]),
-    ("`2 windows` on a 1h/5m window: the breach must hold until a window that does not overlap",
-     HOUR, 0, 2, [B] * 13, ["pending"] * 12 + ["firing"]),
-    ("a window that does not breach in between starts the count again",
-     HOUR, 0, 2, [B] * 6 + [H] + [B] * 13, ["pending"] * 6 + ["inactive"] + ["pending"] * 12
-     + ["firing"]),
-    ("`3 windows`: three windows of distinct data",
-     HOUR, 0, 3, [B] * 25, ["pending"] * 24 + ["firing"]),
-    ("tumbling windows: windows and evaluations count alike",
-     FIVE_MINUTES, 0, 2, [B, B], ["pending", "firing"]),
+    (
+        "`2 evaluations` on a 1h/5m window: the second, overlapping window fires",
+        HOUR,
+        2,
+        0,
+        [B, B],
+        ["pending", "firing"],
+    ),
+    (
+        "`2 windows` on a 1h/5m window: the breach must hold until a window that does not overlap",
+        HOUR,
+        0,
+        2,
+        [B] * 13,
+        ["pending"] * 12 + ["firing"],
+    ),
+    (
+        "a window that does not breach in between starts the count again",
+        HOUR,
+        0,
+        2,
+        [B] * 6 + [H] + [B] * 13,
+        ["pending"] * 6 + ["inactive"] + ["pending"] * 12 + ["firing"],
+    ),
+    (
+        "`3 windows`: three windows of distinct data",
+        HOUR,
+        0,
+        3,
+        [B] * 25,
+        ["pending"] * 24 + ["firing"],
+    ),
+    (
+        "tumbling windows: windows and evaluations count alike",
+        FIVE_MINUTES,
+        0,
+        2,
+        [B, B],
+        ["pending", "firing"],
+    ),
 ]
 
 
@@ -122,7 +232,8 @@ def test_for_counts_evaluations_or_windows_that_do_not_overlap(
     for index, kind in enumerate(kinds):
         end = T + index * FIVE_MINUTES
         observation = replace(
-            obs(kind, end, for_evaluations=for_evaluations), window_start=end - size,
+            obs(kind, end, for_evaluations=for_evaluations),
+            window_start=end - size,
             for_windows=for_windows,
         )
         current = evaluate(current, observation, end)
@@ -145,7 +256,10 @@ def test_timestamps_of_an_episode() -> None:
     assert (resolved.fired_at, resolved.resolved_at) == (T + 3600, T + 7200)
     again = evaluate(resolved, obs("breach", T + 10800, for_evaluations=2), T + 10800)
     assert (again.status, again.active_at, again.fired_at, again.resolved_at) == (
-        "pending", T + 10800, None, None,
+        "pending",
+        T + 10800,
+        None,
+        None,
     )
 
 
@@ -179,8 +293,12 @@ def test_expire(status, resolved_at, now, expired) -> None:
 
 
 def test_fingerprint_is_stable_and_distinguishes_instances() -> None:
-    assert KEY.fingerprint == AlertKey(*[getattr(KEY, f) for f in (
-        "rule", "model_id", "attribute", "metric", "window")]).fingerprint
+    assert (
+        KEY.fingerprint
+        == AlertKey(
+            *[getattr(KEY, f) for f in ("rule", "model_id", "attribute", "metric", "window")]
+        ).fingerprint
+    )
     # pinned: a fingerprint that changed between versions would re-page every firing alert
     assert KEY.fingerprint == "5bf612e8d29b2566"
     others = {
@@ -212,8 +330,9 @@ def test_lifecycle_invariants(steps, for_evaluations, for_seconds) -> None:
         now += 3600
         previous = current
         current = evaluate(
-            previous, obs(kind, window_end, for_seconds=for_seconds,
-                          for_evaluations=for_evaluations), now,
+            previous,
+            obs(kind, window_end, for_seconds=for_seconds, for_evaluations=for_evaluations),
+            now,
         )
         before = previous.status if previous else "inactive"
         if kind == "breach":

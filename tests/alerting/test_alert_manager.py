@@ -40,7 +40,11 @@ def test_full_lifecycle_notifies_fire_repeat_and_resolve_once_each(http_server, 
     assert statuses(server) == ["firing"]
     alert = server.requests[0].json()["alerts"][0]
     assert (alert["rule"], alert["model_id"], alert["value"], alert["severity"]) == (
-        "dp", "credit-v3", 0.13, "critical")
+        "dp",
+        "credit-v3",
+        0.13,
+        "critical",
+    )
 
     # in the hysteresis band: still firing, nothing new until repeat_interval
     m.on_evaluations([evaluation(0.09, fired + HOUR)], fired + HOUR)
@@ -82,8 +86,7 @@ def test_pending_alert_that_clears_sends_nothing(http_server, tmp_path) -> None:
 
 def test_grouping_puts_alerts_sharing_group_by_labels_in_one_message(http_server, tmp_path):
     server = http_server(always(Reply(200)))
-    cfg = config([webhook("hook", server.url)], routing={"group_by": ["rule"],
-                                                         "group_wait": "1m"})
+    cfg = config([webhook("hook", server.url)], routing={"group_by": ["rule"], "group_wait": "1m"})
     m = manager(cfg, tmp_path)
     fired = breach_until_firing(m, model_id="credit-v3")
     breach_until_firing(m, start=T0 + 20, model_id="credit-v4")
@@ -102,9 +105,16 @@ def test_restart_between_firing_and_resolve(http_server, monkeypatch, tmp_path) 
     hook = http_server(always(Reply(200)))
     slack = http_server(slack_api("xoxb-test-token"))
     monkeypatch.setenv("FW_TEST_SLACK_TOKEN", "xoxb-test-token")
-    receivers = [webhook("hook", hook.url),
-                 {"type": "slack", "name": "slack", "token_env": "FW_TEST_SLACK_TOKEN",
-                  "channel": "#fairness", "base_url": f"{slack.url}/api/"}]
+    receivers = [
+        webhook("hook", hook.url),
+        {
+            "type": "slack",
+            "name": "slack",
+            "token_env": "FW_TEST_SLACK_TOKEN",
+            "channel": "#fairness",
+            "base_url": f"{slack.url}/api/",
+        },
+    ]
     cfg = config(receivers)
     first = manager(cfg, tmp_path)
     fired = breach_until_firing(first)
@@ -160,11 +170,17 @@ def test_receiver_outage_then_delivered_exactly_once(http_server, tmp_path) -> N
     ("replies", "ticks", "expected_attempts"),
     [
         # 500 twice: retried after 0.5 s then 1 s (backoff 1 s doubling, jitter pinned to half)
-        ((Reply(500), Reply(500), Reply(200)), (0, 0.4, 0.5, 1.4, 1.5, 5, 60),
-         [1, 1, 2, 2, 3, 3, 3]),
+        (
+            (Reply(500), Reply(500), Reply(200)),
+            (0, 0.4, 0.5, 1.4, 1.5, 5, 60),
+            [1, 1, 2, 2, 3, 3, 3],
+        ),
         # 429 with Retry-After: 120 s is honoured over the shorter backoff
-        ((Reply(429, headers={"Retry-After": "120"}), Reply(200)), (0, 1, 60, 119, 120, 600),
-         [1, 1, 1, 1, 2, 2]),
+        (
+            (Reply(429, headers={"Retry-After": "120"}), Reply(200)),
+            (0, 1, 60, 119, 120, 600),
+            [1, 1, 1, 1, 2, 2],
+        ),
         # 400 is not retried
         ((Reply(400), Reply(200)), (0, 1, 60, 3600), [1, 1, 1, 1]),
     ],
@@ -183,12 +199,21 @@ def test_retries(http_server, tmp_path, replies, ticks, expected_attempts) -> No
     keys = {request.headers["Idempotency-Key"] for request in server.requests}
     assert len(keys) == 1  # the same notification every time
     counters = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in m.samples()}
-    sent = counters.get(("fairwatch_alert_notifications_sent_total",
-                         (("receiver", "hook"), ("status", "firing"))), 0)
+    sent = counters.get(
+        ("fairwatch_alert_notifications_sent_total", (("receiver", "hook"), ("status", "firing"))),
+        0,
+    )
     assert sent == (0 if replies[0].status == 400 else 1)
     if replies[0].status == 400:
-        assert counters[("fairwatch_alert_notifications_dropped_total",
-                         (("reason", "client"), ("receiver", "hook")))] == 1
+        assert (
+            counters[
+                (
+                    "fairwatch_alert_notifications_dropped_total",
+                    (("reason", "client"), ("receiver", "hook")),
+                )
+            ]
+            == 1
+        )
     m.stop()
 
 
@@ -206,8 +231,12 @@ def test_timeout_then_success(http_server, tmp_path) -> None:
 
 def test_resolve_never_overtakes_its_undelivered_firing(http_server, tmp_path) -> None:
     server = http_server(sequence(Reply(503), Reply(503), Reply(200)))
-    m = manager(config([webhook("hook", server.url,
-                                retry={"initial_backoff": "10m", "max_backoff": "1h"})]), tmp_path)
+    m = manager(
+        config(
+            [webhook("hook", server.url, retry={"initial_backoff": "10m", "max_backoff": "1h"})]
+        ),
+        tmp_path,
+    )
     fired = breach_until_firing(m)
     m.tick(fired + 30)
     m.on_evaluations([evaluation(0.01, fired + HOUR)], fired + HOUR)
@@ -230,15 +259,21 @@ def test_rate_limit_delays_but_does_not_drop(http_server, tmp_path) -> None:
     assert len(server.requests) == 1
     m.tick(fired + 30 + HOUR)
     assert sorted(r.json()["alerts"][0]["model_id"] for r in server.requests) == [
-        "credit-v3", "credit-v4"]
+        "credit-v3",
+        "credit-v4",
+    ]
     m.stop()
 
 
 def test_silence_mutes_until_it_expires(http_server, tmp_path) -> None:
     server = http_server(always(Reply(200)))
     m = manager(config([webhook("hook", server.url)]), tmp_path)
-    silence = new_silence(["model_id=~credit-.*", "severity=critical"], starts_at=T0,
-                          duration=2 * HOUR, max_duration=86400)
+    silence = new_silence(
+        ["model_id=~credit-.*", "severity=critical"],
+        starts_at=T0,
+        duration=2 * HOUR,
+        max_duration=86400,
+    )
     m.store.add_silence(silence)
     fired = breach_until_firing(m)
     for minutes in range(0, 55, 5):
@@ -248,20 +283,30 @@ def test_silence_mutes_until_it_expires(http_server, tmp_path) -> None:
     m.tick(fired + HOUR + 300)
     assert statuses(server) == ["firing"]
     counters = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in m.samples()}
-    assert counters[("fairwatch_alert_notifications_suppressed_total",
-                     (("reason", "silenced"),))] >= 1
+    assert (
+        counters[("fairwatch_alert_notifications_suppressed_total", (("reason", "silenced"),))] >= 1
+    )
     m.stop()
 
 
 def test_retraining_webhook_evidence_idempotency_and_cooldown(http_server, tmp_path) -> None:
     notify = http_server(always(Reply(200)))
     retrain = http_server(sequence(Reply(503), Reply(202)))
-    cfg = config([
-        webhook("hook", notify.url),
-        {"type": "retraining", "name": "retrain", "url": f"{retrain.url}/retrain",
-         "rules": ["d*"], "severities": ["critical"], "min_consecutive_windows": 3,
-         "cooldown": "1d", "retry": {"initial_backoff": "1s"}},
-    ])
+    cfg = config(
+        [
+            webhook("hook", notify.url),
+            {
+                "type": "retraining",
+                "name": "retrain",
+                "url": f"{retrain.url}/retrain",
+                "rules": ["d*"],
+                "severities": ["critical"],
+                "min_consecutive_windows": 3,
+                "cooldown": "1d",
+                "retry": {"initial_backoff": "1s"},
+            },
+        ]
+    )
     m = manager(cfg, tmp_path)
     fired = breach_until_firing(m)  # firing after 2 windows: not yet 3
     m.tick(fired + 30)
@@ -277,7 +322,10 @@ def test_retraining_webhook_evidence_idempotency_and_cooldown(http_server, tmp_p
     assert first.body == retry.body
     body = first.json()
     assert (body["type"], body["model_id"], body["rule"]) == (
-        "retraining_request", "credit-v3", "dp")
+        "retraining_request",
+        "credit-v3",
+        "dp",
+    )
     assert [w["value"] for w in body["recent_windows"]] == [0.12, 0.13, 0.15]
     assert body["breach"]["status"] == "firing" and body["breach"]["value"] == 0.15
     assert [g["group"] for g in body["groups"]] == ["female", "male"]
@@ -302,8 +350,12 @@ def test_retraining_webhook_evidence_idempotency_and_cooldown(http_server, tmp_p
 
 def test_scheduler_ticks_in_the_background(http_server, tmp_path) -> None:
     server = http_server(always(Reply(200)))
-    cfg = config([webhook("hook", server.url)], tick_interval=0.05,
-                 routing={"group_wait": 0}, rule={"for": 0})
+    cfg = config(
+        [webhook("hook", server.url)],
+        tick_interval=0.05,
+        routing={"group_wait": 0},
+        rule={"for": 0},
+    )
     m = AlertManager(cfg, tmp_path)
     m.start()
     try:
@@ -358,9 +410,10 @@ def test_without_send_resolved_the_next_episode_still_pages(http_server, tmp_pat
 
 def test_an_alert_joining_a_notified_group_waits_for_group_interval(http_server, tmp_path):
     server = http_server(always(Reply(200)))
-    cfg = config([webhook("hook", server.url)], routing={"group_by": ["rule"],
-                                                         "group_wait": "30s",
-                                                         "group_interval": "5m"})
+    cfg = config(
+        [webhook("hook", server.url)],
+        routing={"group_by": ["rule"], "group_wait": "30s", "group_interval": "5m"},
+    )
     m = manager(cfg, tmp_path)
     fired = breach_until_firing(m, model_id="credit-v3")
     m.tick(fired + 30)

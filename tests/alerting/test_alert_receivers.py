@@ -33,17 +33,31 @@ CONTEXT = DeliveryContext(idempotency_key="key-1", now=NOW)
 
 
 def annotated(notification):
-    links = {"runbook_url": "https://runbooks.example/dp",
-             "dashboard_url": "https://grafana.example/d/f", "owner": "risk-team"}
-    return replace(notification, alerts=tuple(
-        replace(a, annotations={**a.annotations, **links}) for a in notification.alerts))
+    links = {
+        "runbook_url": "https://runbooks.example/dp",
+        "dashboard_url": "https://grafana.example/d/f",
+        "owner": "risk-team",
+    }
+    return replace(
+        notification,
+        alerts=tuple(
+            replace(a, annotations={**a.annotations, **links}) for a in notification.alerts
+        ),
+    )
 
 
 # Slack -------------------------------------------------------------------------------------
 def slack_receiver(monkeypatch, url: str, **extra) -> SlackReceiver:
     monkeypatch.setenv("FW_TEST_SLACK_TOKEN", "xoxb-test-token")
-    return SlackReceiver(SlackConfig(name="slack", token_env="FW_TEST_SLACK_TOKEN",
-                                     channel="#fairness", base_url=f"{url}/api/", **extra))
+    return SlackReceiver(
+        SlackConfig(
+            name="slack",
+            token_env="FW_TEST_SLACK_TOKEN",
+            channel="#fairness",
+            base_url=f"{url}/api/",
+            **extra,
+        )
+    )
 
 
 def test_slack_posts_block_kit_and_threads_the_resolve(http_server, monkeypatch) -> None:
@@ -85,8 +99,11 @@ def test_slack_posts_block_kit_and_threads_the_resolve(http_server, monkeypatch)
     [
         (Reply(200, {"ok": False, "error": "invalid_auth"}), "auth", None),
         (Reply(200, {"ok": False, "error": "channel_not_found"}), "client", None),
-        (Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "7"}),
-         "rate_limited", 7.0),
+        (
+            Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "7"}),
+            "rate_limited",
+            7.0,
+        ),
         (Reply(500, {"ok": False, "error": "internal_error"}), "server", None),
         (Reply(503, b"upstream unavailable", {"Content-Type": "text/plain"}), "server", None),
     ],
@@ -127,10 +144,14 @@ def test_slack_config_needs_one_mode_and_its_secret(monkeypatch) -> None:
 def test_pagerduty_trigger_and_resolve(http_server, monkeypatch) -> None:
     server = http_server(always(Reply(202, {"status": "success", "message": "Event processed"})))
     monkeypatch.setenv("FW_TEST_PD_KEY", "R0UTING-KEY")
-    receiver = PagerDutyReceiver(PagerDutyConfig(
-        name="pd", routing_key_env="FW_TEST_PD_KEY", url=f"{server.url}/v2/enqueue",
-        severity_map={"info": "warning"},
-    ))
+    receiver = PagerDutyReceiver(
+        PagerDutyConfig(
+            name="pd",
+            routing_key_env="FW_TEST_PD_KEY",
+            url=f"{server.url}/v2/enqueue",
+            severity_map={"info": "warning"},
+        )
+    )
     receiver.send(annotated(FIRING), CONTEXT)
     receiver.send(RESOLVED, CONTEXT)
     trigger, resolve = (request.json() for request in server.requests)
@@ -144,15 +165,19 @@ def test_pagerduty_trigger_and_resolve(http_server, monkeypatch) -> None:
     assert payload["custom_details"]["ci"] == [0.101, 0.145]
     assert payload["custom_details"]["groups"][0]["group"] == "female"
     assert {link["text"] for link in trigger["links"]} == {"Dashboard", "Runbook"}
-    assert resolve == {"routing_key": "R0UTING-KEY", "event_action": "resolve",
-                       "dedup_key": FIRING.alerts[0].fingerprint}
+    assert resolve == {
+        "routing_key": "R0UTING-KEY",
+        "event_action": "resolve",
+        "dedup_key": FIRING.alerts[0].fingerprint,
+    }
 
 
 def test_pagerduty_bad_request_is_a_client_error(http_server, monkeypatch) -> None:
     server = http_server(always(Reply(400, {"status": "invalid event"})))
     monkeypatch.setenv("FW_TEST_PD_KEY", "R0UTING-KEY")
-    receiver = PagerDutyReceiver(PagerDutyConfig(
-        name="pd", routing_key_env="FW_TEST_PD_KEY", url=f"{server.url}/v2/enqueue"))
+    receiver = PagerDutyReceiver(
+        PagerDutyConfig(name="pd", routing_key_env="FW_TEST_PD_KEY", url=f"{server.url}/v2/enqueue")
+    )
     with pytest.raises(ReceiverError) as raised:
         receiver.send(FIRING, CONTEXT)
     assert (raised.value.kind, raised.value.retryable) == ("client", False)
@@ -162,8 +187,9 @@ def test_pagerduty_bad_request_is_a_client_error(http_server, monkeypatch) -> No
 # Generic webhook ----------------------------------------------------------------------------
 def test_webhook_payload_follows_the_documented_schema(http_server) -> None:
     server = http_server(always(Reply(200)))
-    receiver = WebhookReceiver(WebhookConfig(name="hook", url=f"{server.url}/alerts",
-                                             headers={"X-Team": "risk"}))
+    receiver = WebhookReceiver(
+        WebhookConfig(name="hook", url=f"{server.url}/alerts", headers={"X-Team": "risk"})
+    )
     receiver.send(FIRING, CONTEXT)
     (request,) = server.requests
     assert request.headers["Idempotency-Key"] == "key-1"
@@ -171,14 +197,37 @@ def test_webhook_payload_follows_the_documented_schema(http_server) -> None:
     assert SIGNATURE_HEADER not in request.headers
     body = request.json()
     assert {k: body[k] for k in ("version", "receiver", "status", "test", "alert_count")} == {
-        "version": "1", "receiver": "r", "status": "firing", "test": False, "alert_count": 1}
-    documented = {"status", "rule", "severity", "model_id", "attribute", "metric", "window",
-                  "value", "ci", "threshold", "groups", "fingerprint", "starts_at", "ends_at",
-                  "labels", "annotations", "extremes", "small_groups"}
+        "version": "1",
+        "receiver": "r",
+        "status": "firing",
+        "test": False,
+        "alert_count": 1,
+    }
+    documented = {
+        "status",
+        "rule",
+        "severity",
+        "model_id",
+        "attribute",
+        "metric",
+        "window",
+        "value",
+        "ci",
+        "threshold",
+        "groups",
+        "fingerprint",
+        "starts_at",
+        "ends_at",
+        "labels",
+        "annotations",
+        "extremes",
+        "small_groups",
+    }
     assert documented <= set(body)  # the primary alert at the top level
     (alert,) = body["alerts"]
     assert documented <= set(alert) and {k: body[k] for k in documented} == {
-        k: alert[k] for k in documented}
+        k: alert[k] for k in documented
+    }
     assert alert["ci"] == [0.101, 0.145] and alert["starts_at"] == "2023-11-14T22:13:20+00:00"
     assert alert["ends_at"] is None and alert["groups"][1]["group"] == "male"
     assert alert["extremes"]["highest_group"] == "male" and alert["small_groups"] == []
@@ -192,7 +241,10 @@ def test_webhook_primary_alert_is_the_first_firing_one(http_server) -> None:
     receiver.send(mixed, CONTEXT)
     body = server.requests[0].json()
     assert (body["status"], body["model_id"], body["fingerprint"]) == (
-        "firing", "credit-v4", "f" * 16)
+        "firing",
+        "credit-v4",
+        "f" * 16,
+    )
     assert [a["status"] for a in body["alerts"]] == ["resolved", "firing"]
 
 
@@ -201,15 +253,21 @@ def test_webhook_hmac_is_verified_by_the_receiving_server(http_server, monkeypat
     verdicts: list[bool] = []
 
     def verify(request, index):
-        ok = verify_signature(secret, request.headers.get(SIGNATURE_HEADER), request.body,
-                              now=time.time(), tolerance=300)
+        ok = verify_signature(
+            secret,
+            request.headers.get(SIGNATURE_HEADER),
+            request.body,
+            now=time.time(),
+            tolerance=300,
+        )
         verdicts.append(ok)
         return Reply(200 if ok else 401)
 
     server = http_server(verify)
     monkeypatch.setenv("FW_TEST_HMAC", secret)
-    receiver = WebhookReceiver(WebhookConfig(name="signed", url=server.url,
-                                             hmac_secret_env="FW_TEST_HMAC"))
+    receiver = WebhookReceiver(
+        WebhookConfig(name="signed", url=server.url, hmac_secret_env="FW_TEST_HMAC")
+    )
     receiver.send(FIRING, replace(CONTEXT, now=time.time()))
     assert verdicts == [True]
     # a request replayed later than the tolerance is refused, as is a forged signature
@@ -225,9 +283,15 @@ def test_webhook_hmac_is_verified_by_the_receiving_server(http_server, monkeypat
 
 @pytest.mark.parametrize(
     ("reply", "kind", "retryable"),
-    [(Reply(400), "client", False), (Reply(404), "client", False), (Reply(401), "auth", False),
-     (Reply(403), "auth", False), (Reply(500), "server", True), (Reply(502), "server", True),
-     (Reply(429, headers={"Retry-After": "12"}), "rate_limited", True)],
+    [
+        (Reply(400), "client", False),
+        (Reply(404), "client", False),
+        (Reply(401), "auth", False),
+        (Reply(403), "auth", False),
+        (Reply(500), "server", True),
+        (Reply(502), "server", True),
+        (Reply(429, headers={"Retry-After": "12"}), "rate_limited", True),
+    ],
 )
 def test_webhook_status_classification(http_server, reply, kind, retryable) -> None:
     server = http_server(always(reply))

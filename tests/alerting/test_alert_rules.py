@@ -7,7 +7,7 @@ from alert_builders import T0, evaluation
 
 from alerting.config import parse_alerting_config
 from alerting.rules import classify, observe
-from monitor.results import Disparity
+from monitor.engine.results import Disparity
 
 
 def rule(**fields):
@@ -30,23 +30,50 @@ CASES = [
     ("exactly at a strict threshold does not breach", UP, disparity(0.10), "hold"),
     ("between clear and fire thresholds is the hysteresis band", UP, disparity(0.09), "hold"),
     ("at or below the clear threshold clears", UP, disparity(0.08), "clear"),
-    ("not_computable never breaches, whatever the value", UP,
-     disparity(0.5, status="not_computable"), "insufficient"),
+    (
+        "not_computable never breaches, whatever the value",
+        UP,
+        disparity(0.5, status="not_computable"),
+        "insufficient",
+    ),
     ("an undefined value never breaches", UP, disparity(None), "insufficient"),
-    ("confident: the whole interval beyond the threshold breaches", CONFIDENT,
-     disparity(0.15, (0.11, 0.19)), "breach"),
-    ("confident: an interval straddling the threshold does not breach", CONFIDENT,
-     disparity(0.15, (0.07, 0.23)), "hold"),
-    ("confident: no interval means not enough evidence", CONFIDENT,
-     disparity(0.15), "insufficient"),
-    ("confident: clearing uses the point value", CONFIDENT,
-     disparity(0.05, (0.0, 0.2)), "clear"),
-    ("ratio to reference below 0.8 breaches", DOWN,
-     disparity(0.7, metric="selection_rate_ratio_to_reference"), "breach"),
-    ("ratio between 0.8 and the clear 0.85 holds", DOWN,
-     disparity(0.82, metric="selection_rate_ratio_to_reference"), "hold"),
-    ("ratio back above 0.85 clears", DOWN,
-     disparity(0.9, metric="selection_rate_ratio_to_reference"), "clear"),
+    (
+        "confident: the whole interval beyond the threshold breaches",
+        CONFIDENT,
+        disparity(0.15, (0.11, 0.19)),
+        "breach",
+    ),
+    (
+        "confident: an interval straddling the threshold does not breach",
+        CONFIDENT,
+        disparity(0.15, (0.07, 0.23)),
+        "hold",
+    ),
+    (
+        "confident: no interval means not enough evidence",
+        CONFIDENT,
+        disparity(0.15),
+        "insufficient",
+    ),
+    ("confident: clearing uses the point value", CONFIDENT, disparity(0.05, (0.0, 0.2)), "clear"),
+    (
+        "ratio to reference below 0.8 breaches",
+        DOWN,
+        disparity(0.7, metric="selection_rate_ratio_to_reference"),
+        "breach",
+    ),
+    (
+        "ratio between 0.8 and the clear 0.85 holds",
+        DOWN,
+        disparity(0.82, metric="selection_rate_ratio_to_reference"),
+        "hold",
+    ),
+    (
+        "ratio back above 0.85 clears",
+        DOWN,
+        disparity(0.9, metric="selection_rate_ratio_to_reference"),
+        "clear",
+    ),
 ]
 
 
@@ -58,8 +85,10 @@ def test_classify(config, item, kind) -> None:
 
 
 def test_selector_globs_and_condition_metric() -> None:
-    config = rule(selector={"model_id": "credit-*", "window": "1h"},
-                  condition="demographic_parity_difference > 0.1")
+    config = rule(
+        selector={"model_id": "credit-*", "window": "1h"},
+        condition="demographic_parity_difference > 0.1",
+    )
     assert len(observe([config], evaluation(0.2, T0))) == 1
     assert observe([config], evaluation(0.2, T0, model_id="fraud-v1")) == []
     assert observe([config], evaluation(0.2, T0, window="1d")) == []
@@ -67,13 +96,18 @@ def test_selector_globs_and_condition_metric() -> None:
 
 
 def test_ratio_to_reference_instances_are_per_group() -> None:
-    config = rule(condition="selection_rate_ratio_to_reference < 0.8", clear_threshold=None,
-                  selector={"group": "fem*"})
-    seen = observe([config], evaluation(0.7, T0, metric="selection_rate_ratio_to_reference",
-                                        group="female"))
+    config = rule(
+        condition="selection_rate_ratio_to_reference < 0.8",
+        clear_threshold=None,
+        selector={"group": "fem*"},
+    )
+    seen = observe(
+        [config], evaluation(0.7, T0, metric="selection_rate_ratio_to_reference", group="female")
+    )
     assert [(o.key.group, o.kind) for o in seen] == [("female", "breach")]
-    other = observe([config], evaluation(0.7, T0, metric="selection_rate_ratio_to_reference",
-                                         group="male"))
+    other = observe(
+        [config], evaluation(0.7, T0, metric="selection_rate_ratio_to_reference", group="male")
+    )
     assert other == []
 
 

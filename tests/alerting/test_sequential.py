@@ -30,7 +30,7 @@ from alerting.sequential import (
     log_e_values,
     max_lambda,
 )
-from monitor.results import Disparity, GroupResult, WindowEvaluation
+from monitor.engine.results import Disparity, GroupResult, WindowEvaluation
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "alerting.md"
 

@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 
 from monitor.config import WindowSpec
-from monitor.events import Record
-from monitor.results import WindowEvaluation
+from monitor.engine.results import WindowEvaluation
+from monitor.stream.events import Record
 
 Counts = dict[tuple[str, str, float, str, str], tuple[int, int, int, int, int, int]]
 

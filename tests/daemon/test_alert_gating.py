@@ -13,9 +13,9 @@ from typing import Any
 from alerting import AlertManager, parse_alerting_config
 from fairwatch.app import build_daemon
 from monitor.config import MonitorConfig
-from monitor.deadletter import MemoryDeadLetters
+from monitor.kafka.deadletter import MemoryDeadLetters
+from monitor.kafka.source import EmbeddedSource
 from monitor.sinks.embedded import EmbeddedSink
-from monitor.source import EmbeddedSource
 from tests.daemon.conftest import daemon_config
 from tests.daemon.reference import records
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.counts import BASE_WIDTH, row_width
-from monitor.results import WindowEvaluation
+from monitor.engine.counts import BASE_WIDTH, row_width
+from monitor.engine.results import WindowEvaluation
 from tests.daemon.reference import evaluation_counts, make_events, records, reference_counts
 from tests.daemon.test_pipeline import make_config, open_pipeline
 

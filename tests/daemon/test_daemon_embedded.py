@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 from fairwatch.app import build_daemon
-from monitor.deadletter import MemoryDeadLetters
+from monitor.kafka.deadletter import MemoryDeadLetters
+from monitor.kafka.source import EmbeddedSource
 from monitor.sinks.embedded import EmbeddedSink
-from monitor.source import EmbeddedSource
 from tests.daemon.reference import Counts, make_events, records, reference_counts
 from tests.daemon.test_pipeline import make_config
 

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 from fairwatch.app import build_daemon
-from monitor.daemon import CLOSE_GRACE
-from monitor.deadletter import MemoryDeadLetters
+from monitor.kafka.deadletter import MemoryDeadLetters
+from monitor.kafka.source import EmbeddedSource, KafkaSource
 from monitor.sinks.embedded import EmbeddedSink
-from monitor.source import EmbeddedSource, KafkaSource
+from monitor.stream.daemon import CLOSE_GRACE
 from tests.daemon.reference import make_events, records
 from tests.daemon.test_kafka_connection import closed_port
 from tests.daemon.test_pipeline import make_config

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.events import (
+from monitor.stream.events import (
     MAX_NESTING,
     REASONS,
     DecodeRules,
@@ -291,7 +291,7 @@ _PROPERTY_RULES = dataclasses.replace(RULES, max_event_bytes=16384)
 
 def _expected(raw: bytes | None) -> tuple[str, object]:
     """One record through the field-by-field path alone: its reason, or its accepted row."""
-    from monitor.events import _decode_prediction, _Reject
+    from monitor.stream.events import _decode_prediction, _Reject
 
     try:
         row = _decode_prediction(record(raw), _PROPERTY_RULES)
@@ -454,7 +454,7 @@ _LABEL_MUTATED = st.dictionaries(
 
 def _expected_label(raw: bytes | None) -> tuple[str, object]:
     """One label record through the field-by-field path alone."""
-    from monitor.events import _decode_label, _Reject
+    from monitor.stream.events import _decode_label, _Reject
 
     try:
         prediction_id, label, timestamp = _decode_label(record(raw, "labels"), _PROPERTY_RULES)
@@ -516,7 +516,7 @@ def test_a_value_holding_two_objects_is_never_split_into_two_events() -> None:
 
 
 def test_runs_from_the_consumer_process_decode_with_positions_and_original_records() -> None:
-    from monitor.pipeline import decode_runs
+    from monitor.stream.pipeline import decode_runs
 
     runs = [
         ("predictions", 0, [10, 11], [b"k10", b"k11"], [predict(prediction_id="x"), b"{bad"]),
@@ -638,7 +638,7 @@ def test_a_poison_label_is_one_invalid_event_and_its_batch_is_kept(
 
 
 def test_poison_messages_from_the_consumer_process_are_rejected_one_by_one() -> None:
-    from monitor.pipeline import decode_runs
+    from monitor.stream.pipeline import decode_runs
 
     good = _good_predictions(6)
     label = b'{"prediction_id":"g%d","label":1}'
@@ -683,7 +683,7 @@ def test_nesting_up_to_the_limit_is_read_and_deeper_is_rejected(batch_size: int)
 def test_an_exception_the_decoder_does_not_foresee_rejects_only_its_message(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import monitor.events
+    import monitor.stream.events
 
     class Broken:
         def decode(self, raw: bytes) -> object:
@@ -696,8 +696,8 @@ def test_an_exception_the_decoder_does_not_foresee_rejects_only_its_message(
             raise ZeroDivisionError("field-by-field decoder broke")
         return ("x", 1, math.nan)
 
-    monkeypatch.setattr(monitor.events, "_LABEL_DECODER", Broken())
-    monkeypatch.setattr(monitor.events, "_decode_label", broken_label)
+    monkeypatch.setattr(monitor.stream.events, "_LABEL_DECODER", Broken())
+    monkeypatch.setattr(monitor.stream.events, "_decode_label", broken_label)
     labels, errors = decode_labels(
         [record(b"{}", "labels", 1), record(b"boom", "labels", 2), record(b"{}", "labels", 3)],
         RULES,

@@ -1,4 +1,4 @@
-"""monitor/kafka_connection.py: one log line per connection state change, and a client
+"""monitor/kafka/connection.py: one log line per connection state change, and a client
 constructor that gives up in time (against a closed port: no server needed)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor.kafka_connection import ConnectionLog, StartInterrupted, create_client
+from monitor.kafka.connection import ConnectionLog, StartInterrupted, create_client
 
 BOOTSTRAP = "kafka-1:9092,kafka-2:9092"
 
@@ -40,7 +40,7 @@ def handler() -> Iterator[ConnectionLog]:
 
 
 def state_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "monitor.kafka_connection"]
+    return [r.getMessage() for r in caplog.records if r.name == "monitor.kafka.connection"]
 
 
 Line = tuple[str, int, float]

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.config import MonitorConfig, config_from_dict
-from monitor.events import Record
-from monitor.pipeline import Pipeline
-from monitor.state import StateStore
+from monitor.stream.events import Record
+from monitor.stream.pipeline import Pipeline
+from monitor.stream.state import StateStore
 from tests.daemon.reference import (
     Collector,
     evaluation_counts,

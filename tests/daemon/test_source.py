@@ -7,8 +7,8 @@ from typing import Any
 from kafka.errors import KafkaConnectionError
 
 from monitor.config import KafkaSettings
-from monitor.events import Record
-from monitor.source import EmbeddedSource, KafkaSource, default_instance_id
+from monitor.kafka.source import EmbeddedSource, KafkaSource, default_instance_id
+from monitor.stream.events import Record
 
 
 def test_embedded_source_resumes_from_positions_and_pauses() -> None:

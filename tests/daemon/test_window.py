@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from monitor.config import parse_window
-from monitor.window import (
+from monitor.stream.window import (
     GroupIndex,
     PaneCounts,
     Watermark,

@@ -25,7 +25,11 @@ def test_the_splits_load_with_the_documented_row_counts() -> None:
         assert set(frame["label"].unique()) == {0, 1}
         assert set(frame["sex"].unique()) == {"Female", "Male"}
         assert set(frame["race"].unique()) == {
-            "White", "Black", "Asian-Pac-Islander", "Amer-Indian-Eskimo", "Other",
+            "White",
+            "Black",
+            "Asian-Pac-Islander",
+            "Amer-Indian-Eskimo",
+            "Other",
         }
     # adult.names: 23.93% of the rows (train and test together) earn more than 50K.
     positives = train["label"].sum() + test["label"].sum()
@@ -44,8 +48,14 @@ def test_the_vendored_files_are_the_originals_listed_in_the_notice() -> None:
 
 def test_the_notice_attributes_the_data() -> None:
     text = NOTICE.read_text(encoding="utf-8")
-    for needed in ("Becker", "Kohavi", "1996", "CC BY 4.0", "10.24432/C5XW20",
-                   "UCI Machine Learning Repository"):
+    for needed in (
+        "Becker",
+        "Kohavi",
+        "1996",
+        "CC BY 4.0",
+        "10.24432/C5XW20",
+        "UCI Machine Learning Repository",
+    ):
         assert needed in text
 
 

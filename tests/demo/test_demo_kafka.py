@@ -14,7 +14,7 @@ import pytest
 
 from fairwatch.cli import main
 from fairwatch.demo.settings import SHORT_SCENARIO
-from monitor.events import DecodeRules, Record, decode_labels, decode_predictions
+from monitor.stream.events import DecodeRules, Record, decode_labels, decode_predictions
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +22,9 @@ pytestmark = pytest.mark.integration
 def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60.0) -> list[Record]:
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             client_id="fairwatch-demo-test")
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="fairwatch-demo-test"
+    )
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
         consumer.assign(partitions)
@@ -46,11 +47,23 @@ def test_the_demo_events_can_be_consumed_back(
     predictions_topic, labels_topic = unique_name("predictions"), unique_name("labels")
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
-        code = main(["demo", "--short", "--kafka", kafka_bootstrap, "--plain",
-                     "--predictions-topic", predictions_topic, "--labels-topic", labels_topic])
+        code = main(
+            [
+                "demo",
+                "--short",
+                "--kafka",
+                kafka_bootstrap,
+                "--plain",
+                "--predictions-topic",
+                predictions_topic,
+                "--labels-topic",
+                labels_topic,
+            ]
+        )
     assert code == 0, output.getvalue()
-    sent = re.search(r"sent ([\d,]+) events \(([\d,]+) predictions, ([\d,]+) labels\)",
-                     output.getvalue())
+    sent = re.search(
+        r"sent ([\d,]+) events \(([\d,]+) predictions, ([\d,]+) labels\)", output.getvalue()
+    )
     assert sent is not None, output.getvalue()
     total, n_predictions, n_labels = (int(group.replace(",", "")) for group in sent.groups())
     assert n_predictions == SHORT_SCENARIO.rows and total == n_predictions + n_labels

@@ -10,8 +10,8 @@ from fairwatch.demo.progress import Display
 from fairwatch.demo.recorder import WindowRecorder
 from fairwatch.episodes import EpisodeRecorder
 from fairwatch.replay import Progress
-from monitor.counts import GroupCounts
-from monitor.engine import EngineConfig, evaluate
+from monitor.engine.counts import GroupCounts
+from monitor.engine.evaluate import EngineConfig, evaluate
 
 HOUR = 3600.0
 START = 1767571200.0  # Mon 05 Jan 2026 00:00 UTC
@@ -25,15 +25,29 @@ def recorders() -> tuple[WindowRecorder, EpisodeRecorder]:
         ("race", "White"): GroupCounts(n=500, predicted_positive=95),
         ("race", "Black"): GroupCounts(n=100, predicted_positive=15),
     }
-    evaluation = evaluate("m", "12h/2h", START, START + 12 * HOUR, counts,
-                          EngineConfig(min_group_size=30, bootstrap_samples=50))
+    evaluation = evaluate(
+        "m",
+        "12h/2h",
+        START,
+        START + 12 * HOUR,
+        counts,
+        EngineConfig(min_group_size=30, bootstrap_samples=50),
+    )
     windows.on_evaluations([evaluation], now=START + 12 * HOUR)
     return windows, EpisodeRecorder()
 
 
 def progress(now: float, done: bool = False) -> Progress:
-    return Progress(now=now, events=10, total_events=20, predictions=8, labels=2,
-                    wall_seconds=1.0, done=done, evaluations=3)
+    return Progress(
+        now=now,
+        events=10,
+        total_events=20,
+        predictions=8,
+        labels=2,
+        wall_seconds=1.0,
+        done=done,
+        evaluations=3,
+    )
 
 
 def test_plain_lines_come_every_six_hours_of_event_time() -> None:
@@ -46,7 +60,10 @@ def test_plain_lines_come_every_six_hours_of_event_time() -> None:
         display.update(progress(START + 13 * HOUR, done=True))
     lines = stream.getvalue().splitlines()
     assert [line.split("  ")[0] for line in lines] == [
-        "Mon 05 Jan 00:00", "Mon 05 Jan 06:00", "Mon 05 Jan 12:00", "Mon 05 Jan 13:00",
+        "Mon 05 Jan 00:00",
+        "Mon 05 Jan 06:00",
+        "Mon 05 Jan 12:00",
+        "Mon 05 Jan 13:00",
     ]
     assert "selection Female 0.050 Male 0.250" in lines[0]
     assert "parity diff 0.200 (breach)" in lines[0]

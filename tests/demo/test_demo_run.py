@@ -85,7 +85,8 @@ def test_the_drift_fires_an_alert_for_sex_that_resolves_after_the_drift(run: Run
     drift = run.report["drift"]
     assert (drift["attribute"], drift["group"]) == ("sex", "Female")
     harmed = [
-        alert for alert in run.report["alerts"]
+        alert
+        for alert in run.report["alerts"]
         if alert["attribute"] == "sex" and alert["metric"] == METRIC
     ]
     assert len(harmed) == 1, run.report["alerts"]

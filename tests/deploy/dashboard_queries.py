@@ -43,12 +43,19 @@ def panel_queries(name: str, board: dict[str, Any]) -> list[Query]:
     queries = []
     for panel in _panels(board.get("panels", [])):
         for target in panel.get("targets", []):
-            queries.append(Query(name, f"panel {panel['title']!r} {target['refId']}",
-                                 target["query"], panel.get("repeat")))
+            queries.append(
+                Query(
+                    name,
+                    f"panel {panel['title']!r} {target['refId']}",
+                    target["query"],
+                    panel.get("repeat"),
+                )
+            )
     for annotation in board.get("annotations", {}).get("list", []):
         if annotation.get("datasource", {}).get("type") == "influxdb":
-            queries.append(Query(name, f"annotation {annotation['name']!r}",
-                                 annotation["target"]["query"]))
+            queries.append(
+                Query(name, f"annotation {annotation['name']!r}", annotation["target"]["query"])
+            )
     return queries
 
 
@@ -61,12 +68,20 @@ def _flux_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def interpolate(query: str, variables: dict[str, str], start: datetime, stop: datetime,
-                bucket: str, window_period: str = "1m") -> str:
-    text = (query.replace("v.timeRangeStart", _flux_time(start))
-            .replace("v.timeRangeStop", _flux_time(stop))
-            .replace("v.windowPeriod", window_period)
-            .replace("v.defaultBucket", json.dumps(bucket)))
+def interpolate(
+    query: str,
+    variables: dict[str, str],
+    start: datetime,
+    stop: datetime,
+    bucket: str,
+    window_period: str = "1m",
+) -> str:
+    text = (
+        query.replace("v.timeRangeStart", _flux_time(start))
+        .replace("v.timeRangeStop", _flux_time(stop))
+        .replace("v.windowPeriod", window_period)
+        .replace("v.defaultBucket", json.dumps(bucket))
+    )
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(3)

@@ -18,10 +18,10 @@ from pipeline_seed import events
 
 from fairwatch.app import build_daemon
 from monitor.config import config_from_dict
-from monitor.deadletter import MemoryDeadLetters
+from monitor.kafka.deadletter import MemoryDeadLetters
+from monitor.kafka.source import EmbeddedSource
 from monitor.sinks.embedded import EmbeddedSink
 from monitor.sinks.points import Row
-from monitor.source import EmbeddedSource
 
 HOUR = 3600.0
 
@@ -32,8 +32,11 @@ def _backup_commands() -> list[str]:
     section = text.split("## Backup and restore of the state store", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```sh\n(.*?)```", section, flags=re.S)
     assert block is not None
-    commands = [line for line in block.group(1).replace("\\\n", " ").splitlines()
-                if "sqlite3.connect" in line]
+    commands = [
+        line
+        for line in block.group(1).replace("\\\n", " ").splitlines()
+        if "sqlite3.connect" in line
+    ]
     assert len(commands) == 2
     return commands
 
@@ -46,17 +49,21 @@ def _run_backup(command: str, state_dir: Path, backup_dir: Path) -> None:
 
 
 def _config(model_id: str, state_dir: Path) -> Any:
-    return config_from_dict({
-        "kafka": {"max_poll_records": 500},
-        "models": {model_id: {"threshold": 0.5}},
-        "sensitive": {"attributes": ["sex", "race"]},
-        "windows": ["1h"],
-        "engine": {"bootstrap_samples": 100},
-        "embedded_sink": {"path": str(state_dir / "metrics.sqlite")},
-        "state_dir": str(state_dir),
-        "alerting": {"rules": [{"name": "parity", "condition": "demographic_parity_difference"
-                                " > 0.1"}], "receivers": []},
-    })
+    return config_from_dict(
+        {
+            "kafka": {"max_poll_records": 500},
+            "models": {model_id: {"threshold": 0.5}},
+            "sensitive": {"attributes": ["sex", "race"]},
+            "windows": ["1h"],
+            "engine": {"bootstrap_samples": 100},
+            "embedded_sink": {"path": str(state_dir / "metrics.sqlite")},
+            "state_dir": str(state_dir),
+            "alerting": {
+                "rules": [{"name": "parity", "condition": "demographic_parity_difference > 0.1"}],
+                "receivers": [],
+            },
+        }
+    )
 
 
 def test_online_backup_restores_to_an_exact_resume(tmp_path: Path) -> None:
@@ -68,9 +75,13 @@ def test_online_backup_restores_to_an_exact_resume(tmp_path: Path) -> None:
     # 1. a daemon runs over the first half; the backup is taken while it is still running
     live_dir = tmp_path / "live"
     source = EmbeddedSource(records[:half])
-    daemon = build_daemon(_config(model, live_dir), source=source,
-                          sink=EmbeddedSink(live_dir / "metrics.sqlite"),
-                          dead_letters=MemoryDeadLetters(), health=False)
+    daemon = build_daemon(
+        _config(model, live_dir),
+        source=source,
+        sink=EmbeddedSink(live_dir / "metrics.sqlite"),
+        dead_letters=MemoryDeadLetters(),
+        health=False,
+    )
     thread = threading.Thread(target=daemon.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -114,9 +125,13 @@ class _Run:
 def _run_all(model: str, records: list[Any], state_dir: Path) -> _Run:
     """Run a daemon over ``records`` from ``state_dir`` until idle; what it counted and wrote."""
     sink_path = state_dir / "metrics.sqlite"
-    daemon = build_daemon(_config(model, state_dir), source=EmbeddedSource(records),
-                          sink=EmbeddedSink(sink_path), dead_letters=MemoryDeadLetters(),
-                          health=False)
+    daemon = build_daemon(
+        _config(model, state_dir),
+        source=EmbeddedSource(records),
+        sink=EmbeddedSink(sink_path),
+        dead_letters=MemoryDeadLetters(),
+        health=False,
+    )
     daemon.run(stop_when_idle=True)
     reader = EmbeddedSink(sink_path)
     rows = reader.rows("fairness_group") + reader.rows("fairness_disparity")

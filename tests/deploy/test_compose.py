@@ -70,8 +70,13 @@ def test_published_ports_are_distinct_and_documented() -> None:
             assert host not in published, f"{name} and {published.get(host)} both publish {host}"
             published[host] = name
             assert container.isdigit()
-    assert published == {"29092": "kafka", "8086": "influxdb", "3000": "grafana",
-                         "8080": "fairwatch", "9000": "alert-inbox"}
+    assert published == {
+        "29092": "kafka",
+        "8086": "influxdb",
+        "3000": "grafana",
+        "8080": "fairwatch",
+        "9000": "alert-inbox",
+    }
     header = (ROOT / "docker-compose.yml").read_text().split("\nname:")[0]
     for host in ("3000", "9000", "8080", "8086"):
         assert f"http://localhost:{host}" in header
@@ -108,8 +113,11 @@ def test_grafana_datasource_matches_the_dashboards() -> None:
     for variable in ("INFLUXDB_URL", "INFLUXDB_ORG", "INFLUXDB_BUCKET", "INFLUXDB_TOKEN"):
         assert variable in _env("grafana")
     for path in (ROOT / "dashboards/json").glob("*.json"):
-        uids = {found["uid"] for found in _datasources(json.loads(path.read_text()))
-                if found.get("type") == "influxdb"}
+        uids = {
+            found["uid"]
+            for found in _datasources(json.loads(path.read_text()))
+            if found.get("type") == "influxdb"
+        }
         assert uids == {datasource["uid"]}, path.name
 
 
@@ -149,7 +157,11 @@ def test_the_mounted_config_passes_check_config() -> None:
     env = {**os.environ, **_env("fairwatch")}
     result = subprocess.run(
         [sys.executable, "-m", "fairwatch.cli", "check-config", str(path)],
-        capture_output=True, text=True, env=env, check=False, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout and "influxdb http://influxdb:8086" in result.stdout
@@ -173,8 +185,13 @@ def test_the_alert_inbox_keeps_and_shows_notifications() -> None:
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        payload = {"status": "firing", "model_id": "adult-income", "attribute": "sex",
-                   "metric": "demographic_parity_difference", "value": 0.2}
+        payload = {
+            "status": "firing",
+            "model_id": "adult-income",
+            "attribute": "sex",
+            "metric": "demographic_parity_difference",
+            "value": 0.2,
+        }
         assert httpx.post(f"{url}/alerts", json=payload, timeout=5).status_code == 200
         assert httpx.get(f"{url}/alerts", timeout=5).json()[0]["payload"] == payload
         page = httpx.get(url, timeout=5).text

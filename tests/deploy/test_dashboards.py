@@ -44,8 +44,16 @@ def _failing_sink_samples(step: int) -> list[Any]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    sink = InfluxSink(f"http://127.0.0.1:{port}", "t", "o", "b", flush_interval=0.01,
-                      retry_initial=0.01, retry_max=0.02, timeout=1.0)
+    sink = InfluxSink(
+        f"http://127.0.0.1:{port}",
+        "t",
+        "o",
+        "b",
+        flush_interval=0.01,
+        retry_initial=0.01,
+        retry_max=0.02,
+        timeout=1.0,
+    )
     sink.write_rows(pipeline_rows([CounterSample("probe", 1.0)], now=0.0))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not any(
@@ -54,16 +62,18 @@ def _failing_sink_samples(step: int) -> list[Any]:
         time.sleep(0.01)
     samples = [s for s in sink.samples() if s.name == "sink_write_failures"]
     sink.close(timeout=0.1)
-    return [CounterSample(s.name, float(step), {**s.labels, "sink": "failing"}, s.kind)
-            for s in samples]
+    return [
+        CounterSample(s.name, float(step), {**s.labels, "sink": "failing"}, s.kind) for s in samples
+    ]
 
 
 def _supplement(step: int) -> list[Any]:
     """Counters a short run cannot produce: notification failures (the alert manager's counter
     class) and sink write failures (from a sink that really failed), growing with ``step``."""
     alerts = Counters()
-    alerts.inc("fairwatch_alert_notifications_failed_total", float(step),
-               receiver="slack", reason="server")
+    alerts.inc(
+        "fairwatch_alert_notifications_failed_total", float(step), receiver="slack", reason="server"
+    )
     return [*alerts.samples(), *_failing_sink_samples(step)]
 
 
@@ -76,13 +86,22 @@ def seeded(influxdb_database: Any, tmp_path: Path) -> Iterator[Seeded]:
     start = now - now % HOUR - 12 * HOUR
 
     def sink() -> InfluxSink:
-        return InfluxSink(influx_target.url, influx_target.token, influx_target.org,
-                          influx_target.bucket, flush_interval=0.1)
+        return InfluxSink(
+            influx_target.url,
+            influx_target.token,
+            influx_target.org,
+            influx_target.bucket,
+            flush_interval=0.1,
+        )
 
     ticks = itertools.count()
-    daemon = run_daemon(model_id, events(model_id, start, hours=12), sink(),
-                        tmp_path,
-                        clock=lambda: now - 1800 + 20 * next(ticks))
+    daemon = run_daemon(
+        model_id,
+        events(model_id, start, hours=12),
+        sink(),
+        tmp_path,
+        clock=lambda: now - 1800 + 20 * next(ticks),
+    )
     counters = daemon.pipeline.counters
     assert counters.windows_evaluated >= 12 and counters.joined > 0 and counters.late
     assert counters.dead_lettered == 2
@@ -111,8 +130,9 @@ def _variables(seeded: Seeded, board: dict[str, Any]) -> dict[str, list[str]]:
         if variable["type"] == "custom":
             options = [option["value"] for option in variable["options"]]
         else:
-            flux = interpolate(variable["query"], chosen, seeded.start, seeded.stop,
-                               seeded.target.bucket)
+            flux = interpolate(
+                variable["query"], chosen, seeded.start, seeded.stop, seeded.target.bucket
+            )
             options = [str(row["_value"]) for row in _run(seeded, flux)]
         assert options, f"variable {name} returned no values"
         preferred = seeded.model_id if name == "model" else PREFERRED.get(name, options[0])
@@ -126,8 +146,12 @@ BOARDS = dashboards()
 
 
 def test_there_are_four_provisioned_dashboards() -> None:
-    assert sorted(BOARDS) == ["disparity-heatmap.json", "fleet-overview.json",
-                              "model-detail.json", "pipeline-health.json"]
+    assert sorted(BOARDS) == [
+        "disparity-heatmap.json",
+        "fleet-overview.json",
+        "model-detail.json",
+        "pipeline-health.json",
+    ]
     for board in BOARDS.values():
         assert board["uid"].startswith("fairwatch-") and board["panels"]
 
@@ -136,8 +160,12 @@ def test_generated_json_is_up_to_date() -> None:
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, str(ROOT / "dashboards/generate.py"), "--check"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "dashboards/generate.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -157,12 +185,10 @@ def _check_board(seeded: Seeded, name: str, board: dict[str, Any]) -> int:
         used = set(re.findall(r"\$\{?(\w+)", query.text))
         # a repeated panel runs once per value; custom variables are tried with every option
         expand = [v for v in used if v == query.repeat or v in custom]
-        combinations = [{}] if not expand else [{expand[0]: value}
-                                                for value in values[expand[0]]]
+        combinations = [{}] if not expand else [{expand[0]: value} for value in values[expand[0]]]
         for override in combinations:
             chosen = {key: options[0] for key, options in values.items()} | override
-            flux = interpolate(query.text, chosen, seeded.start, seeded.stop,
-                               seeded.target.bucket)
+            flux = interpolate(query.text, chosen, seeded.start, seeded.stop, seeded.target.bucket)
             rows = _run(seeded, flux)
             assert rows, f"{query.dashboard} {query.where} {override} returned no rows:\n{flux}"
             ran += 1
@@ -175,8 +201,9 @@ def _check_schema_doc_examples(seeded: Seeded) -> None:
     examples = re.findall(r"```flux\n(.*?)```", text, flags=re.S)
     assert len(examples) >= 3
     for example in examples:
-        flux = (example.replace('"fairwatch"', f'"{seeded.target.bucket}"')
-                .replace('"credit"', f'"{seeded.model_id}"'))
+        flux = example.replace('"fairwatch"', f'"{seeded.target.bucket}"').replace(
+            '"credit"', f'"{seeded.model_id}"'
+        )
         assert _run(seeded, flux), f"no rows:\n{flux}"
 
 
@@ -192,10 +219,11 @@ def test_layout_has_no_overlaps_and_ids_are_unique(name: str) -> None:
     for panel in panels:
         grid = panel["gridPos"]
         assert grid["x"] >= 0 and grid["w"] > 0 and grid["x"] + grid["w"] <= 24, panel["title"]
-        boxes.append((grid["x"], grid["y"], grid["x"] + grid["w"], grid["y"] + grid["h"],
-                      panel["title"]))
+        boxes.append(
+            (grid["x"], grid["y"], grid["x"] + grid["w"], grid["y"] + grid["h"], panel["title"])
+        )
     for index, (x1, y1, x2, y2, title) in enumerate(boxes):
-        for (a1, b1, a2, b2, other) in boxes[index + 1:]:
+        for a1, b1, a2, b2, other in boxes[index + 1 :]:
             assert x2 <= a1 or a2 <= x1 or y2 <= b1 or b2 <= y1, f"{title} overlaps {other}"
     for panel in panels:
         if panel["type"] != "row":

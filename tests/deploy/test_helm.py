@@ -36,8 +36,13 @@ needs_helm = pytest.mark.skipif(
 
 def _render(*options: str) -> dict[str, list[dict[str, Any]]]:
     assert HELM is not None
-    result = subprocess.run([HELM, "template", "fw", str(CHART), *options],
-                            capture_output=True, text=True, check=False, timeout=120)
+    result = subprocess.run(
+        [HELM, "template", "fw", str(CHART), *options],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for document in yaml.safe_load_all(result.stdout):
@@ -49,9 +54,14 @@ def _render(*options: str) -> dict[str, list[dict[str, Any]]]:
 def _check_config(text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "fairwatch.yaml"
     path.write_text(text)
-    return subprocess.run([sys.executable, "-m", "fairwatch.cli", "check-config", str(path)],
-                          capture_output=True, text=True, check=False, cwd=ROOT,
-                          env={**os.environ, "INFLUXDB_TOKEN": "token"})
+    return subprocess.run(
+        [sys.executable, "-m", "fairwatch.cli", "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env={**os.environ, "INFLUXDB_TOKEN": "token"},
+    )
 
 
 def test_default_values_config_passes_check_config(tmp_path: Path) -> None:
@@ -65,8 +75,9 @@ def test_default_values_config_passes_check_config(tmp_path: Path) -> None:
 @needs_helm
 def test_helm_lint() -> None:
     assert HELM is not None
-    result = subprocess.run([HELM, "lint", str(CHART)], capture_output=True, text=True,
-                            check=False, timeout=120)
+    result = subprocess.run(
+        [HELM, "lint", str(CHART)], capture_output=True, text=True, check=False, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -88,8 +99,11 @@ def test_statefulset_with_volume_probes_resources_and_secret_refs(tmp_path: Path
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports == {"health": 8080}
     assert container["resources"]["requests"] and container["resources"]["limits"]
-    secret_env = {env["name"]: env["valueFrom"]["secretKeyRef"] for env in container["env"]
-                  if "valueFrom" in env}
+    secret_env = {
+        env["name"]: env["valueFrom"]["secretKeyRef"]
+        for env in container["env"]
+        if "valueFrom" in env
+    }
     assert secret_env == {"INFLUXDB_TOKEN": {"name": "fairwatch-influxdb", "key": "token"}}
     mounts = {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
     assert mounts["state"] == "/var/lib/fairwatch" and mounts["config"] == "/etc/fairwatch"
@@ -107,8 +121,11 @@ def test_statefulset_with_volume_probes_resources_and_secret_refs(tmp_path: Path
 def test_service_monitor_selects_the_metrics_service() -> None:
     rendered = _render("--set", "serviceMonitor.enabled=true")
     monitor = rendered["ServiceMonitor"][0]
-    metrics = next(s for s in rendered["Service"]
-                   if s["metadata"]["labels"].get("app.kubernetes.io/component") == "metrics")
+    metrics = next(
+        s
+        for s in rendered["Service"]
+        if s["metadata"]["labels"].get("app.kubernetes.io/component") == "metrics"
+    )
     selector = monitor["spec"]["selector"]["matchLabels"]
     assert all(metrics["metadata"]["labels"][key] == value for key, value in selector.items())
     port_names = {port["name"] for port in metrics["spec"]["ports"]}
@@ -119,8 +136,13 @@ def test_service_monitor_selects_the_metrics_service() -> None:
 @needs_helm
 def test_more_than_one_replica_is_refused_and_persistence_can_be_off() -> None:
     assert HELM is not None
-    result = subprocess.run([HELM, "template", "fw", str(CHART), "--set", "replicaCount=2"],
-                            capture_output=True, text=True, check=False, timeout=120)
+    result = subprocess.run(
+        [HELM, "template", "fw", str(CHART), "--set", "replicaCount=2"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert result.returncode != 0 and "replicaCount must be 1" in result.stderr
     pod = _render("--set", "persistence.enabled=false")["StatefulSet"][0]["spec"]
     assert "volumeClaimTemplates" not in pod

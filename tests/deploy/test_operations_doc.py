@@ -10,10 +10,10 @@ import yaml
 from dashboard_queries import ROOT
 
 from alerting.metrics import HELP as ALERTING_HELP
-from monitor.counters import HELP as PIPELINE_HELP
-from monitor.disparities import METRICS
+from monitor.engine.disparities import METRICS
 from monitor.health import metric_name
 from monitor.sinks.influx import SAMPLE_HELP as SINK_HELP
+from monitor.stream.counters import HELP as PIPELINE_HELP
 
 DOC = (ROOT / "docs/operations.md").read_text()
 
@@ -44,8 +44,10 @@ def test_dashboard_links_name_provisioned_dashboards() -> None:
     compose = (ROOT / "deploy/compose/fairwatch.yaml").read_text()
     assert set(re.findall(r"/d/([a-z0-9-]+)", compose)) <= uids
     anchors = re.findall(r"operations\.md#([a-z0-9-]+)", compose)
-    headings = {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
-                for h in re.findall(r"^#+ (.+)$", DOC, flags=re.M)}
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+        for h in re.findall(r"^#+ (.+)$", DOC, flags=re.M)
+    }
     assert anchors and set(anchors) <= headings
 
 
@@ -55,8 +57,12 @@ def test_runbook_covers_every_disparity_metric_and_alert_kind() -> None:
         base = metric.name.removesuffix("_difference").removesuffix("_ratio")
         words = base.replace("_", " ")
         assert words in runbook.lower(), f"no runbook entry for {metric.name}"
-    for heading in ("disparity breach", "ratio to the reference group", "low volume",
-                    "retraining requested"):
+    for heading in (
+        "disparity breach",
+        "ratio to the reference group",
+        "low volume",
+        "retraining requested",
+    ):
         assert f"### Runbook: {heading}" in runbook
 
 

@@ -42,8 +42,14 @@ def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
     text = UNIT.read_text().replace("/opt/fairwatch/bin/fairwatch", str(fairwatch))
     unit = tmp_path / "fairwatch.service"
     unit.write_text(text)
-    result = subprocess.run(["systemd-analyze", "verify", str(unit)],
-                            capture_output=True, text=True, check=False, timeout=60)
-    problems = [line for line in (result.stdout + result.stderr).splitlines()
-                if "fairwatch.service" in line]
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    problems = [
+        line for line in (result.stdout + result.stderr).splitlines() if "fairwatch.service" in line
+    ]
     assert result.returncode == 0 and not problems, result.stdout + result.stderr

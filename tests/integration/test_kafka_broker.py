@@ -14,8 +14,12 @@ pytestmark = pytest.mark.integration
 
 
 def produce(bootstrap: str, topic: str, events: list[dict[str, Any]]) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
-                             value_serializer=lambda value: json.dumps(value).encode())
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=5,
+        value_serializer=lambda value: json.dumps(value).encode(),
+    )
     try:
         for event in events:
             producer.send(topic, event)
@@ -24,12 +28,18 @@ def produce(bootstrap: str, topic: str, events: list[dict[str, Any]]) -> None:
         producer.close()
 
 
-def consume(bootstrap: str, topic: str, group: str, expected: int,
-            timeout_s: float = 60.0) -> list[dict[str, Any]]:
+def consume(
+    bootstrap: str, topic: str, group: str, expected: int, timeout_s: float = 60.0
+) -> list[dict[str, Any]]:
     """Read until ``expected`` events arrived (or the timeout), then commit the group's offsets."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
-                             auto_offset_reset="earliest", enable_auto_commit=False,
-                             value_deserializer=json.loads)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        value_deserializer=json.loads,
+    )
     received: list[dict[str, Any]] = []
     try:
         deadline = time.monotonic() + timeout_s
@@ -50,8 +60,10 @@ def test_ten_thousand_events_arrive_exactly_once_through_a_consumer_group(
 ) -> None:
     topic = kafka_topic(partitions=3)
     group = unique_name("group")
-    events = [{"id": f"event-{index}", "model_id": "credit", "score": index / 10_000}
-              for index in range(10_000)]
+    events = [
+        {"id": f"event-{index}", "model_id": "credit", "score": index / 10_000}
+        for index in range(10_000)
+    ]
     produce(kafka_bootstrap, topic, events)
 
     received = consume(kafka_bootstrap, topic, group, expected=len(events))

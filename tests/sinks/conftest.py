@@ -6,7 +6,7 @@ import pytest
 from sink_builders import make_evaluation
 from sink_fixtures import influx_target
 
-from monitor.results import WindowEvaluation
+from monitor.engine.results import WindowEvaluation
 
 __all__ = ["influx_target"]
 

@@ -39,8 +39,11 @@ def read_rows(target: InfluxTarget, measurement: str, model_id: str) -> list[Row
     with target.client() as client:
         for table in client.query_api().query(flux, org=target.org):
             for record in table.records:
-                tags = tuple(sorted((k, v) for k, v in record.values.items()
-                                    if k not in _META and v is not None))
+                tags = tuple(
+                    sorted(
+                        (k, v) for k, v in record.values.items() if k not in _META and v is not None
+                    )
+                )
                 time: datetime = record.get_time()
                 points.setdefault((tags, time.timestamp()), {})[record.get_field()] = (
                     record.get_value()

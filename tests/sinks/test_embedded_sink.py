@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sink_builders import make_evaluation
 
-from monitor.results import WindowEvaluation
+from monitor.engine.results import WindowEvaluation
 from monitor.sinks.embedded import EmbeddedSink
 from monitor.sinks.errors import SinkClosedError
 from monitor.sinks.points import (
@@ -24,8 +24,9 @@ def _canonical(rows: list) -> list:
     return sorted((row.identity(), sorted(row.fields.items())) for row in rows)
 
 
-def test_stores_exactly_the_rows_of_the_schema(tmp_path: Path,
-                                                evaluation: WindowEvaluation) -> None:
+def test_stores_exactly_the_rows_of_the_schema(
+    tmp_path: Path, evaluation: WindowEvaluation
+) -> None:
     sink = EmbeddedSink(tmp_path / "metrics.db")
     sink.on_evaluations([evaluation], now=0)
     expected = evaluation_rows([evaluation])
@@ -48,7 +49,7 @@ def test_a_file_written_before_new_fields_gains_their_columns(tmp_path: Path) ->
             "'', \"group\" TEXT NOT NULL DEFAULT '', reference_group TEXT NOT NULL DEFAULT '', "
             "labels TEXT NOT NULL DEFAULT '{}', time REAL NOT NULL, value REAL, ci_low REAL, "
             "ci_high REAL, threshold REAL, min_group_n INTEGER, status TEXT, mode TEXT, "
-            "PRIMARY KEY (model_id, attribute, window, metric, \"group\", reference_group, "
+            'PRIMARY KEY (model_id, attribute, window, metric, "group", reference_group, '
             "labels, time))"
         )
     sink = EmbeddedSink(path)
@@ -68,12 +69,15 @@ def test_rewriting_a_window_replaces_its_rows(tmp_path: Path) -> None:
     assert len(sink.groups()) == 3
     sink.on_evaluations([make_evaluation(window_end=1_700_007_200.0)], now=2)
     assert len(sink.groups(model_id="credit", attribute="sex")) == 4
-    assert [row["time"] for row in sink.groups(attribute="race")] == [1_700_003_600.0,
-                                                                       1_700_007_200.0]
+    assert [row["time"] for row in sink.groups(attribute="race")] == [
+        1_700_003_600.0,
+        1_700_007_200.0,
+    ]
 
 
-def test_read_api_filters_and_leaves_undefined_out(tmp_path: Path,
-                                                   evaluation: WindowEvaluation) -> None:
+def test_read_api_filters_and_leaves_undefined_out(
+    tmp_path: Path, evaluation: WindowEvaluation
+) -> None:
     sink = EmbeddedSink(tmp_path / "metrics.db")
     sink.on_evaluations([evaluation, make_evaluation(model_id="other")], now=0)
     assert sink.models() == ["credit", "other"]
@@ -86,13 +90,16 @@ def test_read_api_filters_and_leaves_undefined_out(tmp_path: Path,
     assert sink.groups(since=1_700_003_601.0) == []
 
 
-def test_survives_reopening_and_pipeline_samples(tmp_path: Path,
-                                                 evaluation: WindowEvaluation) -> None:
+def test_survives_reopening_and_pipeline_samples(
+    tmp_path: Path, evaluation: WindowEvaluation
+) -> None:
     path = tmp_path / "nested" / "metrics.db"
     sink = EmbeddedSink(path)
     sink.on_evaluations([evaluation], now=0)
-    samples = [CounterSample("events_invalid", 3, {"reason": "bad_json"}),
-               CounterSample("pending_labels", 5, {}, kind="gauge")]
+    samples = [
+        CounterSample("events_invalid", 3, {"reason": "bad_json"}),
+        CounterSample("pending_labels", 5, {}, kind="gauge"),
+    ]
     sink.write_pipeline(samples, now=10.0)
     sink.write_pipeline([CounterSample("events_invalid", 4, {"reason": "bad_json"})], now=10.0)
     sink.close()
@@ -104,8 +111,9 @@ def test_survives_reopening_and_pipeline_samples(tmp_path: Path,
         {"reason": "bad_json", "name": "events_invalid", "time": 10.0, "value": 4.0}
     ]
     assert _canonical(reopened.rows(PIPELINE_MEASUREMENT)) == _canonical(
-        pipeline_rows([samples[1], CounterSample("events_invalid", 4, {"reason": "bad_json"})],
-                      10.0)
+        pipeline_rows(
+            [samples[1], CounterSample("events_invalid", 4, {"reason": "bad_json"})], 10.0
+        )
     )
     assert reopened.backlog() == 0 and not reopened.is_full()
     reopened.close()

@@ -35,23 +35,35 @@ def _families(text: str) -> dict[str, list[tuple[str, dict[str, str], float]]]:
 
 def test_endpoints_answer_over_http() -> None:
     ready = {"consumer_assigned": False}
-    pipeline = Source([
-        CounterSample("events_consumed", 120, {"topic": "predictions"}, help="Events consumed."),
-        CounterSample("events_consumed", 7, {"topic": "labels"}),
-        CounterSample("events_invalid_total", 3, {"reason": "bad_json"}),
-        CounterSample("pending_labels", 42, kind="gauge"),
-    ])
-    with HealthServer(host="127.0.0.1", port=0, sources=[pipeline, BrokenSource()],
-                      readiness={"consumer_assigned": lambda: ready["consumer_assigned"],
-                                 "sink_reachable": lambda: True}) as server:
+    pipeline = Source(
+        [
+            CounterSample(
+                "events_consumed", 120, {"topic": "predictions"}, help="Events consumed."
+            ),
+            CounterSample("events_consumed", 7, {"topic": "labels"}),
+            CounterSample("events_invalid_total", 3, {"reason": "bad_json"}),
+            CounterSample("pending_labels", 42, kind="gauge"),
+        ]
+    )
+    with HealthServer(
+        host="127.0.0.1",
+        port=0,
+        sources=[pipeline, BrokenSource()],
+        readiness={
+            "consumer_assigned": lambda: ready["consumer_assigned"],
+            "sink_reachable": lambda: True,
+        },
+    ) as server:
         assert server.port != 0
         with httpx.Client(base_url=server.url, timeout=5) as client:
             assert client.get("/healthz").status_code == 200
 
             not_ready = client.get("/readyz")
             assert not_ready.status_code == 503
-            assert not_ready.json()["checks"] == {"consumer_assigned": False,
-                                                  "sink_reachable": True}
+            assert not_ready.json()["checks"] == {
+                "consumer_assigned": False,
+                "sink_reachable": True,
+            }
             ready["consumer_assigned"] = True
             assert client.get("/readyz").status_code == 200
 
@@ -66,9 +78,7 @@ def test_endpoints_answer_over_http() -> None:
             assert families["fairwatch_events_invalid"] == [
                 ("fairwatch_events_invalid_total", {"reason": "bad_json"}, 3.0)
             ]
-            assert families["fairwatch_pending_labels"] == [
-                ("fairwatch_pending_labels", {}, 42.0)
-            ]
+            assert families["fairwatch_pending_labels"] == [("fairwatch_pending_labels", {}, 42.0)]
             assert "# HELP fairwatch_events_consumed_total Events consumed." in response.text
             assert "process_resident_memory_bytes" in response.text
             assert client.get("/nope").status_code == 404
@@ -90,12 +100,18 @@ def test_failing_checks_make_probes_fail_and_sources_can_be_added_later() -> Non
             assert client.get("/readyz").status_code == 200  # no readiness checks: ready
             server.add_readiness("sink_reachable", lambda: False)
             assert client.get("/readyz").status_code == 503
-            server.add_source(Source([
-                CounterSample("orphan_labels", 1),
-                CounterSample("orphan_labels", 2),  # the same series again: the last value wins
-                CounterSample("bad name!", 1),  # not a Prometheus name: skipped, not fatal
-                CounterSample("lag", 1, {"bad-label": "x"}, kind="gauge"),
-            ]))
+            server.add_source(
+                Source(
+                    [
+                        CounterSample("orphan_labels", 1),
+                        CounterSample(
+                            "orphan_labels", 2
+                        ),  # the same series again: the last value wins
+                        CounterSample("bad name!", 1),  # not a Prometheus name: skipped, not fatal
+                        CounterSample("lag", 1, {"bad-label": "x"}, kind="gauge"),
+                    ]
+                )
+            )
             text = client.get("/metrics").text
             assert "fairwatch_orphan_labels_total 2.0" in text
             assert "fairwatch_orphan_labels_total 1.0" not in text
@@ -108,9 +124,11 @@ def test_failing_checks_make_probes_fail_and_sources_can_be_added_later() -> Non
 
 @pytest.mark.parametrize(
     ("sample", "family"),
-    [("events_consumed", "fairwatch_events_consumed"),
-     ("events_consumed_total", "fairwatch_events_consumed"),
-     ("fairwatch_consumer_lag", "fairwatch_consumer_lag")],
+    [
+        ("events_consumed", "fairwatch_events_consumed"),
+        ("events_consumed_total", "fairwatch_events_consumed"),
+        ("fairwatch_consumer_lag", "fairwatch_consumer_lag"),
+    ],
 )
 def test_metric_names_are_prefixed_once(sample: str, family: str) -> None:
     assert metric_name(sample) == family

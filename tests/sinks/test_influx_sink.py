@@ -33,8 +33,13 @@ START = 1_700_000_000.0 - 1_700_000_000.0 % HOUR
 
 
 def _sink(target: InfluxTarget, **options: Any) -> InfluxSink:
-    options = {"flush_interval": 0.1, "retry_initial": 0.1, "retry_max": 0.5, "timeout": 3.0,
-               **options}
+    options = {
+        "flush_interval": 0.1,
+        "retry_initial": 0.1,
+        "retry_max": 0.5,
+        "timeout": 3.0,
+        **options,
+    }
     return InfluxSink(target.url, target.token, target.org, target.bucket, **options)
 
 
@@ -44,7 +49,8 @@ def _expected(evaluations: list, measurement: str) -> list:
 
 
 def test_engine_evaluations_read_back_exactly_and_equal_the_embedded_sink(
-    influxdb_database: Any, tmp_path: Path,
+    influxdb_database: Any,
+    tmp_path: Path,
 ) -> None:
     influx_target = InfluxTarget.of(influxdb_database)
     model = f"sink-{uuid.uuid4().hex[:8]}"
@@ -58,8 +64,9 @@ def test_engine_evaluations_read_back_exactly_and_equal_the_embedded_sink(
     embedded.on_evaluations(evaluations, now=START + 2 * HOUR)
     for measurement in (GROUP_MEASUREMENT, DISPARITY_MEASUREMENT):
         stored = read_rows(influx_target, measurement, model)
-        assert len(stored) == len([r for r in evaluation_rows(evaluations)
-                                   if r.measurement == measurement])
+        assert len(stored) == len(
+            [r for r in evaluation_rows(evaluations) if r.measurement == measurement]
+        )
         assert canonical(stored) == _expected(evaluations, measurement)
         assert canonical(stored) == canonical(embedded.rows(measurement))
     # field types survive the round trip: counts as integers, rates as floats
@@ -88,15 +95,18 @@ def test_pipeline_samples_are_written(influx_target: InfluxTarget) -> None:
     model = f"sink-{uuid.uuid4().hex[:8]}"
     sink = _sink(influx_target)
     sink.write_pipeline(
-        [CounterSample("events_invalid", 3, {"reason": "bad_json", "model_id": model}),
-         CounterSample("events_consumed", 40, {"model_id": model})],
+        [
+            CounterSample("events_invalid", 3, {"reason": "bad_json", "model_id": model}),
+            CounterSample("events_consumed", 40, {"model_id": model}),
+        ],
         now=START + 30,
     )
     sink.flush()
     sink.close()
     rows = read_rows(influx_target, PIPELINE_MEASUREMENT, model)
     assert sorted((dict(row.tags).get("reason", ""), row.fields) for row in rows) == [
-        ("", {"events_consumed": 40.0}), ("bad_json", {"events_invalid": 3.0}),
+        ("", {"events_consumed": 40.0}),
+        ("bad_json", {"events_invalid": 3.0}),
     ]
 
 
@@ -123,8 +133,9 @@ def test_survives_the_server_going_away_and_coming_back(
     assert sink.is_full()  # the daemon pauses consumption here
     assert not sink.is_reachable()
     assert not sink.wait_for_space(timeout=0.2)
-    failures = {s.labels.get("reason"): s.value for s in sink.samples()
-                if s.name == "sink_write_failures"}
+    failures = {
+        s.labels.get("reason"): s.value for s in sink.samples() if s.name == "sink_write_failures"
+    }
     assert failures.get("connection", 0) >= 1
 
     server.start()
@@ -142,7 +153,8 @@ def test_rows_rejected_by_the_server_raise_on_flush(influxdb_database: Any) -> N
     window_end = 1_000_000_800.0
     with target.client() as client:
         client.write_api(write_options=SYNCHRONOUS).write(
-            target.bucket, target.org,
+            target.bucket,
+            target.org,
             f"fairness_group,model_id=other n=1.5 {int(window_end * 1e9)}",
         )
     sink = _sink(target)
@@ -158,8 +170,9 @@ def test_rows_rejected_by_the_server_raise_on_flush(influxdb_database: Any) -> N
 def test_flush_returns_once_rows_are_queryable(influx_target: InfluxTarget) -> None:
     model = f"sink-{uuid.uuid4().hex[:8]}"
     sink = _sink(influx_target, flush_interval=60.0, batch_size=10)  # only size or flush sends
-    evaluations = [make_evaluation(model_id=model, window_end=START + k * HOUR)
-                   for k in range(1, 4)]
+    evaluations = [
+        make_evaluation(model_id=model, window_end=START + k * HOUR) for k in range(1, 4)
+    ]
     started = time.monotonic()
     sink.on_evaluations(evaluations, now=0)
     sink.flush(timeout=30)
@@ -175,16 +188,21 @@ def _create_database(target: InfluxTarget, name: str) -> InfluxTarget:
         with target.client() as client:
             client.buckets_api().create_bucket(bucket_name=name, org=target.org)
         return InfluxTarget(target.url, target.token, target.org, name)
-    response = httpx.post(f"{target.url}/query", data={"q": f'CREATE DATABASE "{name}"'},
-                          timeout=30)
+    response = httpx.post(
+        f"{target.url}/query", data={"q": f'CREATE DATABASE "{name}"'}, timeout=30
+    )
     response.raise_for_status()
     return InfluxTarget(target.url, target.token, target.org, f"{name}/autogen")
 
 
 def test_a_missing_bucket_is_retried_until_it_exists(influx_target: InfluxTarget) -> None:
     name = f"later_{uuid.uuid4().hex[:8]}"
-    missing = InfluxTarget(influx_target.url, influx_target.token, influx_target.org,
-                           f"{name}/autogen" if "/" in influx_target.bucket else name)
+    missing = InfluxTarget(
+        influx_target.url,
+        influx_target.token,
+        influx_target.org,
+        f"{name}/autogen" if "/" in influx_target.bucket else name,
+    )
     sink = _sink(missing)
     evaluation = make_evaluation(model_id="late-bucket", window_end=START + HOUR)
     sink.on_evaluations([evaluation], now=0)

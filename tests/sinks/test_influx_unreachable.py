@@ -21,11 +21,21 @@ def _closed_port() -> int:
 
 def test_buffers_reports_and_closes_promptly() -> None:
     # nothing is sent before flush(): a long flush_interval and a batch larger than the backlog
-    sink = InfluxSink(f"http://127.0.0.1:{_closed_port()}", "t", "o", "b", max_backlog=10,
-                      batch_size=1000, flush_interval=60, retry_initial=0.05, retry_max=0.1,
-                      close_timeout=0.5)
-    sink.on_evaluations([make_evaluation(window_end=1_700_003_600.0 + 3600 * k)
-                         for k in range(3)], now=0)
+    sink = InfluxSink(
+        f"http://127.0.0.1:{_closed_port()}",
+        "t",
+        "o",
+        "b",
+        max_backlog=10,
+        batch_size=1000,
+        flush_interval=60,
+        retry_initial=0.05,
+        retry_max=0.1,
+        close_timeout=0.5,
+    )
+    sink.on_evaluations(
+        [make_evaluation(window_end=1_700_003_600.0 + 3600 * k) for k in range(3)], now=0
+    )
     sink.on_evaluations([make_evaluation(window_end=1_700_003_600.0)], now=1)  # a revision
     assert sink.backlog() == 18  # 3 windows × 6 rows; the revision replaced its rows
     assert sink.is_full() and not sink.is_reachable()

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from influxdb_client import Point, WritePrecision
 from sink_builders import make_evaluation, make_group
 
-from monitor.results import Disparity, WindowEvaluation
+from monitor.engine.results import Disparity, WindowEvaluation
 from monitor.sinks.influx import to_line_protocol
 from monitor.sinks.points import (
     DISPARITY_MEASUREMENT,
@@ -29,7 +29,10 @@ def test_group_rows_carry_tags_counts_rates_and_intervals(evaluation: WindowEval
     rows = [row for row in evaluation_rows([evaluation]) if row.measurement == GROUP_MEASUREMENT]
     female = next(row for row in rows if row.tags["group"] == "Female")
     assert dict(female.tags) == {
-        "model_id": "credit", "attribute": "sex", "group": "Female", "window": "1h",
+        "model_id": "credit",
+        "attribute": "sex",
+        "group": "Female",
+        "window": "1h",
     }
     assert female.time == evaluation.window_end
     assert female.fields["n"] == 120 and female.fields["tp"] == 20
@@ -43,7 +46,11 @@ def test_field_types_never_vary() -> None:
     group = make_group("sex", "Male", n=10, tp=5, fp=0, tn=5, fn=0)
     evaluation = make_evaluation()
     evaluation = WindowEvaluation(
-        "m", "1h", 0.0, 3600.0, (group,),
+        "m",
+        "1h",
+        0.0,
+        3600.0,
+        (group,),
         (Disparity("sex", "demographic_parity_difference", 0, 0, 1, 10, "ok", 1),),
     )
     for row in evaluation_rows([evaluation]):
@@ -57,10 +64,16 @@ def test_undefined_values_are_omitted_not_zero() -> None:
     group = make_group("race", "Black", n=10, tp=0, fp=0, tn=0, fn=0)
     rates = {**group.rates, "selection_rate": math.nan}
     evaluation = WindowEvaluation(
-        "m", "1h", 0.0, 3600.0,
+        "m",
+        "1h",
+        0.0,
+        3600.0,
         (type(group)(**{**group.__dict__, "rates": rates}),),
-        (Disparity("race", "equalized_odds_difference", None, None, None, 10,
-                   "not_computable", 0.1),),
+        (
+            Disparity(
+                "race", "equalized_odds_difference", None, None, None, 10, "not_computable", 0.1
+            ),
+        ),
     )
     group_row, disparity_row = evaluation_rows([evaluation])
     for rate in RATES:
@@ -107,8 +120,12 @@ def test_disparity_rows_name_the_extremes_and_small_groups_as_fields() -> None:
 def test_extra_labels_become_tags_but_never_override_core_tags() -> None:
     evaluation = make_evaluation()
     evaluation = WindowEvaluation(
-        evaluation.model_id, evaluation.window, evaluation.window_start, evaluation.window_end,
-        evaluation.groups, evaluation.disparities,
+        evaluation.model_id,
+        evaluation.window,
+        evaluation.window_start,
+        evaluation.window_end,
+        evaluation.groups,
+        evaluation.disparities,
         labels={"instance": "a", "model_id": "spoofed", "empty": ""},
     )
     row = evaluation_rows([evaluation])[0]
@@ -137,8 +154,10 @@ def test_pipeline_rows_group_samples_by_labels() -> None:
     rows = pipeline_rows(samples, now=1000.5)
     by_tags = {tuple(sorted(row.tags.items())): row for row in rows}
     assert all(row.measurement == PIPELINE_MEASUREMENT and row.time == 1000.5 for row in rows)
-    assert by_tags[(("topic", "predictions"),)].fields == {"events_consumed": 10.0,
-                                                          "events_late": 2.0}
+    assert by_tags[(("topic", "predictions"),)].fields == {
+        "events_consumed": 10.0,
+        "events_late": 2.0,
+    }
     assert by_tags[(("reason", "bad_json"),)].fields == {"events_invalid": 1.0}
     assert by_tags[()].fields == {"pending_labels": 7.0}
     assert all(type(v) is float for row in rows for v in row.fields.values())
@@ -159,14 +178,22 @@ def test_line_protocol_escapes_tags_and_uses_nanoseconds() -> None:
     tags=st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=12), max_size=4),
     fields=st.dictionaries(
         st.text(min_size=1, max_size=8),
-        st.one_of(st.integers(-(2**62), 2**62), st.floats(allow_nan=True), st.text(max_size=10),
-                  st.booleans()),
-        min_size=1, max_size=5,
+        st.one_of(
+            st.integers(-(2**62), 2**62),
+            st.floats(allow_nan=True),
+            st.text(max_size=10),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=5,
     ),
     time=st.floats(min_value=0, max_value=4e9, allow_nan=False),
 )
 def test_line_protocol_equals_influxdb_clients_point(
-    measurement: str, tags: dict[str, str], fields: dict[str, Any], time: float,
+    measurement: str,
+    tags: dict[str, str],
+    fields: dict[str, Any],
+    time: float,
 ) -> None:
     row = Row(measurement, tags, fields, time)
     point = Point(measurement)

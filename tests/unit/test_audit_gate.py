@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from test_compas_verdicts import compas_like
 
-from fairwatch.cli import main
-from monitor.audit.gate import (
+from fairwatch.audit.fail_on import (
     GateResult,
     Rule,
     RuleResult,
@@ -18,7 +17,8 @@ from monitor.audit.gate import (
     check_min_group_size,
     judge_rule,
 )
-from monitor.results import Disparity, GroupResult
+from fairwatch.cli import main
+from monitor.engine.results import Disparity, GroupResult
 
 EVENTS = Path(__file__).resolve().parents[1] / "data" / "audit_events.jsonl"
 VERDICTS = ("PASS", "FAIL", "UNDECIDED")

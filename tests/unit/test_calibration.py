@@ -20,10 +20,17 @@ from alerting.config import parse_alerting_config
 from alerting.model import AlertState
 from alerting.render import alert_line
 from alerting.rules import observe, snapshot
-from monitor.audit.gate import KNOWN
-from monitor.counts import BASE_WIDTH, SCORE_SCALE, GroupCounts, count_batch, row_width, widen
-from monitor.engine import EngineConfig, evaluate
-from monitor.results import Disparity, WindowEvaluation
+from fairwatch.audit.fail_on import KNOWN
+from monitor.engine.counts import (
+    BASE_WIDTH,
+    SCORE_SCALE,
+    GroupCounts,
+    count_batch,
+    row_width,
+    widen,
+)
+from monitor.engine.evaluate import EngineConfig, evaluate
+from monitor.engine.results import Disparity, WindowEvaluation
 from monitor.sinks.points import DISPARITY_MEASUREMENT, FIELD_TYPES, evaluation_rows
 
 ADULT = Path(__file__).resolve().parents[2] / "fairwatch" / "demo" / "data"

@@ -36,8 +36,9 @@ def test_a_skipped_integration_test_fails_the_run_under_ci(
     result = suite.runpytest()
     result.assert_outcomes(passed=1, skipped=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*integration tests skipped under CI*",
-                                 "*test_needs_a_server: *no server*"])
+    result.stdout.fnmatch_lines(
+        ["*integration tests skipped under CI*", "*test_needs_a_server: *no server*"]
+    )
 
 
 def test_outside_ci_a_skip_is_only_reported(

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.counts import (
+from monitor.engine.counts import (
     BASE_WIDTH,
     COUNT_FIELDS,
     CountTable,

@@ -7,9 +7,9 @@ import dataclasses
 
 import pytest
 
-from monitor.counts import GroupCounts
-from monitor.disparities import DEFAULT_THRESHOLDS, METRICS, judge
-from monitor.engine import EngineConfig, evaluate
+from monitor.engine.counts import GroupCounts
+from monitor.engine.disparities import DEFAULT_THRESHOLDS, METRICS, judge
+from monitor.engine.evaluate import EngineConfig, evaluate
 
 
 def counts(n: int, selected: int, positives: int | None = None, tp: int = 0, fp: int = 0):

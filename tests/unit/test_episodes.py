@@ -11,9 +11,9 @@ import pytest
 from alerting.config import parse_alerting_config
 from alerting.manager import AlertManager
 from fairwatch.episodes import EpisodeRecorder, RecordingReceiver
-from monitor.counts import GroupCounts
-from monitor.engine import EngineConfig, evaluate
-from monitor.results import WindowEvaluation
+from monitor.engine.counts import GroupCounts
+from monitor.engine.evaluate import EngineConfig, evaluate
+from monitor.engine.results import WindowEvaluation
 
 HOUR = 3600.0
 ENGINE = EngineConfig(min_group_size=30, bootstrap_samples=100)

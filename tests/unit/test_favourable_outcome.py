@@ -9,9 +9,9 @@ import pytest
 from fairlearn import metrics as flm
 
 from monitor.config import MonitorConfig
-from monitor.counts import GroupCounts
-from monitor.engine import EngineConfig, evaluate
-from monitor.results import Disparity, WindowEvaluation
+from monitor.engine.counts import GroupCounts
+from monitor.engine.evaluate import EngineConfig, evaluate
+from monitor.engine.results import Disparity, WindowEvaluation
 
 
 def group(n: int, selected: int) -> GroupCounts:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from monitor.gate import ClosedWindowGate
-from monitor.results import WindowEvaluation
+from monitor.engine.results import WindowEvaluation
+from monitor.stream.closed_windows import ClosedWindowGate
 
 HOUR = 3600.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitor.groups import (
+from monitor.engine.groups import (
     MISSING,
     cap_groups,
     encode_column,

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy.stats import beta, binomtest, norm
 
-from monitor.disparity_intervals import Segments, rate_spreads
-from monitor.intervals import (
+from monitor.engine.disparity_intervals import Segments, rate_spreads
+from monitor.engine.intervals import (
     adjusted_rate,
     jeffreys_draws,
     jeffreys_quantile,

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitor.counts import GroupCounts
-from monitor.engine import EngineConfig, evaluate
+from monitor.engine.counts import GroupCounts
+from monitor.engine.evaluate import EngineConfig, evaluate
 
 # min_group_size 0: coverage is measured for every group size, the tiny ones included
 CONFIG = EngineConfig(min_group_size=0, reference_groups={"g": "g0"})

@@ -57,14 +57,16 @@ def test_kafka_properties_bind_loopback_and_make_internal_topics_single_replica(
     parser = configparser.ConfigParser(delimiters=("=",))
     parser.read_string("[server]\n" + text)
     properties = dict(parser["server"])
-    assert properties["listeners"] == (
-        "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
-    )
+    assert properties["listeners"] == ("PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093")
     assert properties["advertised.listeners"] == "PLAINTEXT://127.0.0.1:19092"
     assert properties["controller.quorum.bootstrap.servers"] == "127.0.0.1:19093"
     assert properties["log.dirs"] == str(tmp_path / "data")
-    for key in ("offsets.topic.replication.factor", "transaction.state.log.replication.factor",
-                "transaction.state.log.min.isr", "default.replication.factor"):
+    for key in (
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+        "transaction.state.log.min.isr",
+        "default.replication.factor",
+    ):
         assert properties[key] == "1", key
     assert properties["group.initial.rebalance.delay.ms"] == "0"
 
@@ -92,10 +94,13 @@ def test_cluster_ids_are_kafka_uuids() -> None:
 
 
 def test_env_lines_survive_a_shell_round_trip() -> None:
-    environment = {"FAIRWATCH_TEST_KAFKA_BOOTSTRAP": "127.0.0.1:9092",
-                   "FAIRWATCH_TEST_INFLUXDB_TOKEN": "user:pa ss'word"}
+    environment = {
+        "FAIRWATCH_TEST_KAFKA_BOOTSTRAP": "127.0.0.1:9092",
+        "FAIRWATCH_TEST_INFLUXDB_TOKEN": "user:pa ss'word",
+    }
     script = servers.env_lines(environment) + "".join(
-        f'printf "%s\\n" "${key}"\n' for key in environment)
+        f'printf "%s\\n" "${key}"\n' for key in environment
+    )
     output = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
     assert output.stdout.splitlines() == list(environment.values())
     assert shlex.split(servers.env_lines({"A": "b"})) == ["export", "A=b"]

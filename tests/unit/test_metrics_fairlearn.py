@@ -19,10 +19,10 @@ from fairlearn import metrics as flm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.counts import GroupCounts, count_batch
-from monitor.engine import EngineConfig, evaluate
-from monitor.groups import encode_column
-from monitor.results import WindowEvaluation
+from monitor.engine.counts import GroupCounts, count_batch
+from monitor.engine.evaluate import EngineConfig, evaluate
+from monitor.engine.groups import encode_column
+from monitor.engine.results import WindowEvaluation
 
 TOLERANCE = 1e-9
 

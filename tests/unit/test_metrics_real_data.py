@@ -16,9 +16,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from test_metrics_fairlearn import assert_close, check_against_fairlearn
 
-from monitor.counts import GroupCounts, count_batch
-from monitor.engine import EngineConfig, evaluate
-from monitor.groups import group_codes
+from monitor.engine.counts import GroupCounts, count_batch
+from monitor.engine.evaluate import EngineConfig, evaluate
+from monitor.engine.groups import group_codes
 
 pytestmark = pytest.mark.slow  # fairlearn's per-group metrics on 16k rows take seconds
 

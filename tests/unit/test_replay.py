@@ -15,8 +15,8 @@ from fairwatch.episodes import Episode
 from fairwatch.replay import Cadence, RecordedEvents, ReplaySource, SimulatedTime
 from fairwatch.simulation import simulated_run
 from monitor.config import MonitorConfig, config_from_dict
-from monitor.events import DecodeRules
 from monitor.sinks.embedded import EmbeddedSink
+from monitor.stream.events import DecodeRules
 from tests.backtest.stream import HOUR, START, Drift, make_events
 
 DAY = 24 * HOUR

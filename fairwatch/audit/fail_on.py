@@ -20,11 +20,11 @@ from typing import Literal
 
 import numpy as np
 
-from monitor.audit.errors import RuleError
-from monitor.disparities import METRIC_BY_NAME, REFERENCE_SUFFIX
-from monitor.engine import SIMULATED_RATES
-from monitor.intervals import wilson_interval
-from monitor.results import Disparity, GroupResult, Mode
+from fairwatch.audit.errors import RuleError
+from monitor.engine.disparities import METRIC_BY_NAME, REFERENCE_SUFFIX
+from monitor.engine.evaluate import SIMULATED_RATES
+from monitor.engine.intervals import wilson_interval
+from monitor.engine.results import Disparity, GroupResult, Mode
 
 ALIASES = {"four_fifths": "selection_rate" + REFERENCE_SUFFIX}
 KNOWN = {*METRIC_BY_NAME, *(rate + REFERENCE_SUFFIX for rate in SIMULATED_RATES)}

@@ -5,7 +5,7 @@ default, the *most favoured* group: the highest favourable rate among the groups
 predictions (the EEOC convention: each group's selection rate is compared with the highest).
 Rates of selection are taken on the favourable outcome: with prediction 0 favourable (a
 high-risk flag, a denial) the ratio compares ``1 − selection_rate``, never the adverse rate.
-Intervals come from :func:`monitor.intervals.ratio_interval` (the ratio of two independent
+Intervals come from :func:`monitor.engine.intervals.ratio_interval` (the ratio of two independent
 proportions); the reference's own ratio is exactly 1.
 """
 
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.disparities import REFERENCE_SUFFIX, judge
-from monitor.disparity_intervals import Segments
-from monitor.engine_config import EngineConfig
-from monitor.evidence import FAVOURABLE_RATE, compared_counts
-from monitor.intervals import ratio_interval
-from monitor.rates import divide, to_optional
-from monitor.results import Disparity
+from monitor.engine.config import EngineConfig
+from monitor.engine.disparities import REFERENCE_SUFFIX, judge
+from monitor.engine.disparity_intervals import Segments
+from monitor.engine.evidence import FAVOURABLE_RATE, compared_counts
+from monitor.engine.intervals import ratio_interval
+from monitor.engine.rates import divide, to_optional
+from monitor.engine.results import Disparity
 
 
 def compared_rate(rate: str, favourable: int) -> str:

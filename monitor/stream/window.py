@@ -13,7 +13,7 @@ kept (a *late* prediction revises them, as a late label does); the label horizon
 panes are kept.
 
 Each pane holds one counts matrix per input partition (rows: the model's groups, see
-:class:`GroupIndex`; columns: :func:`monitor.counts.row_width`), so the counts of several
+:class:`GroupIndex`; columns: :func:`monitor.engine.counts.row_width`), so the counts of several
 consumer instances can later be merged by addition.
 """
 
@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from monitor.config import WindowSpec
-from monitor.counts import GroupCounts
+from monitor.engine.counts import GroupCounts
 
 PaneKey = tuple[str, str, float, int]  # (window spec name, model, pane start, partition)
 WindowKey = tuple[str, str, float]  # (window spec name, model, window start)

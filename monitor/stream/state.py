@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.join import SCHEMA as JOIN_SCHEMA
-from monitor.window import GroupIndex, PaneCounts, PaneKey, WindowKey
+from monitor.stream.join import SCHEMA as JOIN_SCHEMA
+from monitor.stream.window import GroupIndex, PaneCounts, PaneKey, WindowKey
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS panes (

@@ -13,9 +13,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from monitor.disparities import REFERENCE_SUFFIX
-from monitor.intervals import wilson_interval
-from monitor.results import RATE_LABELS, Disparity, GroupResult, signed
+from monitor.engine.disparities import REFERENCE_SUFFIX
+from monitor.engine.intervals import wilson_interval
+from monitor.engine.results import RATE_LABELS, Disparity, GroupResult, signed
 
 STATUS_COLOUR = {
     "breach": "#c62828",

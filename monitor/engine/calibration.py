@@ -2,7 +2,7 @@
 
 Per group, over its labeled rows that carry a score, with ``bins`` equal score bins on [0, 1]:
 ``c_b`` rows in bin ``b``, ``k_b`` of them with label 1, ``S_b`` the sum of their scores
-(``mid_b · c_b`` plus the bin's offset sum, :mod:`monitor.counts`), ``N = Σ c_b``:
+(``mid_b · c_b`` plus the bin's offset sum, :mod:`monitor.engine.counts`), ``N = Σ c_b``:
 
 * the reliability diagram: per bin the mean score ``S_b / c_b`` and the observed rate
   ``k_b / c_b`` (undefined for an empty bin);
@@ -14,7 +14,8 @@ Each is undefined (NaN, ``None`` in results) when ``N = 0``.
 
 Across the groups of an attribute, ``calibration_difference = max_g gap_g − min_g gap_g`` over
 the groups with at least ``min_group_size`` labeled scored rows, judged like every difference.
-Its interval uses the argument of :mod:`monitor.disparity_intervals` (the contender range) with
+Its interval uses the argument of :mod:`monitor.engine.disparity_intervals` (the contender range)
+with
 each group's estimation error ``e_g = ĝap_g − gap_g = X_g − P_g / N_g`` simulated from its per-bin
 counts, the scores taken as given: ``X* ≈ Σ_b w_b p*_b`` (``w_b = c_b / N``) with ``p*_b`` from
 bin ``b``'s Jeffreys distribution ``Beta(k_b + ½, c_b − k_b + ½)``, plus the multinomial spread of
@@ -22,7 +23,8 @@ the bin weights (another sample puts other shares of the rows in each bin),
 ``σ_w² = (Σ_b w_b d_b² − (Σ_b w_b d_b)²) / N`` with ``d_b = (S_b − k_b) / c_b``. ``X*`` is drawn
 from one Beta per group with that mean and variance (exact for a single bin; drawing every bin
 costs ten times more, most of it in the exact quantiles of small bins), through
-:func:`monitor.intervals.jeffreys_draws` from the engine's pool of normals, in an order and with
+:func:`monitor.engine.intervals.jeffreys_draws` from the engine's pool of normals, in an order and
+with
 signs seeded by the window's counts: the same counts give the same interval. docs/metrics.md has
 the measured coverage.
 """
@@ -33,13 +35,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.counts import BASE_WIDTH, SCORE_SCALE, bin_centres, bins_of_width
-from monitor.disparities import SCORE_METRICS, DisparityMetric, judge
-from monitor.disparity_intervals import Segments
-from monitor.engine_config import EngineConfig
-from monitor.intervals import jeffreys_draws, normal_matrix, row_quantiles, window_generator
-from monitor.rates import divide
-from monitor.results import Disparity, ReliabilityBin
+from monitor.engine.config import EngineConfig
+from monitor.engine.counts import BASE_WIDTH, SCORE_SCALE, bin_centres, bins_of_width
+from monitor.engine.disparities import SCORE_METRICS, DisparityMetric, judge
+from monitor.engine.disparity_intervals import Segments
+from monitor.engine.intervals import jeffreys_draws, normal_matrix, row_quantiles, window_generator
+from monitor.engine.rates import divide
+from monitor.engine.results import Disparity, ReliabilityBin
 
 CALIBRATION_GAP = "calibration_gap"
 CALIBRATION_DIFFERENCE = SCORE_METRICS[0]

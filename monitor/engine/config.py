@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from monitor.disparities import DEFAULT_THRESHOLDS, METRIC_BY_NAME
-from monitor.results import Mode
+from monitor.engine.disparities import DEFAULT_THRESHOLDS, METRIC_BY_NAME
+from monitor.engine.results import Mode
 
 SIMULATED_RATES: tuple[str, ...] = ("selection_rate", "tpr", "fpr", "ppv", "accuracy")
 FAVOURABLE_PREDICTIONS = (0, 1)
@@ -23,7 +23,7 @@ class EngineConfig:
     decide (``breach``, ``ok`` or ``undecided``), ``point`` the value. ``thresholds`` maps a
     disparity metric name (``demographic_parity_difference``, …, and
     ``selection_rate_ratio_to_reference``) to its threshold; names not given use
-    :func:`monitor.disparities.default_thresholds` (0.1 for differences, 0.8 for ratios).
+    :func:`monitor.engine.disparities.default_thresholds` (0.1 for differences, 0.8 for ratios).
     ``favourable_prediction`` says which decision is favourable to the person (1: approve, the
     default; 0: when 1 means high risk or deny), ``favourable_predictions`` overrides it per model
     id; ratios of selection rates (the four-fifths rule) compare favourable rates.

@@ -1,23 +1,24 @@
 """The pipeline core: records → decode → join → window counts → evaluated windows → listeners.
 
-It knows nothing about Kafka: records come in as :class:`monitor.events.Record` tuples from any
-source (the Kafka consumer of :mod:`monitor.source`, or the :class:`monitor.source.EmbeddedSource`
-used by the demo and the tests), and the daemon (:mod:`monitor.daemon`) drives it.
+It knows nothing about Kafka: records come in as :class:`monitor.stream.events.Record` tuples from
+any source (the Kafka consumer of :mod:`monitor.kafka.source`, or the
+:class:`monitor.kafka.source.EmbeddedSource`
+used by the demo and the tests), and the daemon (:mod:`monitor.stream.daemon`) drives it.
 
 Public API::
 
-    store = StateStore(config.state_dir)          # monitor.state; one SQLite file
+    store = StateStore(config.state_dir)          # monitor.stream.state; one SQLite file
     pipeline = Pipeline(config, store, listeners=[sink, alert_manager])
     pipeline.positions                            # {(topic, partition): next offset}, restored
     rejected = pipeline.process(records)          # -> list[InvalidEvent] (bad input is data)
     rejected = pipeline.process_decoded(batch)    # a DecodedBatch from decode_batch(records)
                                                   # or decode_runs(runs from the consumer
-                                                  # process), see monitor.prefetch
+                                                  # process), see monitor.kafka.consumer_process
     evaluations = pipeline.evaluate(now)          # evaluates the changed windows and hands
                                                   # them to every listener; returns them
     pipeline.confirm_written()                    # the sink wrote everything handed so far
     pipeline.checkpoint()                         # state + offsets in one transaction
-    pipeline.samples()                            # CounterSamples (monitor.counters)
+    pipeline.samples()                            # CounterSamples (monitor.stream.counters)
     pipeline.close()
 
 ``process`` may be called any number of times between checkpoints; nothing is durable until
@@ -47,10 +48,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.config import MonitorConfig, WindowSpec
-from monitor.counters import PipelineCounters
-from monitor.counts import count_batch, row_width, widen
-from monitor.engine import EngineConfig, evaluate
-from monitor.events import (
+from monitor.engine.counts import count_batch, row_width, widen
+from monitor.engine.evaluate import EngineConfig, evaluate
+from monitor.engine.groups import group_codes
+from monitor.engine.results import WindowEvaluation
+from monitor.stream.counters import PipelineCounters
+from monitor.stream.events import (
     DecodeRules,
     InvalidEvent,
     Labels,
@@ -61,12 +64,9 @@ from monitor.events import (
     decode_labels,
     decode_predictions,
 )
-from monitor.groups import group_codes
-from monitor.join import PendingStore
-from monitor.results import WindowEvaluation
-from monitor.state import StateStore, TopicPartition
-from monitor.types import CounterSample, EvaluationFilter, EvaluationListener
-from monitor.window import (
+from monitor.stream.join import PendingStore
+from monitor.stream.state import StateStore, TopicPartition
+from monitor.stream.window import (
     GroupIndex,
     PaneCounts,
     Watermark,
@@ -74,6 +74,7 @@ from monitor.window import (
     counts_by_group,
     windows_of_pane,
 )
+from monitor.types import CounterSample, EvaluationFilter, EvaluationListener
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Where records come from: the Kafka consumer, or an embedded source for the demo and tests.
 
-A source hands out :class:`monitor.events.Record` batches and resumes from the positions the
+A source hands out :class:`monitor.stream.events.Record` batches and resumes from the positions the
 pipeline restored from its checkpoint (the local checkpoint is the truth; Kafka's committed
 offsets only follow it, for monitoring tools).
 
@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from monitor.config import KafkaSettings
-from monitor.events import Record, RecordRun
-from monitor.kafka_connection import Flag, StartInterrupted, connection_failed, create_client
+from monitor.kafka.connection import Flag, StartInterrupted, connection_failed, create_client
+from monitor.stream.events import Record, RecordRun
 
 logger = logging.getLogger(__name__)
 
@@ -360,7 +360,7 @@ class KafkaSource:
 
     def poll_runs(self, max_records: int, timeout: float) -> list[RecordRun]:
         """The next records as one run of columns per partition (see
-        :class:`monitor.events.RecordColumns`), in offset order."""
+        :class:`monitor.stream.events.RecordColumns`), in offset order."""
         return [
             (
                 partition.topic,

@@ -37,9 +37,9 @@ from dataclasses import replace
 from types import FrameType
 from typing import Any
 
-from monitor.deadletter import DeadLetters
-from monitor.pipeline import Pipeline
-from monitor.source import Source, StartInterrupted
+from monitor.kafka.deadletter import DeadLetters
+from monitor.kafka.source import Source, StartInterrupted
+from monitor.stream.pipeline import Pipeline
 from monitor.types import CounterSample, CounterSource, MetricsSink
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ CLOSE_GRACE = 3.0
 
 
 class Daemon:
-    """Drives a :class:`monitor.pipeline.Pipeline` from a source to a sink."""
+    """Drives a :class:`monitor.stream.pipeline.Pipeline` from a source to a sink."""
 
     def __init__(
         self,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from monitor.audit.core import AuditOptions, AuditReport, audit_rows, run_audit
-from monitor.audit.errors import AuditInputError, RuleError
+from fairwatch.audit.core import AuditOptions, AuditReport, audit_rows, run_audit
+from fairwatch.audit.errors import AuditInputError, RuleError
 
 __all__ = [
     "AuditInputError",

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, cast
 import numpy as np
 import orjson
 
-from monitor.audit.errors import AuditInputError
+from fairwatch.audit.errors import AuditInputError
 
 FORMATS = ("jsonl", "csv", "parquet")
 _SUFFIXES = {

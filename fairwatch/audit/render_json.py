@@ -6,10 +6,10 @@ from typing import Any
 
 import orjson
 
-from monitor.audit.core import AuditReport
-from monitor.audit.gate import GateResult
-from monitor.rates import RATE_NAMES
-from monitor.results import Disparity, GroupResult
+from fairwatch.audit.core import AuditReport
+from fairwatch.audit.fail_on import GateResult
+from monitor.engine.rates import RATE_NAMES
+from monitor.engine.results import Disparity, GroupResult
 
 
 def group_dict(group: GroupResult) -> dict[str, Any]:

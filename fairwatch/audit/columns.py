@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.audit.errors import AuditInputError
-from monitor.audit.reader import Rows
-from monitor.counts import UNLABELED
+from fairwatch.audit.errors import AuditInputError
+from fairwatch.audit.reader import Rows
+from monitor.engine.counts import UNLABELED
 
 _TRUE = {"1", "1.0", "true", "t", "yes"}
 _FALSE = {"0", "0.0", "false", "f", "no"}

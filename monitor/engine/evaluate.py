@@ -2,8 +2,8 @@
 
 No I/O and no clock: the same counts and configuration always give the same evaluation,
 intervals included (the simulation draws come from a fixed seed). Each disparity compares the
-groups with enough data for its rates (:mod:`monitor.evidence`); ratios to the reference group
-are in :mod:`monitor.reference`.
+groups with enough data for its rates (:mod:`monitor.engine.evidence`); ratios to the reference
+group are in :mod:`monitor.engine.reference`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from monitor.calibration import (
+from monitor.engine.calibration import (
     CALIBRATION_GAP,
     ScoreBins,
     calibration_disparities,
@@ -20,9 +20,16 @@ from monitor.calibration import (
     expected_calibration_error,
     reliability,
 )
-from monitor.counts import BASE_WIDTH, GroupCounts, row_width
-from monitor.disparities import METRIC_BY_NAME, METRICS, SCORE_METRICS, DisparityMetric, judge
-from monitor.disparity_intervals import (
+from monitor.engine.config import SIMULATED_RATES, EngineConfig
+from monitor.engine.counts import BASE_WIDTH, GroupCounts, row_width
+from monitor.engine.disparities import (
+    METRIC_BY_NAME,
+    METRICS,
+    SCORE_METRICS,
+    DisparityMetric,
+    judge,
+)
+from monitor.engine.disparity_intervals import (
     RateSpreads,
     Segments,
     combine_bounds,
@@ -31,19 +38,18 @@ from monitor.disparity_intervals import (
     metric_values,
     rate_spreads,
 )
-from monitor.engine_config import SIMULATED_RATES, EngineConfig
-from monitor.evidence import FAVOURABLE_RATE, Comparison, compare, small_rows
-from monitor.groups import SEPARATOR, cap_groups
-from monitor.intervals import (
+from monitor.engine.evidence import FAVOURABLE_RATE, Comparison, compare, small_rows
+from monitor.engine.groups import SEPARATOR, cap_groups
+from monitor.engine.intervals import (
     adjusted_rate,
     normal_matrix,
     normal_row_maxima,
     row_quantiles,
     wilson_interval,
 )
-from monitor.rates import RATE_NAMES, all_rate_counts, divide, label_coverage, to_optional
-from monitor.reference import compared_rate, reference_ratios
-from monitor.results import Disparity, GroupResult, WindowEvaluation
+from monitor.engine.rates import RATE_NAMES, all_rate_counts, divide, label_coverage, to_optional
+from monitor.engine.reference import compared_rate, reference_ratios
+from monitor.engine.results import Disparity, GroupResult, WindowEvaluation
 
 __all__ = ["SIMULATED_RATES", "EngineConfig", "counts_matrix", "evaluate"]
 
@@ -58,7 +64,7 @@ def evaluate(
 ) -> WindowEvaluation:
     """Evaluate one window: per-group rates with Wilson intervals, disparities with simulation
     intervals and statuses; with scores, calibration per group and ``calibration_difference``
-    (:mod:`monitor.calibration`). ``counts`` is keyed by ``(attribute, group)``; an
+    (:mod:`monitor.engine.calibration`). ``counts`` is keyed by ``(attribute, group)``; an
     intersection's attribute is named like ``race&sex``. Attributes come out single ones first, then
     intersections, each sorted by name, groups sorted by name."""
     config = config or EngineConfig()

@@ -2,7 +2,7 @@
 
 Every rate is ``sum(numerator fields) / sum(denominator fields)`` of one group's counts and is
 undefined (``None``, NaN in arrays) when the denominator is zero. Calibration (``ece``,
-``calibration_gap``) comes from the score histograms: :mod:`monitor.calibration`.
+``calibration_gap``) comes from the score histograms: :mod:`monitor.engine.calibration`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.counts import BASE_WIDTH, COUNT_FIELDS
+from monitor.engine.counts import BASE_WIDTH, COUNT_FIELDS
 
 FIELD_INDEX = {name: index for index, name in enumerate(COUNT_FIELDS)}
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from monitor.audit.columns import AuditColumns, extract_columns
-from monitor.audit.errors import AuditInputError
-from monitor.audit.reader import Rows, read_rows
-from monitor.counts import GroupCounts, count_batch
-from monitor.engine import EngineConfig, evaluate
-from monitor.groups import group_codes, intersection_name
-from monitor.results import WindowEvaluation
+from fairwatch.audit.columns import AuditColumns, extract_columns
+from fairwatch.audit.errors import AuditInputError
+from fairwatch.audit.reader import Rows, read_rows
+from monitor.engine.counts import GroupCounts, count_batch
+from monitor.engine.evaluate import EngineConfig, evaluate
+from monitor.engine.groups import group_codes, intersection_name
+from monitor.engine.results import WindowEvaluation
 
 
 @dataclass(frozen=True)

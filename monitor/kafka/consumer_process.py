@@ -3,10 +3,10 @@ records (kafka-python is pure Python) overlaps with decoding, joining and counti
 
 The split is by cost: kafka-python's record parsing takes about as long as everything the
 daemon does with an event, so the child only fetches, parses and hands on each partition's
-offsets, keys and values as plain lists (:data:`monitor.events.RecordRun`; pickling a list of
+offsets, keys and values as plain lists (:data:`monitor.stream.events.RecordRun`; pickling a list of
 record tuples cost a third as much again as the parsing); decoding runs in the daemon.
 
-The child owns a :class:`monitor.source.KafkaSource` and streams record batches to the daemon
+The child owns a :class:`monitor.kafka.source.KafkaSource` and streams record batches to the daemon
 through a bounded queue (two batches ahead at most, so it never runs far ahead of the pipeline).
 It resumes every partition from the positions it has *handed out*: the daemon processes every
 batch it receives, in order, before its next checkpoint, so what was handed out is exactly what
@@ -33,10 +33,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from monitor.config import KafkaSettings
-from monitor.events import DecodeRules, Record
-from monitor.kafka_connection import StartInterrupted, install_connection_log
-from monitor.pipeline import DecodedBatch, decode_runs
-from monitor.source import (
+from monitor.kafka.connection import StartInterrupted, install_connection_log
+from monitor.kafka.source import (
     GroupConflictError,
     KafkaSource,
     KafkaUnreachableError,
@@ -44,6 +42,8 @@ from monitor.source import (
     SourceError,
     TopicPartition,
 )
+from monitor.stream.events import DecodeRules, Record
+from monitor.stream.pipeline import DecodedBatch, decode_runs
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def _child(
 
 
 class ProcessSource:
-    """:class:`monitor.source.Source` with the Kafka consumer in a child process."""
+    """:class:`monitor.kafka.source.Source` with the Kafka consumer in a child process."""
 
     def __init__(self, settings: KafkaSettings, rules: DecodeRules, instance_id: str) -> None:
         self.settings = settings

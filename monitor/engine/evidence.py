@@ -7,8 +7,8 @@ negatives for NPV, labeled rows for accuracy) is at least ``min_group_size``, an
 undefined rate never takes part). The other groups are the comparison's *small* groups: reported
 with their own rates, left out of the disparity — they never silence it while two groups remain.
 
-Like :mod:`monitor.disparity_intervals`, everything works on *segments*: the groups of several
-attributes stacked in one array, one contiguous run of rows per attribute.
+Like :mod:`monitor.engine.disparity_intervals`, everything works on *segments*: the groups of
+several attributes stacked in one array, one contiguous run of rows per attribute.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.disparity_intervals import Segments
-from monitor.rates import divide, rate_counts
+from monitor.engine.disparity_intervals import Segments
+from monitor.engine.rates import divide, rate_counts
 
 #: The share of predictions with the favourable outcome when that outcome is prediction 0
 #: (``1 − selection_rate``); with prediction 1 favourable it is the selection rate itself.

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from monitor.config import KafkaSettings
-from monitor.events import InvalidEvent
-from monitor.kafka_connection import create_client
-from monitor.source import kafka_client_settings
+from monitor.kafka.connection import create_client
+from monitor.kafka.source import kafka_client_settings
+from monitor.stream.events import InvalidEvent
 
 logger = logging.getLogger(__name__)
 

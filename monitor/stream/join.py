@@ -2,12 +2,13 @@
 
 The store lives on disk, in the state database (SQLite, WAL), so millions of pending predictions
 cost disk, not RAM. It shares the state's connection and transaction: the pending rows, the window
-counts and the consumed offsets are committed together (see :mod:`monitor.state`).
+counts and the consumed offsets are committed together (see :mod:`monitor.stream.state`).
 
 A pending prediction keeps only what the join needs, packed in one fixed-size record (binding
 one blob instead of eight columns makes inserts several times faster): event time, score, model
 (a number from ``pending_models``), partition, the window specifications that counted it (a bit
-mask), the decision, and its group rows (the model's :class:`monitor.window.GroupIndex` rows).
+mask), the decision, and its group rows (the model's :class:`monitor.stream.window.GroupIndex`
+rows).
 The label is a column of its own (``-1`` until known). Rows stay after their label arrived so that
 a duplicate label is recognised; they leave when the label horizon has passed.
 
@@ -86,7 +87,7 @@ class PendingStore:
     """Pending predictions and early labels in the state database (no commit of its own)."""
 
     def __init__(self, connection: sqlite3.Connection, group_columns: int) -> None:
-        self.connection = connection  # the schema is created by monitor.state.StateStore
+        self.connection = connection  # the schema is created by monitor.stream.state.StateStore
         self.dtype = record_type(group_columns)
         self.models: dict[str, int] = dict(
             connection.execute("SELECT model, number FROM pending_models").fetchall()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from monitor.results import WindowEvaluation
+from monitor.engine.results import WindowEvaluation
 from monitor.types import CounterSample, EvaluationListener, WindowDecision
 
 WindowId = tuple[str, str, float]  # (model_id, window spec, window start)

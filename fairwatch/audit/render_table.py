@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from monitor.audit.core import AuditReport
-from monitor.disparities import REFERENCE_SUFFIX
-from monitor.results import Disparity, GroupResult, signed
+from fairwatch.audit.core import AuditReport
+from monitor.engine.disparities import REFERENCE_SUFFIX
+from monitor.engine.results import Disparity, GroupResult, signed
 
 SHOWN_RATES = (
     ("selection_rate", "selection rate"),

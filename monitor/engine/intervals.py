@@ -7,7 +7,7 @@
   rate is drawn from its Jeffreys confidence distribution ``Beta(k + ½, n − k + ½)`` (the
   posterior under the Jeffreys prior, whose equal-tailed quantiles are the Jeffreys interval of
   Brown, Cai and DasGupta 2001, accurate in each tail separately, Cai 2005); how the bounds
-  follow from the draws is in :mod:`monitor.disparity_intervals`.
+  follow from the draws is in :mod:`monitor.engine.disparity_intervals`.
 
 The Beta quantiles come from a standard normal ``Z`` through closed forms, so a draw costs a few
 arithmetic operations (see :func:`jeffreys_quantile`). ``Z`` comes from a fixed pool (a

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from html import escape
 
-from monitor.audit.core import AuditReport
-from monitor.audit.gate import GateResult
-from monitor.audit.plots import (
+from fairwatch.audit.core import AuditReport
+from fairwatch.audit.fail_on import GateResult
+from fairwatch.audit.plots import (
     THIN_BIN_ROWS,
     disparity_figure,
     group_rates_figure,
     reference_figure,
     reliability_figure,
 )
-from monitor.disparities import REFERENCE_SUFFIX
-from monitor.results import RATE_LABELS, Disparity, GroupResult, signed
+from monitor.engine.disparities import REFERENCE_SUFFIX
+from monitor.engine.results import RATE_LABELS, Disparity, GroupResult, signed
 
 STATUS_TEXT = {
     "breach": "breach",

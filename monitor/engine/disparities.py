@@ -11,8 +11,8 @@ defined rate leave the disparity undefined. Each group's ratio to a reference gr
 disparity judged by the four-fifths rule.
 
 Disparities of a statistic of the scores rather than a rate of the confusion counts are declared
-in :data:`SCORE_DISPARITIES` and computed from the score histograms (:mod:`monitor.calibration`);
-they are judged and named like the others.
+in :data:`SCORE_DISPARITIES` and computed from the score histograms
+(:mod:`monitor.engine.calibration`); they are judged and named like the others.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-from monitor.results import Mode, Status
+from monitor.engine.results import Mode, Status
 
 Aggregation = Literal["difference", "ratio"]
 

@@ -1,7 +1,7 @@
 """Intervals of disparities from simulated group rates (docs/metrics.md has the argument).
 
 Notation: ``p_g`` a group's true rate, ``p̂_g`` its observed rate, ``p*_g`` a draw from its
-Jeffreys confidence distribution ``Beta(k + ½, n − k + ½)`` (:func:`monitor.intervals.
+Jeffreys confidence distribution ``Beta(k + ½, n − k + ½)`` (:func:`monitor.engine.intervals.
 jeffreys_draws`) and ``e*_g = p̂_g − p*_g`` the simulated counterpart of the estimation error
 ``e_g = p̂_g − p_g``. For the difference ``D = max_g p − min_g p``, with ``T`` the groups that
 could be the highest and ``B`` those that could be the lowest (*contenders*: a group whose
@@ -45,8 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.disparities import Aggregation, DisparityMetric
-from monitor.intervals import jeffreys_draws, jeffreys_quantile, window_generator
+from monitor.engine.disparities import Aggregation, DisparityMetric
+from monitor.engine.intervals import jeffreys_draws, jeffreys_quantile, window_generator
 
 _TINY = 1e-12  # floor for the logs of rates drawn at 0
 _CONTENDER_Z = 1.96
@@ -176,7 +176,7 @@ def rate_spreads(
     standard normals the draws are made from: a group uses pool row
     ``order[normal_offset · size + local]`` (``normal_offset`` may be given per group) times a
     sign, where ``order`` (a permutation of the pool's rows) and the signs are drawn per call
-    from :func:`monitor.intervals.window_generator` seeded by the counts and the pool; so a
+    from :func:`monitor.engine.intervals.window_generator` seeded by the counts and the pool; so a
     group's draws change from window to window but not between evaluations of the same counts.
     Only contenders are simulated: other groups cannot change the bounds. ``with_log`` (for
     all groups or per group) limits the log-scale noise, which only ratios need, to where it is
