@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.backtest.stream import START, Drift, make_events, write_jsonl  # noqa: E402
+from tests.fairwatch.backtest.stream import START, Drift, make_events, write_jsonl  # noqa: E402
 
 DAY = 86400.0
 CONFIG = """\

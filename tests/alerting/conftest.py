@@ -6,7 +6,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 import pytest
-from alert_servers import RecordingServer, Responder
+
+from tests.alerting.alert_servers import RecordingServer, Responder
 
 
 @pytest.fixture

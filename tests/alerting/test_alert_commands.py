@@ -6,11 +6,11 @@ import json
 import time
 
 import yaml
-from alert_builders import HOUR, config, evaluation, webhook
-from alert_servers import Reply, always
 
 from alerting import AlertManager
 from fairwatch.cli import main
+from tests.alerting.alert_builders import HOUR, config, evaluation, webhook
+from tests.alerting.alert_servers import Reply, always
 
 
 def write_config(tmp_path, alerting, state_dir=None):

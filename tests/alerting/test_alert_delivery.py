@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 
 import pytest
-from alert_builders import HOUR, T0, config, evaluation, webhook
-from alert_servers import Reply, always
 
 from alerting import AlertManager
 from alerting.delivery import backoff
 from alerting.model import Notification
 from alerting.probe import probe_notification
 from alerting.receivers.common import RetryConfig
+from tests.alerting.alert_builders import HOUR, T0, config, evaluation, webhook
+from tests.alerting.alert_servers import Reply, always
 
 RETRY = RetryConfig(initial_backoff=1, max_backoff=60)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from alert_builders import HOUR, T0, config, evaluation, webhook
-from alert_servers import Reply, always, sequence, slack_api
 
 from alerting import AlertManager
 from alerting.silences import new_silence
+from tests.alerting.alert_builders import HOUR, T0, config, evaluation, webhook
+from tests.alerting.alert_servers import Reply, always, sequence, slack_api
 
 
 def manager(cfg, tmp_path) -> AlertManager:

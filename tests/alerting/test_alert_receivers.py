@@ -6,7 +6,6 @@ import time
 from dataclasses import replace
 
 import pytest
-from alert_servers import Reply, always, sequence, slack_api
 
 from alerting.config import parse_alerting_config
 from alerting.errors import ConfigError, ReceiverError
@@ -21,6 +20,7 @@ from alerting.receivers.webhook import (
     sign,
     verify_signature,
 )
+from tests.alerting.alert_servers import Reply, always, sequence, slack_api
 
 NOW = 1_700_000_000.0
 FIRING = replace(probe_notification("r", NOW), test=False)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from alert_builders import T0, evaluation
 
 from alerting.config import parse_alerting_config
 from alerting.rules import classify, observe
 from monitor.engine.results import Disparity
+from tests.alerting.alert_builders import T0, evaluation
 
 
 def rule(**fields):

@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dashboard_queries import ROOT
-from pipeline_seed import events
-
 from fairwatch.app import build_daemon
 from monitor.config import config_from_dict
 from monitor.kafka.deadletter import MemoryDeadLetters
 from monitor.kafka.source import EmbeddedSource
 from monitor.sinks.embedded import EmbeddedSink
 from monitor.sinks.points import Row
+from tests.deploy.dashboard_queries import ROOT
+from tests.deploy.pipeline_seed import events
 
 HOUR = 3600.0
 

@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from dashboard_queries import ROOT
+
+from tests.deploy.dashboard_queries import ROOT
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]

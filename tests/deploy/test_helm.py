@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from dashboard_queries import ROOT
+
+from tests.deploy.dashboard_queries import ROOT
 
 CHART = ROOT / "deploy/helm/fairwatch"
 

@@ -7,7 +7,7 @@ import re
 import shlex
 from pathlib import Path
 
-from dashboard_queries import ROOT
+from tests.deploy.dashboard_queries import ROOT
 
 DOCKERFILE = ROOT / "deploy/docker/Dockerfile"
 

@@ -7,13 +7,13 @@ import json
 import re
 
 import yaml
-from dashboard_queries import ROOT
 
 from alerting.metrics import HELP as ALERTING_HELP
 from monitor.engine.disparities import METRICS
 from monitor.health import metric_name
 from monitor.sinks.influx import SAMPLE_HELP as SINK_HELP
 from monitor.stream.counters import HELP as PIPELINE_HELP
+from tests.deploy.dashboard_queries import ROOT
 
 DOC = (ROOT / "docs/operations.md").read_text()
 

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from dashboard_queries import ROOT
+
+from tests.deploy.dashboard_queries import ROOT
 
 UNIT = ROOT / "deploy/systemd/fairwatch.service"
 
