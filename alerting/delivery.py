@@ -16,9 +16,15 @@ import random
 from collections.abc import Callable, Mapping
 
 from alerting.errors import ReceiverError
-from alerting.metrics import Counters
+from alerting.metrics import (
+    NOTIFICATIONS_DEFERRED,
+    NOTIFICATIONS_DROPPED,
+    NOTIFICATIONS_FAILED,
+    NOTIFICATIONS_SENT,
+)
 from alerting.receivers.common import DeliveryContext, Receiver, RetryConfig
 from alerting.store import AlertStore, OutboxItem
+from monitor.counters import Counters
 
 log = logging.getLogger("fairwatch.alerting")
 
@@ -85,7 +91,7 @@ class Outbox:
             if len(recent) >= limit.max_notifications:
                 self._store.defer(item, recent[0] + limit.per)
                 self._counters.inc(
-                    "fairwatch_alert_notifications_deferred_total",
+                    NOTIFICATIONS_DEFERRED,
                     receiver=item.receiver,
                     reason="rate_limit",
                 )
@@ -105,7 +111,7 @@ class Outbox:
             result = receiver.send(item.notification, context)
         except ReceiverError as error:
             self._counters.inc(
-                "fairwatch_alert_notifications_failed_total",
+                NOTIFICATIONS_FAILED,
                 receiver=item.receiver,
                 reason=error.kind,
             )
@@ -127,9 +133,7 @@ class Outbox:
             return False
         self._store.mark_delivered(item, now, result.thread_ref, result.clear_thread)
         status = "retrain" if receiver.kind == "retrain" else item.notification.status
-        self._counters.inc(
-            "fairwatch_alert_notifications_sent_total", receiver=item.receiver, status=status
-        )
+        self._counters.inc(NOTIFICATIONS_SENT, receiver=item.receiver, status=status)
         log.info(
             "event=notification_sent receiver=%s id=%d status=%s group=%s attempts=%d detail=%r",
             item.receiver,
@@ -143,9 +147,7 @@ class Outbox:
 
     def _drop(self, item: OutboxItem, reason: str, message: str) -> None:
         self._store.mark_failed(item, message)
-        self._counters.inc(
-            "fairwatch_alert_notifications_dropped_total", receiver=item.receiver, reason=reason
-        )
+        self._counters.inc(NOTIFICATIONS_DROPPED, receiver=item.receiver, reason=reason)
         log.error(
             "event=notification_dropped receiver=%s id=%d reason=%s error=%r",
             item.receiver,

@@ -22,7 +22,13 @@ from alerting.config import AlertingConfig, RuleConfig
 from alerting.dedup import GroupView, LogEntry, decide
 from alerting.delivery import Outbox
 from alerting.lifecycle import evaluate, expire
-from alerting.metrics import Counters, gauge
+from alerting.metrics import (
+    EVALUATIONS_REJECTED,
+    INSTANCES,
+    NOTIFICATIONS_SUPPRESSED,
+    OUTBOX_NOTIFICATIONS,
+    TRANSITIONS,
+)
 from alerting.model import AlertState, Notification
 from alerting.receivers import Receiver, build_receiver
 from alerting.receivers.retraining import RetrainingConfig
@@ -31,6 +37,7 @@ from alerting.routing import AggregationGroup, group_key, route_for
 from alerting.rules import alert_labels, observe, severity_of, snapshot
 from alerting.silences import Silence, muted
 from alerting.store import AlertStore, Enqueue
+from monitor.counters import Counters
 from monitor.engine.results import WindowEvaluation
 from monitor.types import CounterSample
 
@@ -104,7 +111,7 @@ class AlertManager:
                         getattr(evaluation, "model_id", "?"),
                         getattr(evaluation, "window", "?"),
                     )
-                    self._counters.inc("fairwatch_alert_evaluations_rejected_total")
+                    self._counters.inc(EVALUATIONS_REJECTED)
                     continue
                 for observation in observations:
                     fingerprint = observation.key.fingerprint
@@ -120,9 +127,7 @@ class AlertManager:
                 self.store.save_alerts(list(changed.values()))
 
     def _on_transition(self, before: str, state: AlertState, now: float) -> None:
-        self._counters.inc(
-            "fairwatch_alert_transitions_total", rule=state.key.rule, to=state.status
-        )
+        self._counters.inc(TRANSITIONS, rule=state.key.rule, to=state.status)
         last = state.last
         log.info(
             "event=alert_transition rule=%s fingerprint=%s model_id=%s attribute=%s metric=%s "
@@ -200,9 +205,7 @@ class AlertManager:
             rule = self._rule(state)
             labels = alert_labels(rule, state.key, severity_of(rule, state.key))
             if muted(silences, labels, now):
-                self._counters.inc(
-                    "fairwatch_alert_notifications_suppressed_total", reason="silenced"
-                )
+                self._counters.inc(NOTIFICATIONS_SUPPRESSED, reason="silenced")
             elif state.status in ("firing", "resolved"):
                 visible.append(state)
         if not visible:
@@ -223,9 +226,7 @@ class AlertManager:
         )
         if not decision.notify:
             if decision.reason != "unchanged":
-                self._counters.inc(
-                    "fairwatch_alert_notifications_suppressed_total", reason=decision.reason
-                )
+                self._counters.inc(NOTIFICATIONS_SUPPRESSED, reason=decision.reason)
             return []
         alerts = tuple(
             snapshot(self._rule(s), s, "firing" if s.status == "firing" else "resolved")
@@ -286,15 +287,11 @@ class AlertManager:
                 continue
             labels = alert_labels(rule, state.key, severity)
             if muted(self.store.silences(now, include_expired=False), labels, now):
-                self._counters.inc(
-                    "fairwatch_alert_notifications_suppressed_total", reason="silenced"
-                )
+                self._counters.inc(NOTIFICATIONS_SUPPRESSED, reason="silenced")
                 continue
             last = self.store.last_trigger(config.name, state.key.model_id)
             if last is not None and now - last < config.cooldown:
-                self._counters.inc(
-                    "fairwatch_alert_notifications_suppressed_total", reason="cooldown"
-                )
+                self._counters.inc(NOTIFICATIONS_SUPPRESSED, reason="cooldown")
                 continue
             recent = [
                 {
@@ -339,10 +336,10 @@ class AlertManager:
             for state in self._states.values():
                 if state.status in by_state:
                     by_state[state.status] += 1
-        samples += [gauge("fairwatch_alerts", float(v), state=k) for k, v in by_state.items()]
+        samples += [INSTANCES.sample(v, state=k) for k, v in by_state.items()]
         counts = self.store.outbox_counts()
         samples += [
-            gauge("fairwatch_alert_outbox", float(counts.get(status, 0)), status=status)
+            OUTBOX_NOTIFICATIONS.sample(counts.get(status, 0), status=status)
             for status in ("pending", "delivered", "failed")
         ]
         return samples

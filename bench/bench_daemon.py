@@ -125,6 +125,7 @@ def bench_config(tmp: Path, bootstrap: str, topics: list[str], **changes: Any) -
 def daemon_rate(bootstrap: str, topics: list[str], count: int) -> float:
     """The real run loop in this process (Kafka source, embedded sink) over the backlog."""
     from fairwatch.app import build_daemon
+    from monitor.stream.counters import EVENTS_CONSUMED
 
     with tempfile.TemporaryDirectory() as directory:
         config = bench_config(Path(directory), bootstrap, topics)
@@ -132,11 +133,11 @@ def daemon_rate(bootstrap: str, topics: list[str], count: int) -> float:
         counters = daemon.pipeline.counters
         thread = threading.Thread(target=daemon.run)
         thread.start()
-        while not counters.consumed:
+        while not counters.total(EVENTS_CONSUMED):
             time.sleep(0.005)
         started = time.perf_counter()
-        first = sum(counters.consumed.values())
-        while sum(counters.consumed.values()) < count:
+        first = counters.total(EVENTS_CONSUMED)
+        while counters.total(EVENTS_CONSUMED) < count:
             time.sleep(0.01)
         elapsed = time.perf_counter() - started
         daemon.stop()
@@ -198,6 +199,7 @@ def synthetic_records(count: int, batch: int, random_ids: bool = False) -> Itera
 
 def rss_child(count: int, random_ids: bool) -> None:
     """Runs in a fresh process: fill the join store with ``count`` unlabeled predictions."""
+    from monitor.stream.counters import PREDICTIONS_AWAITING_LABEL
     from monitor.stream.pipeline import Pipeline
     from monitor.stream.state import StateStore
 
@@ -221,7 +223,7 @@ def rss_child(count: int, random_ids: bool) -> None:
             if time.perf_counter() - last > 2.0:
                 pipeline.checkpoint()
                 last = time.perf_counter()
-            filled = pipeline.counters.pending_labels
+            filled = int(pipeline.counters.get(PREDICTIONS_AWAITING_LABEL))
             if filled >= mark:
                 now = time.perf_counter()
                 print(
@@ -233,7 +235,8 @@ def rss_child(count: int, random_ids: bool) -> None:
         elapsed = time.perf_counter() - started
         size = Path(config.state_dir, "state.sqlite").stat().st_size / 1e6
         print(
-            f"memory: {pipeline.counters.pending_labels:,} predictions waiting for labels, "
+            f"memory: {pipeline.counters.get(PREDICTIONS_AWAITING_LABEL):,.0f} predictions "
+            "waiting for labels, "
             f"RSS {rss_mb('VmRSS'):.0f} MB (peak {rss_mb('VmHWM'):.0f} MB), state file "
             f"{size:.0f} MB, filled at {count / elapsed:,.0f} events/s "
             f"({'random UUID' if random_ids else 'sequential'} prediction ids)"

@@ -8,17 +8,56 @@ use only Flux functions that InfluxDB 1.8 (Flux 0.65) already has and that Influ
 Grafana's macros ``v.defaultBucket``, ``v.timeRangeStart``, ``v.timeRangeStop``,
 ``v.windowPeriod``. Multi-value variables are matched with ``=~ /^${var:regex}$/``, single-value
 ones with ``== "${var}"``. The schema they read is in ``docs/influxdb-schema.md``.
+
+Names are imported, not re-typed: the measurements, fields and tags from
+``monitor/sinks/points.py``, the rates and disparity names from the engine, the counters from their
+declarations (``monitor/stream/counters.py``, ``monitor/sinks/counters.py``,
+``alerting/metrics.py``). Every field, tag and column a query names is checked against them when
+the dashboards are generated (:func:`check_query`), so a renamed field fails here, not in Grafana.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
-OUT = Path(__file__).resolve().parent / "json"
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: import the fairwatch packages of this checkout
+    sys.path.insert(0, str(ROOT))
+
+from alerting.metrics import ALERTING_METRICS, INSTANCES, NOTIFICATIONS_FAILED  # noqa: E402
+from monitor.counters import Metric  # noqa: E402
+from monitor.engine.disparities import REFERENCE_SUFFIX  # noqa: E402
+from monitor.engine.rates import RATE_NAMES  # noqa: E402
+from monitor.engine.results import STATUSES  # noqa: E402
+from monitor.sinks import points  # noqa: E402
+from monitor.sinks.counters import BACKLOG_ROWS, SINK_METRICS, WRITE_FAILURES  # noqa: E402
+from monitor.stream.counters import (  # noqa: E402
+    CONSUMER_LAG,
+    CONSUMPTION_PAUSED,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_INVALID,
+    EVENTS_LATE,
+    GATE_METRICS,
+    LABELS_AWAITING_PREDICTION,
+    LABELS_JOINED,
+    LABELS_ORPHANED,
+    PIPELINE_METRICS,
+    PREDICTIONS_AWAITING_LABEL,
+    WATERMARK,
+)
+
+GROUP, DISPARITY, PIPELINE = (
+    points.GROUP_MEASUREMENT,
+    points.DISPARITY_MEASUREMENT,
+    points.PIPELINE_MEASUREMENT,
+)
+OUT = ROOT / "dashboards" / "json"
 DATASOURCE = {"type": "influxdb", "uid": "fairwatch-influxdb"}
 SCHEMA_VERSION = 39
 
@@ -26,18 +65,62 @@ SOURCE = "from(bucket: v.defaultBucket)\n  |> range(start: v.timeRangeStart, sto
 
 # Colours that make a breach visible at a glance.
 GREEN, RED, ORANGE, GREY, BLUE = "green", "red", "orange", "text", "blue"
+STATUS_TEXT = {
+    "ok": ("ok", GREEN),
+    "breach": ("BREACH", RED),
+    "undecided": ("undecided", ORANGE),
+    "not_computable": ("not computable", GREY),
+}
+if set(STATUS_TEXT) != set(STATUSES):
+    raise ValueError(f"status colours {sorted(STATUS_TEXT)} do not match {STATUSES}")
 STATUS_MAPPINGS = [
     {
         "type": "value",
         "options": {
-            "ok": {"text": "ok", "color": GREEN, "index": 0},
-            "breach": {"text": "BREACH", "color": RED, "index": 1},
-            "undecided": {"text": "undecided", "color": ORANGE, "index": 2},
-            "not_computable": {"text": "not computable", "color": GREY, "index": 3},
+            status: {"text": text, "color": color, "index": index}
+            for index, (status, (text, color)) in enumerate(STATUS_TEXT.items())
         },
     }
 ]
-RATES = ["selection_rate", "tpr", "fpr", "fnr", "tnr", "ppv", "npv", "accuracy", "base_rate"]
+
+# -- the schema the queries may name ------------------------------------------------------------
+
+COUNTERS: tuple[Metric, ...] = (*PIPELINE_METRICS, *GATE_METRICS, *SINK_METRICS, *ALERTING_METRICS)
+#: Measurement -> the tags and fields a query may name (for fairwatch_pipeline: every declared
+#: counter name is a field, every label a tag; instance and incarnation are added by the daemon).
+SCHEMA: dict[str, frozenset[str]] = {
+    GROUP: frozenset({*points.GROUP_TAGS, *points.FIELD_TYPES[GROUP]}),
+    DISPARITY: frozenset({*points.DISPARITY_TAGS, *points.FIELD_TYPES[DISPARITY]}),
+    PIPELINE: frozenset(
+        {"instance", "incarnation"}
+        | {metric.name for metric in COUNTERS}
+        | {label for metric in COUNTERS for label in metric.labels}
+    ),
+}
+#: Columns the queries compute themselves (map and reduce), and Flux's own columns.
+COMPUTED = frozenset({"severity", "breaches", "text", "_time", "_value", "_field"})
+_MEASUREMENT = re.compile(r'r\._measurement == "(\w+)"')
+_NAMED = re.compile(
+    r'r\._field == "(\w+)"'  # a field filter
+    r"|(?<![\w.])r\.(\w+)"  # a column of a record
+    r"|(?:keep|group|sort)\(columns: \[([^\]]*)\]"  # columns kept, grouped or sorted by
+    r'|(?:rowKey|columnKey): \[([^\]]*)\]|column: "(\w+)"'
+)
+
+
+def check_query(query: str) -> None:
+    """Raise ``ValueError`` when the query names a measurement, field, tag or column that the
+    measurements it reads do not have (``${variable}`` values are left to Grafana)."""
+    measurements = _MEASUREMENT.findall(query)
+    unknown = [name for name in measurements if name not in SCHEMA]
+    if unknown or not measurements:
+        raise ValueError(f"query reads no known measurement ({unknown}):\n{query}")
+    known = COMPUTED.union(*(SCHEMA[name] for name in measurements))
+    for match in _NAMED.finditer(query):
+        for group in match.groups():
+            for name in re.findall(r"\w+", group or ""):
+                if name not in known and name != "_measurement":
+                    raise ValueError(f"{name!r} is not a column of {measurements}:\n{query}")
 
 
 # -- building blocks ---------------------------------------------------------------------------
@@ -213,29 +296,29 @@ ATTRIBUTE = 'r.attribute == "${attribute}"'
 MODEL_VARIABLE_MULTI = query_variable(
     "model",
     "Model",
-    distinct_tag("fairness_disparity", "model_id", 'r._field == "status"'),
+    distinct_tag(DISPARITY, "model_id", 'r._field == "status"'),
     multi=True,
     include_all=True,
 )
 MODEL_VARIABLE = query_variable(
     "model",
     "Model",
-    distinct_tag("fairness_disparity", "model_id", 'r._field == "status"'),
+    distinct_tag(DISPARITY, "model_id", 'r._field == "status"'),
 )
 WINDOW_VARIABLE = query_variable(
     "window",
     "Window",
-    distinct_tag("fairness_disparity", "window", 'r._field == "status"', MODELS),
+    distinct_tag(DISPARITY, "window", 'r._field == "status"', MODELS),
 )
 WINDOW_VARIABLE_ONE_MODEL = query_variable(
     "window",
     "Window",
-    distinct_tag("fairness_disparity", "window", 'r._field == "status"', MODEL),
+    distinct_tag(DISPARITY, "window", 'r._field == "status"', MODEL),
 )
 ATTRIBUTE_VARIABLE = query_variable(
     "attribute",
     "Attribute",
-    distinct_tag("fairness_group", "attribute", 'r._field == "n"', MODEL, WINDOW),
+    distinct_tag(GROUP, "attribute", 'r._field == "n"', MODEL, WINDOW),
 )
 
 
@@ -244,7 +327,7 @@ ATTRIBUTE_VARIABLE = query_variable(
 
 def fleet_overview() -> dict[str, Any]:
     latest_status = [
-        f'filter(fn: (r) => r._measurement == "fairness_disparity" and {MODELS} and {WINDOW})',
+        f'filter(fn: (r) => r._measurement == "{DISPARITY}" and {MODELS} and {WINDOW})',
         'filter(fn: (r) => r._field == "status")',
         "last()",
     ]
@@ -252,7 +335,7 @@ def fleet_overview() -> dict[str, Any]:
     # how far the value is from its threshold (value / threshold for differences; for ratios the
     # larger of threshold / value and value × threshold, so 0.7 and 1.3 both count against 0.8).
     worst = flux(
-        f'filter(fn: (r) => r._measurement == "fairness_disparity" and {MODELS} and {WINDOW})',
+        f'filter(fn: (r) => r._measurement == "{DISPARITY}" and {MODELS} and {WINDOW})',
         'filter(fn: (r) => r._field == "value" or r._field == "threshold" or r._field == "status"'
         ' or r._field == "min_group_n" or r._field == "highest_group"'
         ' or r._field == "lowest_group")',
@@ -285,7 +368,7 @@ def fleet_overview() -> dict[str, Any]:
         "count()",
     )
     models = flux(
-        f'filter(fn: (r) => r._measurement == "fairness_group" and r._field == "n" and {MODELS}'
+        f'filter(fn: (r) => r._measurement == "{GROUP}" and r._field == "n" and {MODELS}'
         f" and {WINDOW})",
         'keep(columns: ["model_id", "_value"])',
         "group()",
@@ -293,14 +376,14 @@ def fleet_overview() -> dict[str, Any]:
         "count()",
     )
     firing = flux(
-        'filter(fn: (r) => r._measurement == "fairwatch_pipeline"'
-        ' and r._field == "fairwatch_alerts" and r.state == "firing")',
+        f'filter(fn: (r) => r._measurement == "{PIPELINE}"'
+        f' and r._field == "{INSTANCES.name}" and r.state == "firing")',
         "last()",
         "group()",
         "sum()",
     )
     coverage_latest = [
-        f'filter(fn: (r) => r._measurement == "fairness_group" and {MODELS} and {WINDOW})',
+        f'filter(fn: (r) => r._measurement == "{GROUP}" and {MODELS} and {WINDOW})',
         'filter(fn: (r) => r._field == "n" or r._field == "n_labeled")',
         # one attribute is enough: every attribute partitions the same predictions
         "last()",
@@ -330,7 +413,7 @@ def fleet_overview() -> dict[str, Any]:
         " _value: if r.n > 0 then float(v: r.n_labeled) / float(v: r.n) else 0.0}))",
     )
     breaches_over_time = flux(
-        f'filter(fn: (r) => r._measurement == "fairness_disparity" and {MODELS} and {WINDOW})',
+        f'filter(fn: (r) => r._measurement == "{DISPARITY}" and {MODELS} and {WINDOW})',
         'filter(fn: (r) => r._field == "status" and r._value == "breach")',
         "map(fn: (r) => ({r with _value: 1.0}))",
         'group(columns: ["model_id"])',
@@ -481,7 +564,7 @@ def model_detail() -> dict[str, Any]:
         "metric",
         "Disparity metric",
         distinct_tag(
-            "fairness_disparity",
+            DISPARITY,
             "metric",
             'r._field == "status"',
             MODEL,
@@ -494,7 +577,7 @@ def model_detail() -> dict[str, Any]:
     )
     scope = f"{MODEL} and {WINDOW} and {ATTRIBUTE}"
     band = flux(
-        f'filter(fn: (r) => r._measurement == "fairness_disparity" and {scope}'
+        f'filter(fn: (r) => r._measurement == "{DISPARITY}" and {scope}'
         ' and r.metric == "${metric}" and not exists r.group)',
         'filter(fn: (r) => r._field == "value" or r._field == "ci_low" or r._field == "ci_high"'
         ' or r._field == "threshold")',
@@ -504,12 +587,12 @@ def model_detail() -> dict[str, Any]:
         'sort(columns: ["_time"])',
     )
     ratio_to_reference = flux(
-        f'filter(fn: (r) => r._measurement == "fairness_disparity" and {scope}'
-        ' and r.metric =~ /_ratio_to_reference$/ and r._field == "value")',
+        f'filter(fn: (r) => r._measurement == "{DISPARITY}" and {scope}'
+        f' and r.metric =~ /{REFERENCE_SUFFIX}$/ and r._field == "value")',
         'keep(columns: ["_time", "_value", "group", "metric"])',
     )
     latest = flux(
-        f'filter(fn: (r) => r._measurement == "fairness_disparity" and {scope})',
+        f'filter(fn: (r) => r._measurement == "{DISPARITY}" and {scope})',
         "last()",
         'pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")',
         "group()",
@@ -521,8 +604,7 @@ def model_detail() -> dict[str, Any]:
 
     def by_group(field: str) -> str:
         return flux(
-            f'filter(fn: (r) => r._measurement == "fairness_group" and {scope}'
-            f' and r._field == "{field}")',
+            f'filter(fn: (r) => r._measurement == "{GROUP}" and {scope} and r._field == "{field}")',
             'keep(columns: ["_time", "_value", "group"])',
         )
 
@@ -692,7 +774,7 @@ def model_detail() -> dict[str, Any]:
     ]
     # one annotation per window in breach, listing what breaches
     breaches = flux(
-        f'filter(fn: (r) => r._measurement == "fairness_disparity" and {MODEL} and {WINDOW})',
+        f'filter(fn: (r) => r._measurement == "{DISPARITY}" and {MODEL} and {WINDOW})',
         'filter(fn: (r) => r._field == "status" and r._value == "breach")',
         'group(columns: ["_time"])',
         'sort(columns: ["attribute", "metric"])',
@@ -731,17 +813,16 @@ def model_detail() -> dict[str, Any]:
 def disparity_heatmap() -> dict[str, Any]:
     scope = f"{MODEL} and {WINDOW} and {ATTRIBUTE}"
     rate = flux(
-        f'filter(fn: (r) => r._measurement == "fairness_group" and {scope}'
-        ' and r._field == "${rate}")',
+        f'filter(fn: (r) => r._measurement == "{GROUP}" and {scope} and r._field == "${{rate}}")',
         'keep(columns: ["_time", "_value", "group"])',
     )
     ratio = flux(
-        f'filter(fn: (r) => r._measurement == "fairness_disparity" and {scope}'
-        ' and r.metric =~ /_ratio_to_reference$/ and r._field == "value")',
+        f'filter(fn: (r) => r._measurement == "{DISPARITY}" and {scope}'
+        f' and r.metric =~ /{REFERENCE_SUFFIX}$/ and r._field == "value")',
         'keep(columns: ["_time", "_value", "group"])',
     )
     status = flux(
-        f'filter(fn: (r) => r._measurement == "fairness_disparity" and {scope}'
+        f'filter(fn: (r) => r._measurement == "{DISPARITY}" and {scope}'
         ' and r._field == "status" and not exists r.group)',
         'keep(columns: ["_time", "_value", "metric"])',
     )
@@ -805,7 +886,7 @@ def disparity_heatmap() -> dict[str, Any]:
             MODEL_VARIABLE,
             WINDOW_VARIABLE_ONE_MODEL,
             ATTRIBUTE_VARIABLE,
-            custom_variable("rate", "Rate", RATES),
+            custom_variable("rate", "Rate", list(RATE_NAMES)),
         ],
         time_from="now-7d",
     )
@@ -815,30 +896,26 @@ def disparity_heatmap() -> dict[str, Any]:
 
 
 def pipeline_health() -> dict[str, Any]:
-    def field(name: str) -> str:
-        return f'filter(fn: (r) => r._measurement == "fairwatch_pipeline" and r._field == "{name}")'
-
-    def per_second(name: str, labels: list[str]) -> str:
-        keep = json.dumps(["_time", "_value", *labels])
+    def series(metric: Metric, *steps: str) -> str:
+        """The metric's series (one per label set), each keeping its labels."""
+        keep = json.dumps(["_time", "_value", *metric.labels])
         return flux(
-            field(name), "derivative(unit: 1s, nonNegative: true)", f"keep(columns: {keep})"
+            f'filter(fn: (r) => r._measurement == "{PIPELINE}" and r._field == "{metric.name}")',
+            *steps,
+            f"keep(columns: {keep})",
         )
 
-    def per_minute(name: str, labels: list[str]) -> str:
-        keep = json.dumps(["_time", "_value", *labels])
-        return flux(
-            field(name), "derivative(unit: 1m, nonNegative: true)", f"keep(columns: {keep})"
-        )
+    def per_second(metric: Metric) -> str:
+        return series(metric, "derivative(unit: 1s, nonNegative: true)")
 
-    def current(name: str, labels: list[str]) -> str:
-        keep = json.dumps(["_time", "_value", *labels])
-        return flux(field(name), f"keep(columns: {keep})")
+    def per_minute(metric: Metric) -> str:
+        return series(metric, "derivative(unit: 1m, nonNegative: true)")
 
     def named(template: str) -> dict[str, Any]:
         return {"displayName": template, "color": {"mode": "palette-classic"}}
 
     watermark_lag = flux(
-        field("event_time_watermark"),
+        f'filter(fn: (r) => r._measurement == "{PIPELINE}" and r._field == "{WATERMARK.name}")',
         "last()",
         "map(fn: (r) => ({_time: r._time, _value: r._value * 1000.0}))",
     )
@@ -846,7 +923,7 @@ def pipeline_health() -> dict[str, Any]:
         panel(
             "timeseries",
             "Throughput (events/s)",
-            per_second("events_consumed", ["topic"]),
+            per_second(EVENTS_CONSUMED),
             (0, 0, 12, 8),
             unit="suffix: ev/s",
             defaults=named("${__field.labels.topic}"),
@@ -855,7 +932,7 @@ def pipeline_health() -> dict[str, Any]:
         panel(
             "timeseries",
             "Consumer lag (records)",
-            current("consumer_lag", ["topic"]),
+            series(CONSUMER_LAG),
             (12, 0, 12, 8),
             unit="short",
             defaults={
@@ -868,7 +945,7 @@ def pipeline_health() -> dict[str, Any]:
         panel(
             "timeseries",
             "Invalid events by reason (per minute)",
-            per_minute("events_invalid", ["topic", "reason"]),
+            per_minute(EVENTS_INVALID),
             (0, 8, 12, 8),
             unit="short",
             defaults=named("${__field.labels.reason} (${__field.labels.topic})"),
@@ -878,7 +955,7 @@ def pipeline_health() -> dict[str, Any]:
         panel(
             "timeseries",
             "Dead-lettered and late events (per minute)",
-            [per_minute("events_dead_lettered", []), per_minute("events_late", ["window"])],
+            [per_minute(EVENTS_DEAD_LETTERED), per_minute(EVENTS_LATE)],
             (12, 8, 12, 8),
             unit="short",
             overrides=[
@@ -902,7 +979,7 @@ def pipeline_health() -> dict[str, Any]:
         panel(
             "timeseries",
             "Labels waiting",
-            [current("pending_labels", []), current("unmatched_labels", [])],
+            [series(PREDICTIONS_AWAITING_LABEL), series(LABELS_AWAITING_PREDICTION)],
             (0, 16, 12, 8),
             unit="short",
             overrides=[
@@ -924,7 +1001,7 @@ def pipeline_health() -> dict[str, Any]:
         panel(
             "timeseries",
             "Labels joined and orphaned (per minute)",
-            [per_minute("labels_joined", []), per_minute("labels_orphaned", [])],
+            [per_minute(LABELS_JOINED), per_minute(LABELS_ORPHANED)],
             (12, 16, 12, 8),
             unit="short",
             overrides=[
@@ -945,7 +1022,7 @@ def pipeline_health() -> dict[str, Any]:
         panel(
             "timeseries",
             "Notification failures (per minute)",
-            per_minute("fairwatch_alert_notifications_failed_total", ["receiver", "reason"]),
+            per_minute(NOTIFICATIONS_FAILED),
             (0, 24, 12, 8),
             unit="short",
             defaults=named("${__field.labels.receiver}: ${__field.labels.reason}"),
@@ -956,7 +1033,7 @@ def pipeline_health() -> dict[str, Any]:
         panel(
             "timeseries",
             "Sink backlog (rows)",
-            current("sink_backlog_rows", ["sink"]),
+            series(BACKLOG_ROWS),
             (12, 24, 12, 8),
             unit="short",
             defaults={
@@ -969,7 +1046,7 @@ def pipeline_health() -> dict[str, Any]:
         panel(
             "timeseries",
             "Sink write failures (per minute)",
-            per_minute("sink_write_failures", ["sink", "reason"]),
+            per_minute(WRITE_FAILURES),
             (0, 32, 12, 8),
             unit="short",
             defaults=named("${__field.labels.sink}: ${__field.labels.reason}"),
@@ -987,7 +1064,7 @@ def pipeline_health() -> dict[str, Any]:
         panel(
             "state-timeline",
             "Consumption paused",
-            current("consumption_paused", []),
+            series(CONSUMPTION_PAUSED),
             (18, 32, 6, 8),
             defaults={
                 "mappings": [
@@ -1024,8 +1101,25 @@ DASHBOARDS = {
 }
 
 
+def queries(board: dict[str, Any]) -> list[str]:
+    """Every Flux query of a dashboard: panels (rows included), variables, annotations."""
+    found = [v["query"] for v in board["templating"]["list"] if v["type"] == "query"]
+    found += [a["query"] for a in board["annotations"]["list"] if "query" in a]
+    stack = list(board["panels"])
+    while stack:
+        item = stack.pop()
+        stack.extend(item.get("panels", []))
+        found += [target["query"] for target in item.get("targets", [])]
+    return found
+
+
 def render() -> dict[str, str]:
-    return {name: json.dumps(build(), indent=2) + "\n" for name, build in DASHBOARDS.items()}
+    """The JSON text of every dashboard, every query checked first (:func:`check_query`)."""
+    boards = {name: build() for name, build in DASHBOARDS.items()}
+    for board in boards.values():
+        for query in queries(board):
+            check_query(query)
+    return {name: json.dumps(board, indent=2) + "\n" for name, board in boards.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

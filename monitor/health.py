@@ -5,9 +5,9 @@
 - ``/readyz`` runs the readiness checks (e.g. ``consumer_assigned``, ``sink_reachable``) and answers
   200 when all pass, 503 otherwise, with a JSON body naming each check's result.
 - ``/metrics`` is the Prometheus text format built by prometheus-client from the
-  :class:`~monitor.types.CounterSource` objects given (the same samples as the
-  ``fairwatch_pipeline`` measurement), each name prefixed with ``fairwatch_``, plus the process
-  collector (memory, CPU, open files).
+  :class:`~monitor.types.CounterSource` objects given (the same samples, under the same names, as
+  the ``fairwatch_pipeline`` measurement; declared as :class:`monitor.counters.Metric`), plus
+  ``fairwatch_build_info`` and the process collector (memory, CPU, open files).
 """
 
 from __future__ import annotations
@@ -22,35 +22,42 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import Metric as Family
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.samples import Sample
 
 from monitor import __version__
+from monitor.counters import Metric
 from monitor.types import CounterSample, CounterSource
 
 logger = logging.getLogger(__name__)
 
 Check = Callable[[], bool]
-METRIC_PREFIX = "fairwatch_"
+BUILD_INFO = Metric("fairwatch_build_info", "gauge", "fairwatch version", ("version",))
 _VALID_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _VALID_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
-def metric_name(sample_name: str) -> str:
-    """The Prometheus family name of a sample: prefixed, with a counter's ``_total`` removed."""
-    name = sample_name if sample_name.startswith(METRIC_PREFIX) else METRIC_PREFIX + sample_name
-    return name.removesuffix("_total")
+def _family_name(sample: CounterSample) -> str | None:
+    """The family a sample belongs to: a counter's name without ``_total``, a gauge's name; None
+    for a name Prometheus rejects or one that breaks the convention (monitor.counters)."""
+    if not _VALID_NAME.match(sample.name):
+        return None
+    if sample.kind == "gauge":
+        return None if sample.name.endswith("_total") else sample.name
+    return sample.name.removesuffix("_total") if sample.name.endswith("_total") else None
 
 
 class CounterCollector:
     """A prometheus-client collector over :class:`CounterSource` objects, read at scrape time.
 
-    Samples of one name form one family (counter or gauge, from the first sample's ``kind``);
-    label sets may differ between samples of a family, and a repeated name and label set keeps
-    the last value (Prometheus rejects duplicate series). A source that raises, or a sample whose
-    name or labels are not valid in Prometheus, is logged and skipped, so one broken source never
-    hides the others.
+    Samples of one name form one family (counter or gauge, from the first sample's ``kind``) and
+    are exported under their own name; label sets may differ between samples of a family, and a
+    repeated name and label set keeps the last value (Prometheus rejects duplicate series). A
+    source that raises, or a sample whose name or labels are not valid in Prometheus (a counter
+    without ``_total``, a gauge with it), is logged and skipped, so one broken source never hides
+    the others.
     """
 
     def __init__(self, sources: Iterable[CounterSource] = ()) -> None:
@@ -61,10 +68,10 @@ class CounterCollector:
         with self._lock:
             self._sources.append(source)
 
-    def collect(self) -> Iterator[Metric]:
+    def collect(self) -> Iterator[Family]:
         with self._lock:
             sources = list(self._sources)
-        families: dict[str, Metric] = {}
+        families: dict[str, Family] = {}
         values: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
         for source in sources:
             try:
@@ -73,11 +80,14 @@ class CounterCollector:
                 logger.exception("metrics_source_failed source=%s", type(source).__name__)
                 continue
             for sample in samples:
-                name = metric_name(sample.name)
+                name = _family_name(sample)
                 labels = {str(k): str(v) for k, v in sample.labels.items()}
-                if not _VALID_NAME.match(name) or not all(map(_VALID_LABEL.match, labels)):
+                if name is None or not all(map(_VALID_LABEL.match, labels)):
                     logger.warning(
-                        "metrics_sample_skipped name=%r labels=%r", sample.name, sorted(labels)
+                        "metrics_sample_skipped name=%r kind=%s labels=%r",
+                        sample.name,
+                        sample.kind,
+                        sorted(labels),
                     )
                     continue
                 family = families.get(name)
@@ -91,9 +101,7 @@ class CounterCollector:
                     families[name] = family
                     values[name] = {}
                 values[name][tuple(sorted(labels.items()))] = float(sample.value)
-        info = GaugeMetricFamily(
-            METRIC_PREFIX + "build_info", "fairwatch version", labels=["version"]
-        )
+        info = GaugeMetricFamily(BUILD_INFO.name, BUILD_INFO.help, labels=list(BUILD_INFO.labels))
         info.add_metric([__version__], 1.0)
         yield info
         for name, family in families.items():

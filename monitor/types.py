@@ -11,10 +11,12 @@ from monitor.engine.results import WindowEvaluation
 
 @dataclass(frozen=True)
 class CounterSample:
-    """One operational counter or gauge value, e.g. ``invalid_events{reason="bad_json"} 3``.
+    """One operational counter or gauge value, e.g.
+    ``fairwatch_pipeline_events_invalid_total{reason="bad_json"} 3``.
 
     ``kind`` is ``counter`` (monotonic total) or ``gauge`` (current value). The same samples feed
     the ``fairwatch_pipeline`` measurement of the sinks and the Prometheus ``/metrics`` endpoint.
+    Made by :meth:`monitor.counters.Metric.sample` from the metric's declaration.
     """
 
     name: str

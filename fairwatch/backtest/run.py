@@ -22,6 +22,13 @@ from fairwatch.replay import Progress
 from fairwatch.simulation import simulated_run
 from monitor.config import MonitorConfig
 from monitor.engine.results import WindowEvaluation
+from monitor.stream.counters import (
+    EVENTS_CONSUMED,
+    EVENTS_DUPLICATE,
+    EVENTS_INVALID,
+    EVENTS_LATE,
+    LABELS_JOINED,
+)
 from monitor.types import CounterSample
 
 
@@ -119,9 +126,12 @@ def run_backtest(
     ]
     dead_letters.sort(key=lambda letter: letter.origin)
     rejected: Counter[str] = Counter()
-    for (topic, _reason), count in counters.invalid.items():
-        rejected[kinds[topic]] += count
-    accepted = {kind: counters.consumed[topic] - rejected[kind] for kind, topic in topics.items()}
+    for topic, count in counters.by(EVENTS_INVALID, "topic").items():
+        rejected[kinds[topic]] += int(count)
+    consumed = counters.by(EVENTS_CONSUMED, "topic")
+    accepted = {
+        kind: int(consumed.get(topic, 0)) - rejected[kind] for kind, topic in topics.items()
+    }
     moments = replay.source.moments
     return BacktestResult(
         events=events,
@@ -130,9 +140,11 @@ def run_backtest(
         start=moments[0],
         end=moments[-1],
         accepted=accepted,
-        duplicates={kind: counters.duplicate[kind] for kind in ("prediction", "label")},
-        labels_joined=counters.joined,
-        late_predictions=sum(counters.late.values()),
+        duplicates={
+            kind: int(counters.get(EVENTS_DUPLICATE, kind=kind)) for kind in ("prediction", "label")
+        },
+        labels_joined=int(counters.get(LABELS_JOINED)),
+        late_predictions=int(counters.total(EVENTS_LATE)),
         windows_judged=replay.gate.released,
         dead_letters=dead_letters,
         notifications={

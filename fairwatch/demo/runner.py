@@ -39,6 +39,7 @@ from fairwatch.replay import Progress, RecordedEvents
 from fairwatch.simulation import simulated_run
 from monitor.config import config_from_dict
 from monitor.sinks.embedded import EmbeddedSink
+from monitor.stream.counters import WINDOWS_EVALUATED
 
 STATE_DIR = "demo-state"
 OUTPUTS = ("fairwatch.sqlite", "report.html", "report.json")
@@ -126,7 +127,7 @@ def run_demo(options: DemoOptions) -> DemoResult:
     )
 
     def show(progress: Progress) -> None:
-        progress.evaluations = run.daemon.pipeline.counters.windows_evaluated
+        progress.evaluations = int(run.daemon.pipeline.counters.get(WINDOWS_EVALUATED))
         progress.delivered = run.clock.delivered
         display.update(progress)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.engine.results import WindowEvaluation
+from monitor.sinks.counters import ROWS_WRITTEN
 from monitor.sinks.errors import SinkClosedError
 from monitor.sinks.points import (
     DISPARITY_MEASUREMENT,
@@ -152,14 +153,7 @@ class EmbeddedSink:
 
     def samples(self) -> list[CounterSample]:
         """The sink's own counters (rows written)."""
-        return [
-            CounterSample(
-                "sink_rows_written",
-                float(self._rows_written),
-                {"sink": self.name},
-                help="Rows written to the sink.",
-            )
-        ]
+        return [ROWS_WRITTEN.sample(self._rows_written, sink=self.name)]
 
     # -- read API ----------------------------------------------------------------------------
 

@@ -27,6 +27,13 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
 from monitor.engine.results import WindowEvaluation
+from monitor.sinks.counters import (
+    BACKLOG_ROWS,
+    ROWS_REJECTED,
+    ROWS_WRITTEN,
+    WRITE_FAILURES,
+    WRITE_RETRIES,
+)
 from monitor.sinks.errors import SinkClosedError, SinkRejectedError, SinkUnavailableError
 from monitor.sinks.points import Row, evaluation_rows, pipeline_rows
 from monitor.types import CounterSample
@@ -98,20 +105,6 @@ def to_line_protocol(row: Row) -> str:
     """One row as an InfluxDB line-protocol line with a nanosecond timestamp ('' without fields)."""
     series, fields, timestamp = encode(row)
     return f"{series} {fields} {timestamp}" if fields else ""
-
-
-#: The sink's counter samples (name -> help); ``sink_backlog_rows`` is a gauge.
-SAMPLE_HELP = {
-    "sink_rows_written": "Rows written to the sink.",
-    "sink_rows_rejected": "Rows the server rejected as invalid (not retried).",
-    "sink_write_retries": "Write attempts that failed and were retried.",
-    "sink_backlog_rows": "Rows buffered, waiting to be written.",
-    "sink_write_failures": "Failed write attempts by reason.",
-}
-
-
-def _kind(name: str) -> str:
-    return "gauge" if name == "sink_backlog_rows" else "counter"
 
 
 class _Rejected(Exception):
@@ -329,27 +322,15 @@ class InfluxSink:
 
     def samples(self) -> list[CounterSample]:
         """The sink's own counters (for ``/metrics`` and the ``fairwatch_pipeline`` measurement)."""
-        labels = {"sink": self.name}
-        values = {
-            "sink_rows_written": self._rows_written,
-            "sink_rows_rejected": self._rows_rejected,
-            "sink_write_retries": self._retries,
-            "sink_backlog_rows": self.backlog(),
-        }
+        sink = self.name
         result = [
-            CounterSample(name, float(value), dict(labels), _kind(name), SAMPLE_HELP[name])
-            for name, value in values.items()
+            ROWS_WRITTEN.sample(self._rows_written, sink=sink),
+            ROWS_REJECTED.sample(self._rows_rejected, sink=sink),
+            WRITE_RETRIES.sample(self._retries, sink=sink),
+            BACKLOG_ROWS.sample(self.backlog(), sink=sink),
         ]
         for reason, count in sorted(self._failures.items()):
-            result.append(
-                CounterSample(
-                    "sink_write_failures",
-                    float(count),
-                    {**labels, "reason": reason},
-                    _kind("sink_write_failures"),
-                    SAMPLE_HELP["sink_write_failures"],
-                )
-            )
+            result.append(WRITE_FAILURES.sample(count, sink=sink, reason=reason))
         return result
 
     # -- writer thread -----------------------------------------------------------------------

@@ -19,8 +19,9 @@ same content. The schema (documented in ``docs/influxdb-schema.md``):
     change from one evaluation of a window to the next, and as tags they would change the row's
     identity, leaving the earlier evaluation's row behind instead of replacing it.
 ``fairwatch_pipeline``
-    tags = the sample's labels; one float field per sample name (``events_consumed=1200``);
-    samples with the same labels share a point; time = when the samples were taken.
+    tags = the sample's labels; one float field per sample name
+    (``fairwatch_pipeline_events_consumed_total=1200``); samples with the same labels share a
+    point; time = when the samples were taken.
 
 Undefined values (``None``, NaN, infinities) are omitted, never written as 0. Field types never
 vary: counts are always ``int``, rates and intervals always ``float``, so InfluxDB never sees a

@@ -26,6 +26,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from monitor.engine.results import WindowEvaluation
+from monitor.stream.counters import WINDOWS_HELD, WINDOWS_RELEASED, WINDOWS_REVISIONS_IGNORED
 from monitor.types import CounterSample, EvaluationListener, WindowDecision
 
 WindowId = tuple[str, str, float]  # (model_id, window spec, window start)
@@ -64,15 +65,9 @@ class ClosedWindowGate:
 
     def samples(self) -> list[CounterSample]:
         return [
-            CounterSample("alert_windows_released", self.released, help="windows judged by rules"),
-            CounterSample(
-                "alert_windows_revisions_ignored",
-                self.revisions_ignored,
-                help="revisions of windows already judged by the alert rules",
-            ),
-            CounterSample(
-                "alert_windows_held", self.held, kind="gauge", help="open windows awaiting judgment"
-            ),
+            WINDOWS_RELEASED.sample(self.released),
+            WINDOWS_REVISIONS_IGNORED.sample(self.revisions_ignored),
+            WINDOWS_HELD.sample(self.held),
         ]
 
     def resume(self, watermark: float) -> None:

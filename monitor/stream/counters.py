@@ -1,98 +1,161 @@
-"""The pipeline's operational counters, reported as :class:`monitor.types.CounterSample`.
+"""The counters and gauges of the pipeline, the daemon and the closed-window gate, declared once.
 
-The same samples feed the ``fairwatch_pipeline`` measurement of the sinks and the Prometheus
-``/metrics`` endpoint. Counters are totals since the process started (they restart at 0 with the
-process: the sinks tag each point with the ``instance`` and its ``incarnation``, so totals over
-restarts are the sum of each incarnation's last value); gauges are current values.
+The same samples feed the ``fairwatch_pipeline`` measurement of the sinks (one field per metric
+name) and the Prometheus ``/metrics`` endpoint (one family per metric name). Counters are totals
+since the process started (they restart at 0 with the process: the sinks tag each point with the
+``instance`` and its ``incarnation``, so totals over restarts are the sum of each incarnation's
+last value); gauges are current values. The naming convention is in :mod:`monitor.counters`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from monitor.counters import Counters, Metric
 
-from monitor.types import CounterSample
+EVENTS_CONSUMED = Metric(
+    "fairwatch_pipeline_events_consumed_total",
+    "counter",
+    "Records read from the input topics.",
+    ("topic",),
+)
+EVENTS_INVALID = Metric(
+    "fairwatch_pipeline_events_invalid_total",
+    "counter",
+    "Records rejected, by reason (too_late: older than the state still holds).",
+    ("topic", "reason"),
+)
+EVENTS_DEAD_LETTERED = Metric(
+    "fairwatch_pipeline_events_dead_lettered_total",
+    "counter",
+    "Rejected records forwarded to the dead-letter topic.",
+)
+EVENTS_LATE = Metric(
+    "fairwatch_pipeline_events_late_total",
+    "counter",
+    "Predictions counted after their windows had closed (the windows were revised).",
+    ("window",),
+)
+EVENTS_DUPLICATE = Metric(
+    "fairwatch_pipeline_events_duplicate_total",
+    "counter",
+    "Predictions or labels already seen (ignored).",
+    ("kind",),
+)
+LABELS_JOINED = Metric(
+    "fairwatch_pipeline_labels_joined_total",
+    "counter",
+    "Labels added to the counts of their prediction.",
+)
+LABELS_ORPHANED = Metric(
+    "fairwatch_pipeline_labels_orphaned_total",
+    "counter",
+    "Labels whose prediction never arrived (or was retired) within the horizon.",
+)
+PREDICTIONS_EXPIRED_UNLABELED = Metric(
+    "fairwatch_pipeline_predictions_expired_unlabeled_total",
+    "counter",
+    "Predictions whose label never came within the horizon.",
+)
+PREDICTIONS_AWAITING_LABEL = Metric(
+    "fairwatch_pipeline_predictions_awaiting_label",
+    "gauge",
+    "Predictions waiting for their label.",
+)
+LABELS_AWAITING_PREDICTION = Metric(
+    "fairwatch_pipeline_labels_awaiting_prediction",
+    "gauge",
+    "Labels waiting for their prediction.",
+)
+CONSUMER_LAG = Metric(
+    "fairwatch_pipeline_consumer_lag_records",
+    "gauge",
+    "Records in the input topics not yet consumed.",
+    ("topic",),
+)
+WINDOWS_EVALUATED = Metric(
+    "fairwatch_pipeline_windows_evaluated_total",
+    "counter",
+    "Window evaluations handed to the sinks and the alert manager.",
+)
+CHECKPOINTS = Metric(
+    "fairwatch_pipeline_checkpoints_total",
+    "counter",
+    "Checkpoints committed (state and offsets).",
+)
+WATERMARK = Metric(
+    "fairwatch_pipeline_event_time_watermark_seconds",
+    "gauge",
+    "Event time (epoch seconds) reached by every active prediction partition minus the "
+    "allowed lateness.",
+)
+CONSUMPTION_PAUSED = Metric(
+    "fairwatch_pipeline_consumption_paused",
+    "gauge",
+    "1 while consumption is paused because the sink buffer is full.",
+)
+PARTITIONS_IDLE = Metric(
+    "fairwatch_pipeline_partitions_idle",
+    "gauge",
+    "Prediction partitions idle now (not holding event time back).",
+)
+PARTITIONS_BECAME_IDLE = Metric(
+    "fairwatch_pipeline_partitions_became_idle_total",
+    "counter",
+    "Times a prediction partition was declared idle.",
+)
 
-HELP = {
-    "events_consumed": "records read from the input topics",
-    "events_invalid": "records rejected, by reason (too_late: older than the state still holds)",
-    "events_dead_lettered": "rejected records forwarded to the dead-letter topic",
-    "events_late": "predictions counted after their windows had closed (the windows were revised)",
-    "events_duplicate": "predictions or labels already seen (ignored)",
-    "labels_joined": "labels added to the counts of their prediction",
-    "labels_orphaned": "labels whose prediction never arrived (or was retired) within the horizon",
-    "predictions_expired_unlabeled": "predictions whose label never came within the horizon",
-    "pending_labels": "predictions waiting for their label",
-    "unmatched_labels": "labels waiting for their prediction",
-    "consumer_lag": "records in the input topics not yet consumed",
-    "windows_evaluated": "window evaluations handed to the sinks and the alert manager",
-    "checkpoints": "checkpoints committed (state and offsets)",
-    "event_time_watermark": "event time reached by every active partition minus the lateness",
-    "consumption_paused": "1 while consumption is paused because the sink buffer is full",
-    "partitions_idle": "prediction partitions idle now (not holding event time back)",
-    "partitions_became_idle": "times a prediction partition was declared idle",
-}
+#: The pipeline's metrics, in the order they are reported.
+PIPELINE_METRICS: tuple[Metric, ...] = (
+    EVENTS_CONSUMED,
+    EVENTS_INVALID,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_LATE,
+    EVENTS_DUPLICATE,
+    LABELS_JOINED,
+    LABELS_ORPHANED,
+    PREDICTIONS_EXPIRED_UNLABELED,
+    PREDICTIONS_AWAITING_LABEL,
+    LABELS_AWAITING_PREDICTION,
+    CONSUMER_LAG,
+    WINDOWS_EVALUATED,
+    CHECKPOINTS,
+    WATERMARK,
+    CONSUMPTION_PAUSED,
+    PARTITIONS_IDLE,
+    PARTITIONS_BECAME_IDLE,
+)
 
-GAUGES = {
-    "pending_labels",
-    "unmatched_labels",
-    "consumer_lag",
-    "event_time_watermark",
-    "consumption_paused",
-    "partitions_idle",
-}
+# The closed-window gate (monitor/stream/closed_windows.py) in front of the alert rules.
+WINDOWS_RELEASED = Metric(
+    "fairwatch_alert_windows_released_total",
+    "counter",
+    "Closed windows handed to the alert rules.",
+)
+WINDOWS_REVISIONS_IGNORED = Metric(
+    "fairwatch_alert_windows_revisions_ignored_total",
+    "counter",
+    "Revisions of windows the alert rules had already judged.",
+)
+WINDOWS_HELD = Metric(
+    "fairwatch_alert_windows_held",
+    "gauge",
+    "Open windows waiting to close (plus pipeline.alert_delay) before the rules judge them.",
+)
+
+GATE_METRICS: tuple[Metric, ...] = (WINDOWS_RELEASED, WINDOWS_REVISIONS_IGNORED, WINDOWS_HELD)
 
 
-@dataclass
-class PipelineCounters:
-    """Counts kept by the pipeline and the daemon; :meth:`samples` reports them."""
+class PipelineCounters(Counters):
+    """The pipeline's and the daemon's counters; :meth:`samples` reports them.
 
-    consumed: Counter[str] = field(default_factory=Counter)  # by topic
-    invalid: Counter[tuple[str, str]] = field(default_factory=Counter)  # by (topic, reason)
-    dead_lettered: int = 0
-    late: Counter[str] = field(default_factory=Counter)  # by window specification
-    duplicate: Counter[str] = field(default_factory=Counter)  # by kind: prediction, label
-    joined: int = 0
-    orphans: int = 0
-    expired_unlabeled: int = 0
-    pending_labels: int = 0
-    unmatched_labels: int = 0
-    consumer_lag: dict[str, int] = field(default_factory=dict)  # by topic
-    windows_evaluated: int = 0
-    checkpoints: int = 0
-    watermark: float | None = None
-    paused: bool = False
-    partitions_idle: int = 0
-    partitions_became_idle: int = 0
+    Every series whose labels are known in advance is reported from the start, at 0; the
+    watermark only once there is one, series by topic, reason or window once they counted.
+    """
 
-    def samples(self) -> list[CounterSample]:
-        out: list[CounterSample] = []
-
-        def add(name: str, value: float, **labels: str) -> None:
-            kind = "gauge" if name in GAUGES else "counter"
-            out.append(CounterSample(name, float(value), dict(labels), kind, HELP[name]))
-
-        for topic, value in sorted(self.consumed.items()):
-            add("events_consumed", value, topic=topic)
-        for (topic, reason), value in sorted(self.invalid.items()):
-            add("events_invalid", value, topic=topic, reason=reason)
-        add("events_dead_lettered", self.dead_lettered)
-        for window, value in sorted(self.late.items()):
-            add("events_late", value, window=window)
-        for kind in ("prediction", "label"):
-            add("events_duplicate", self.duplicate[kind], kind=kind)
-        add("labels_joined", self.joined)
-        add("labels_orphaned", self.orphans)
-        add("predictions_expired_unlabeled", self.expired_unlabeled)
-        add("pending_labels", self.pending_labels)
-        add("unmatched_labels", self.unmatched_labels)
-        for topic, lag in sorted(self.consumer_lag.items()):
-            add("consumer_lag", lag, topic=topic)
-        add("windows_evaluated", self.windows_evaluated)
-        add("checkpoints", self.checkpoints)
-        if self.watermark is not None:
-            add("event_time_watermark", self.watermark)
-        add("consumption_paused", 1.0 if self.paused else 0.0)
-        add("partitions_idle", self.partitions_idle)
-        add("partitions_became_idle", self.partitions_became_idle)
-        return out
+    def __init__(self) -> None:
+        super().__init__(PIPELINE_METRICS)
+        for metric in PIPELINE_METRICS:
+            if metric is EVENTS_DUPLICATE:
+                for kind in ("prediction", "label"):
+                    self.declare(metric, kind=kind)
+            elif not metric.labels and metric is not WATERMARK:
+                self.declare(metric)

@@ -39,6 +39,7 @@ from typing import Any
 
 from monitor.kafka.deadletter import DeadLetters
 from monitor.kafka.source import Source, StartInterrupted
+from monitor.stream.counters import CONSUMER_LAG, CONSUMPTION_PAUSED, EVENTS_DEAD_LETTERED
 from monitor.stream.pipeline import Pipeline
 from monitor.types import CounterSample, CounterSource, MetricsSink
 
@@ -174,7 +175,7 @@ class Daemon:
             rejected = self.pipeline.process(records)
         if rejected:
             self.dead_letters.send(rejected)
-            self.pipeline.counters.dead_lettered += len(rejected)
+            self.pipeline.counters.inc(EVENTS_DEAD_LETTERED, len(rejected))
         return True
 
     def _apply_backpressure(self) -> None:
@@ -186,7 +187,7 @@ class Daemon:
             logger.info("event=consumption_resumed")
             self.source.resume()
         self._paused = full
-        self.pipeline.counters.paused = full
+        self.pipeline.counters.set(CONSUMPTION_PAUSED, 1 if full else 0)
 
     def _sink_backlog(self) -> int:
         backlog = getattr(self.sink, "backlog", None)
@@ -202,7 +203,7 @@ class Daemon:
         by_topic: dict[str, int] = {}
         for (topic, _partition), left in lag.items():
             by_topic[topic] = by_topic.get(topic, 0) + left
-        self.pipeline.counters.consumer_lag = by_topic
+        self.pipeline.counters.replace(CONSUMER_LAG, by_topic)
         if final or now >= self._next_evaluation:
             started = time.perf_counter()
             self.pipeline.evaluate(now)

@@ -52,7 +52,23 @@ from monitor.engine.counts import count_batch, row_width, widen
 from monitor.engine.evaluate import EngineConfig, evaluate
 from monitor.engine.groups import group_codes
 from monitor.engine.results import WindowEvaluation
-from monitor.stream.counters import PipelineCounters
+from monitor.stream.counters import (
+    CHECKPOINTS,
+    EVENTS_CONSUMED,
+    EVENTS_DUPLICATE,
+    EVENTS_INVALID,
+    EVENTS_LATE,
+    LABELS_AWAITING_PREDICTION,
+    LABELS_JOINED,
+    LABELS_ORPHANED,
+    PARTITIONS_BECAME_IDLE,
+    PARTITIONS_IDLE,
+    PREDICTIONS_AWAITING_LABEL,
+    PREDICTIONS_EXPIRED_UNLABELED,
+    WATERMARK,
+    WINDOWS_EVALUATED,
+    PipelineCounters,
+)
 from monitor.stream.events import (
     DecodeRules,
     InvalidEvent,
@@ -247,7 +263,8 @@ class Pipeline:
         for key, offset in batch.positions.items():
             if offset > positions.get(key, 0):
                 positions[key] = offset
-        self.counters.consumed.update(batch.consumed)
+        for topic, consumed in batch.consumed.items():
+            self.counters.inc(EVENTS_CONSUMED, consumed, topic=topic)
         rejected = batch.rejected
         if len(batch.predictions):
             for reason, rows in self._add_predictions(batch.predictions).items():
@@ -255,7 +272,7 @@ class Pipeline:
         if len(batch.labels):
             self._add_labels(batch.labels)
         for error in rejected:
-            self.counters.invalid[(error.record.topic, error.reason)] += 1
+            self.counters.inc(EVENTS_INVALID, topic=error.record.topic, reason=error.reason)
         self._refresh_gauges()
         return rejected
 
@@ -326,7 +343,7 @@ class Pipeline:
         known = self.pending.known(ids if len(keep) == len(ids) else [ids[i] for i in keep])
         if known:
             keep = np.fromiter((i for i in keep.tolist() if ids[i] not in known), dtype=np.int64)
-        self.counters.duplicate["prediction"] += len(ids) - len(keep)
+        self.counters.inc(EVENTS_DUPLICATE, len(ids) - len(keep), kind="prediction")
         refused: dict[str, np.ndarray] = {}
         if len(keep):
             stamps = events.timestamp[keep]
@@ -355,14 +372,14 @@ class Pipeline:
                 if found is not None and labels[position] < 0:
                     labels[position] = found
                     applied += 1
-            self.counters.joined += applied
-            self.counters.duplicate["label"] += len(early) - applied  # the event had its label
+            self.counters.inc(LABELS_JOINED, applied)
+            self.counters.inc(EVENTS_DUPLICATE, len(early) - applied, kind="label")  # had its label
         # Every prediction is counted in every specification: one whose windows have closed
         # revises them (it is *late*; the alert rules judged them already).
         for spec in self.specs:
             late = int(self.watermark.late(spec, timestamps).sum())
             if late:
-                self.counters.late[spec.name] += late
+                self.counters.inc(EVENTS_LATE, late, window=spec.name)
         # (the mask of specifications still goes to the join store: a prediction stored by an
         # earlier version may be counted in only some, and its label must update only those)
         specs = np.full(len(keep), (1 << len(self.specs)) - 1, dtype=np.int64)
@@ -404,17 +421,17 @@ class Pipeline:
     def _add_labels(self, events: Labels) -> None:
         ids = events.prediction_id
         keep = _first_occurrences(ids).tolist()
-        self.counters.duplicate["label"] += len(ids) - len(keep)
+        self.counters.inc(EVENTS_DUPLICATE, len(ids) - len(keep), kind="label")
         label_of = {ids[index]: events.label[index] for index in keep}
         found = self.pending.lookup(list(label_of))
         waiting = found.label < 0
-        self.counters.duplicate["label"] += int((~waiting).sum())
+        self.counters.inc(EVENTS_DUPLICATE, int((~waiting).sum()), kind="label")
         known = set(found.prediction_id)
         early = [(key, label) for key, label in label_of.items() if key not in known]
         if early:
             clock = self.watermark.event_time
             added = self.pending.hold_labels(early, clock if math.isfinite(clock) else None)
-            self.counters.duplicate["label"] += len(early) - added
+            self.counters.inc(EVENTS_DUPLICATE, len(early) - added, kind="label")
         # A prediction still stored but whose panes were retired cannot be revised any more.
         retired = waiting & (found.records["ts"] < self.retention_floor())
         if retired.any():
@@ -424,7 +441,7 @@ class Pipeline:
                     for row in np.flatnonzero(retired).tolist()
                 ]
             )
-            self.counters.orphans += int(retired.sum())
+            self.counters.inc(LABELS_ORPHANED, int(retired.sum()))
             waiting &= ~retired
         rows = np.flatnonzero(waiting)
         if not rows.size:
@@ -432,7 +449,7 @@ class Pipeline:
         joined_ids = [found.prediction_id[row] for row in rows.tolist()]
         labels = np.asarray([label_of[key] for key in joined_ids], dtype=np.int64)
         self.pending.set_labels(list(zip(joined_ids, labels.tolist(), strict=True)))
-        self.counters.joined += len(joined_ids)
+        self.counters.inc(LABELS_JOINED, len(joined_ids))
         records = found.records[rows]
         models = [found.models[row] for row in rows.tolist()]
         for model, members in self._split_by_model(models, np.arange(len(models))).items():
@@ -558,7 +575,7 @@ class Pipeline:
             )
         self.unconfirmed |= due
         self.dirty_windows = self.dirty_windows - due
-        self.counters.windows_evaluated += len(evaluations)
+        self.counters.inc(WINDOWS_EVALUATED, len(evaluations))
         self._handed_watermark = self.watermark.value
         self._notify(evaluations, now)
         return evaluations
@@ -601,8 +618,8 @@ class Pipeline:
             return
         horizon = self.config.label_horizon
         expired, orphans = self.pending.expire(clock - horizon, clock - horizon, clock)
-        self.counters.expired_unlabeled += expired
-        self.counters.orphans += orphans
+        self.counters.inc(PREDICTIONS_EXPIRED_UNLABELED, expired)
+        self.counters.inc(LABELS_ORPHANED, orphans)
         before = self.watermark.value - horizon
         for spec in self.specs:
             if self.panes.retire(spec, before):
@@ -632,15 +649,15 @@ class Pipeline:
             self.dirty_windows | self.unconfirmed,
             meta,
         )
-        self.counters.checkpoints += 1
+        self.counters.inc(CHECKPOINTS)
 
     def _refresh_gauges(self) -> None:
-        self.counters.pending_labels = self.pending.waiting_predictions
-        self.counters.unmatched_labels = self.pending.early_labels
+        self.counters.set(PREDICTIONS_AWAITING_LABEL, self.pending.waiting_predictions)
+        self.counters.set(LABELS_AWAITING_PREDICTION, self.pending.early_labels)
         if math.isfinite(self.watermark.event_time):
-            self.counters.watermark = self.watermark.value
-        self.counters.partitions_idle = len(self.watermark.idle)
-        self.counters.partitions_became_idle = self.watermark.became_idle
+            self.counters.set(WATERMARK, self.watermark.value)
+        self.counters.set(PARTITIONS_IDLE, len(self.watermark.idle))
+        self.counters.set(PARTITIONS_BECAME_IDLE, self.watermark.became_idle)
 
     def samples(self) -> list[CounterSample]:
         return self.counters.samples()

@@ -68,7 +68,7 @@ def test_full_lifecycle_notifies_fire_repeat_and_resolve_once_each(http_server, 
     sent = "fairwatch_alert_notifications_sent_total"
     assert samples[(sent, (("receiver", "hook"), ("status", "firing")))] == 2
     assert samples[(sent, (("receiver", "hook"), ("status", "resolved")))] == 1
-    assert samples[("fairwatch_alerts", (("state", "firing"),))] == 0
+    assert samples[("fairwatch_alert_instances", (("state", "firing"),))] == 0
     m.stop()
 
 
@@ -161,8 +161,8 @@ def test_receiver_outage_then_delivered_exactly_once(http_server, tmp_path) -> N
         m.tick(now + 60 + minutes * 60)
     assert statuses(back) == ["firing"]
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in m.samples()}
-    assert samples[("fairwatch_alert_outbox", (("status", "delivered"),))] == 1
-    assert samples[("fairwatch_alert_outbox", (("status", "pending"),))] == 0
+    assert samples[("fairwatch_alert_outbox_notifications", (("status", "delivered"),))] == 1
+    assert samples[("fairwatch_alert_outbox_notifications", (("status", "pending"),))] == 0
     m.stop()
 
 

@@ -19,6 +19,7 @@ from monitor.kafka.deadletter import MemoryDeadLetters
 from monitor.kafka.source import EmbeddedSource
 from monitor.sinks.embedded import EmbeddedSink
 from monitor.sinks.points import Row
+from monitor.stream.counters import CHECKPOINTS, EVENTS_CONSUMED
 from tests.deploy.dashboard_queries import ROOT
 from tests.deploy.pipeline_seed import events
 
@@ -84,7 +85,7 @@ def test_online_backup_restores_to_an_exact_resume(tmp_path: Path) -> None:
     thread = threading.Thread(target=daemon.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
-    while not (source.is_idle() and daemon.pipeline.counters.checkpoints >= 2):
+    while not (source.is_idle() and daemon.pipeline.counters.get(CHECKPOINTS) >= 2):
         assert time.monotonic() < deadline, "the daemon did not checkpoint"
         time.sleep(0.05)
     backup_dir = tmp_path / "backup"
@@ -111,7 +112,10 @@ def test_online_backup_restores_to_an_exact_resume(tmp_path: Path) -> None:
     expected = {row.identity(): dict(row.fields) for row in reference.sink_rows}
     for row in written:
         assert dict(row.fields) == expected[row.identity()], row.tags
-    consumed = resumed.counters.consumed["predictions"] + resumed.counters.consumed["labels"]
+    counters = resumed.counters
+    consumed = sum(
+        counters.get(EVENTS_CONSUMED, topic=topic) for topic in ("predictions", "labels")
+    )
     assert consumed < len(records)  # it resumed after the backup's offsets, not from zero
 
 

@@ -16,6 +16,7 @@ from fairwatch.replay import Cadence, RecordedEvents, ReplaySource, SimulatedTim
 from fairwatch.simulation import simulated_run
 from monitor.config import MonitorConfig, config_from_dict
 from monitor.sinks.embedded import EmbeddedSink
+from monitor.stream.counters import EVENTS_CONSUMED, WINDOWS_EVALUATED
 from monitor.stream.events import DecodeRules
 from tests.fairwatch.backtest.stream import HOUR, START, Drift, make_events
 
@@ -118,9 +119,9 @@ def test_judging_only_closed_windows_changes_no_episode(tmp_path: Path) -> None:
     assert len(judged.episodes.alerts) == 2
     assert judged.episodes.alerts == every.episodes.alerts
     assert judged.gate.released == every.gate.released == 6 * 12 - 1
-    evaluated = judged.daemon.pipeline.counters.windows_evaluated
+    evaluated = judged.daemon.pipeline.counters.get(WINDOWS_EVALUATED)
     assert evaluated == judged.gate.released  # each window once, when the rules judge it
-    assert every.daemon.pipeline.counters.windows_evaluated > 10 * evaluated
+    assert every.daemon.pipeline.counters.get(WINDOWS_EVALUATED) > 10 * evaluated
 
 
 def test_a_gap_of_days_is_no_future_timestamp(tmp_path: Path) -> None:
@@ -133,7 +134,7 @@ def test_a_gap_of_days_is_no_future_timestamp(tmp_path: Path) -> None:
     ]
     run = episodes(config(tmp_path), recorded(first + later), judged_only=True)
     assert run.dead_letters.letters == []
-    assert run.daemon.pipeline.counters.consumed["predictions"] == 2 * 2 * 12 * 60
+    assert run.daemon.pipeline.counters.get(EVENTS_CONSUMED, topic="predictions") == 2 * 2 * 12 * 60
 
 
 def test_the_clock_is_the_running_maximum_of_the_arrivals(tmp_path: Path) -> None:

@@ -9,7 +9,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.health import HealthServer, metric_name
+from alerting.metrics import ALERTING_METRICS
+from monitor.health import CounterCollector, HealthServer
+from monitor.sinks.counters import SINK_METRICS
+from monitor.stream.counters import GATE_METRICS, PIPELINE_METRICS
 from monitor.types import CounterSample
 
 
@@ -38,11 +41,14 @@ def test_endpoints_answer_over_http() -> None:
     pipeline = Source(
         [
             CounterSample(
-                "events_consumed", 120, {"topic": "predictions"}, help="Events consumed."
+                "fairwatch_pipeline_events_consumed_total",
+                120,
+                {"topic": "predictions"},
+                help="Events consumed.",
             ),
-            CounterSample("events_consumed", 7, {"topic": "labels"}),
-            CounterSample("events_invalid_total", 3, {"reason": "bad_json"}),
-            CounterSample("pending_labels", 42, kind="gauge"),
+            CounterSample("fairwatch_pipeline_events_consumed_total", 7, {"topic": "labels"}),
+            CounterSample("fairwatch_pipeline_events_invalid_total", 3, {"reason": "bad_json"}),
+            CounterSample("fairwatch_pipeline_predictions_awaiting_label", 42, kind="gauge"),
         ]
     )
     with HealthServer(
@@ -71,21 +77,29 @@ def test_endpoints_answer_over_http() -> None:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/plain")
             families = _families(response.text)
-            assert sorted(families["fairwatch_events_consumed"], key=str) == [
-                ("fairwatch_events_consumed_total", {"topic": "labels"}, 7.0),
-                ("fairwatch_events_consumed_total", {"topic": "predictions"}, 120.0),
+            assert sorted(families["fairwatch_pipeline_events_consumed"], key=str) == [
+                ("fairwatch_pipeline_events_consumed_total", {"topic": "labels"}, 7.0),
+                ("fairwatch_pipeline_events_consumed_total", {"topic": "predictions"}, 120.0),
             ]
-            assert families["fairwatch_events_invalid"] == [
-                ("fairwatch_events_invalid_total", {"reason": "bad_json"}, 3.0)
+            assert families["fairwatch_pipeline_events_invalid"] == [
+                ("fairwatch_pipeline_events_invalid_total", {"reason": "bad_json"}, 3.0)
             ]
-            assert families["fairwatch_pending_labels"] == [("fairwatch_pending_labels", {}, 42.0)]
-            assert "# HELP fairwatch_events_consumed_total Events consumed." in response.text
+            assert families["fairwatch_pipeline_predictions_awaiting_label"] == [
+                ("fairwatch_pipeline_predictions_awaiting_label", {}, 42.0)
+            ]
+            assert (
+                "# HELP fairwatch_pipeline_events_consumed_total Events consumed." in response.text
+            )
             assert "process_resident_memory_bytes" in response.text
             assert client.get("/nope").status_code == 404
 
-            pipeline.values = [CounterSample("events_consumed", 121, {"topic": "predictions"})]
-            assert _families(client.get("/metrics").text)["fairwatch_events_consumed"] == [
-                ("fairwatch_events_consumed_total", {"topic": "predictions"}, 121.0)
+            pipeline.values = [
+                CounterSample(
+                    "fairwatch_pipeline_events_consumed_total", 121, {"topic": "predictions"}
+                )
+            ]
+            assert _families(client.get("/metrics").text)["fairwatch_pipeline_events_consumed"] == [
+                ("fairwatch_pipeline_events_consumed_total", {"topic": "predictions"}, 121.0)
             ]
 
 
@@ -103,18 +117,17 @@ def test_failing_checks_make_probes_fail_and_sources_can_be_added_later() -> Non
             server.add_source(
                 Source(
                     [
-                        CounterSample("orphan_labels", 1),
-                        CounterSample(
-                            "orphan_labels", 2
-                        ),  # the same series again: the last value wins
+                        CounterSample("fairwatch_pipeline_labels_orphaned_total", 1),
+                        # the same series again: the last value wins
+                        CounterSample("fairwatch_pipeline_labels_orphaned_total", 2),
                         CounterSample("bad name!", 1),  # not a Prometheus name: skipped, not fatal
                         CounterSample("lag", 1, {"bad-label": "x"}, kind="gauge"),
                     ]
                 )
             )
             text = client.get("/metrics").text
-            assert "fairwatch_orphan_labels_total 2.0" in text
-            assert "fairwatch_orphan_labels_total 1.0" not in text
+            assert "fairwatch_pipeline_labels_orphaned_total 2.0" in text
+            assert "fairwatch_pipeline_labels_orphaned_total 1.0" not in text
             assert "bad" not in text.replace("fairwatch_", "")
     finally:
         server.stop()
@@ -122,13 +135,41 @@ def test_failing_checks_make_probes_fail_and_sources_can_be_added_later() -> Non
         httpx.get(f"http://127.0.0.1:{server.port}/healthz", timeout=2)
 
 
-@pytest.mark.parametrize(
-    ("sample", "family"),
-    [
-        ("events_consumed", "fairwatch_events_consumed"),
-        ("events_consumed_total", "fairwatch_events_consumed"),
-        ("fairwatch_consumer_lag", "fairwatch_consumer_lag"),
-    ],
-)
-def test_metric_names_are_prefixed_once(sample: str, family: str) -> None:
-    assert metric_name(sample) == family
+def test_metric_names_are_exported_as_declared_and_never_patched() -> None:
+    """A sample keeps its declared name on /metrics: no prefix is added and no suffix removed
+    or appended; a sample that breaks the convention (monitor.counters) is skipped, not fixed."""
+    collector = CounterCollector(
+        [
+            Source(
+                [
+                    CounterSample("fairwatch_sink_rows_written_total", 5, {"sink": "influxdb"}),
+                    CounterSample("fairwatch_sink_backlog_rows", 3, {"sink": "influxdb"}, "gauge"),
+                    CounterSample("events_consumed", 1),  # a counter without _total
+                    CounterSample("fairwatch_pipeline_lag_total", 1, kind="gauge"),  # gauge _total
+                ]
+            )
+        ]
+    )
+    exported = {
+        sample.name: (family.name, family.type, sample.value)
+        for family in collector.collect()
+        for sample in family.samples
+    }
+    assert exported == {
+        "fairwatch_build_info": ("fairwatch_build_info", "gauge", 1.0),
+        "fairwatch_sink_rows_written_total": ("fairwatch_sink_rows_written", "counter", 5.0),
+        "fairwatch_sink_backlog_rows": ("fairwatch_sink_backlog_rows", "gauge", 3.0),
+    }
+
+
+def test_every_declared_metric_is_a_valid_prometheus_family() -> None:
+    """Each declared counter is exported as one counter family named without ``_total`` (its
+    samples with it), each gauge under its own name, with the declared help text."""
+    metrics = [*PIPELINE_METRICS, *GATE_METRICS, *SINK_METRICS, *ALERTING_METRICS]
+    labels = {name: "x" for metric in metrics for name in metric.labels}
+    source = Source([m.sample(1, **{name: labels[name] for name in m.labels}) for m in metrics])
+    families = {family.name: family for family in CounterCollector([source]).collect()}
+    for metric in metrics:
+        family = families[metric.name.removesuffix("_total")]
+        assert (family.type, family.documentation) == (metric.kind, metric.help)
+        assert [sample.name for sample in family.samples] == [metric.name]

@@ -97,22 +97,34 @@ def test_survives_reopening_and_pipeline_samples(
     sink = EmbeddedSink(path)
     sink.on_evaluations([evaluation], now=0)
     samples = [
-        CounterSample("events_invalid", 3, {"reason": "bad_json"}),
-        CounterSample("pending_labels", 5, {}, kind="gauge"),
+        CounterSample("fairwatch_pipeline_events_invalid_total", 3, {"reason": "bad_json"}),
+        CounterSample("fairwatch_pipeline_predictions_awaiting_label", 5, {}, kind="gauge"),
     ]
     sink.write_pipeline(samples, now=10.0)
-    sink.write_pipeline([CounterSample("events_invalid", 4, {"reason": "bad_json"})], now=10.0)
+    sink.write_pipeline(
+        [CounterSample("fairwatch_pipeline_events_invalid_total", 4, {"reason": "bad_json"})],
+        now=10.0,
+    )
     sink.close()
     with pytest.raises(SinkClosedError):
         sink.groups()
     reopened = EmbeddedSink(path)
     assert len(reopened.groups()) == 3
-    assert reopened.pipeline("events_invalid") == [
-        {"reason": "bad_json", "name": "events_invalid", "time": 10.0, "value": 4.0}
+    assert reopened.pipeline("fairwatch_pipeline_events_invalid_total") == [
+        {
+            "reason": "bad_json",
+            "name": "fairwatch_pipeline_events_invalid_total",
+            "time": 10.0,
+            "value": 4.0,
+        }
     ]
     assert _canonical(reopened.rows(PIPELINE_MEASUREMENT)) == _canonical(
         pipeline_rows(
-            [samples[1], CounterSample("events_invalid", 4, {"reason": "bad_json"})], 10.0
+            [
+                samples[1],
+                CounterSample("fairwatch_pipeline_events_invalid_total", 4, {"reason": "bad_json"}),
+            ],
+            10.0,
         )
     )
     assert reopened.backlog() == 0 and not reopened.is_full()

@@ -96,8 +96,12 @@ def test_pipeline_samples_are_written(influx_target: InfluxTarget) -> None:
     sink = _sink(influx_target)
     sink.write_pipeline(
         [
-            CounterSample("events_invalid", 3, {"reason": "bad_json", "model_id": model}),
-            CounterSample("events_consumed", 40, {"model_id": model}),
+            CounterSample(
+                "fairwatch_pipeline_events_invalid_total",
+                3,
+                {"reason": "bad_json", "model_id": model},
+            ),
+            CounterSample("fairwatch_pipeline_events_consumed_total", 40, {"model_id": model}),
         ],
         now=START + 30,
     )
@@ -105,8 +109,8 @@ def test_pipeline_samples_are_written(influx_target: InfluxTarget) -> None:
     sink.close()
     rows = read_rows(influx_target, PIPELINE_MEASUREMENT, model)
     assert sorted((dict(row.tags).get("reason", ""), row.fields) for row in rows) == [
-        ("", {"events_consumed": 40.0}),
-        ("bad_json", {"events_invalid": 3.0}),
+        ("", {"fairwatch_pipeline_events_consumed_total": 40.0}),
+        ("bad_json", {"fairwatch_pipeline_events_invalid_total": 3.0}),
     ]
 
 
@@ -134,7 +138,9 @@ def test_survives_the_server_going_away_and_coming_back(
     assert not sink.is_reachable()
     assert not sink.wait_for_space(timeout=0.2)
     failures = {
-        s.labels.get("reason"): s.value for s in sink.samples() if s.name == "sink_write_failures"
+        s.labels.get("reason"): s.value
+        for s in sink.samples()
+        if s.name == "fairwatch_sink_write_failures_total"
     }
     assert failures.get("connection", 0) >= 1
 
@@ -161,7 +167,9 @@ def test_rows_rejected_by_the_server_raise_on_flush(influxdb_database: Any) -> N
     sink.on_evaluations([make_evaluation(model_id=model, window_end=window_end)], now=0)
     with pytest.raises(SinkRejectedError, match="rejected"):
         sink.flush(timeout=30)
-    rejected = next(s.value for s in sink.samples() if s.name == "sink_rows_rejected")
+    rejected = next(
+        s.value for s in sink.samples() if s.name == "fairwatch_sink_rows_rejected_total"
+    )
     assert rejected >= 1
     sink.flush(timeout=5)  # reported once; the sink goes on working
     sink.close()

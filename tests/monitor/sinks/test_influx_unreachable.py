@@ -41,9 +41,9 @@ def test_buffers_reports_and_closes_promptly() -> None:
     assert sink.is_full() and not sink.is_reachable()
     with pytest.raises(SinkUnavailableError, match="connection"):
         sink.flush(timeout=0.5)
-    failures = [s for s in sink.samples() if s.name == "sink_write_failures"]
+    failures = [s for s in sink.samples() if s.name == "fairwatch_sink_write_failures_total"]
     assert failures and failures[0].labels == {"sink": "influxdb", "reason": "connection"}
-    backlog = next(s for s in sink.samples() if s.name == "sink_backlog_rows")
+    backlog = next(s for s in sink.samples() if s.name == "fairwatch_sink_backlog_rows")
     assert backlog.kind == "gauge" and backlog.value == 18
     started = time.monotonic()
     sink.close()  # gives up after close_timeout, logs the loss, never raises

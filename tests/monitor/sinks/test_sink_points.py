@@ -144,22 +144,28 @@ def test_same_window_written_twice_has_the_same_identity() -> None:
 
 def test_pipeline_rows_group_samples_by_labels() -> None:
     samples = [
-        CounterSample("events_consumed", 10, {"topic": "predictions"}),
-        CounterSample("events_late", 2, {"topic": "predictions"}),
-        CounterSample("events_invalid", 3, {"reason": "bad_json"}),
-        CounterSample("events_invalid", 1, {"reason": "bad_json"}),  # later value wins
-        CounterSample("consumer_lag", math.inf, {}, kind="gauge"),  # not finite: left out
-        CounterSample("pending_labels", 7, {}, kind="gauge"),
+        CounterSample("fairwatch_pipeline_events_consumed_total", 10, {"topic": "predictions"}),
+        CounterSample("fairwatch_pipeline_events_late_total", 2, {"topic": "predictions"}),
+        CounterSample("fairwatch_pipeline_events_invalid_total", 3, {"reason": "bad_json"}),
+        CounterSample(
+            "fairwatch_pipeline_events_invalid_total", 1, {"reason": "bad_json"}
+        ),  # later value wins
+        CounterSample(
+            "fairwatch_pipeline_consumer_lag_records", math.inf, {}, kind="gauge"
+        ),  # not finite: left out
+        CounterSample("fairwatch_pipeline_predictions_awaiting_label", 7, {}, kind="gauge"),
     ]
     rows = pipeline_rows(samples, now=1000.5)
     by_tags = {tuple(sorted(row.tags.items())): row for row in rows}
     assert all(row.measurement == PIPELINE_MEASUREMENT and row.time == 1000.5 for row in rows)
     assert by_tags[(("topic", "predictions"),)].fields == {
-        "events_consumed": 10.0,
-        "events_late": 2.0,
+        "fairwatch_pipeline_events_consumed_total": 10.0,
+        "fairwatch_pipeline_events_late_total": 2.0,
     }
-    assert by_tags[(("reason", "bad_json"),)].fields == {"events_invalid": 1.0}
-    assert by_tags[()].fields == {"pending_labels": 7.0}
+    assert by_tags[(("reason", "bad_json"),)].fields == {
+        "fairwatch_pipeline_events_invalid_total": 1.0
+    }
+    assert by_tags[()].fields == {"fairwatch_pipeline_predictions_awaiting_label": 7.0}
     assert all(type(v) is float for row in rows for v in row.fields.values())
 
 

@@ -112,9 +112,9 @@ def test_counters_report_released_ignored_and_held(clock: list[float]) -> None:
     gate.on_evaluations([window(0)], now=0.0)
     values = {sample.name: sample.value for sample in gate.samples()}
     assert values == {
-        "alert_windows_released": 1,
-        "alert_windows_revisions_ignored": 1,
-        "alert_windows_held": 1,
+        "fairwatch_alert_windows_released_total": 1,
+        "fairwatch_alert_windows_revisions_ignored_total": 1,
+        "fairwatch_alert_windows_held": 1,
     }
 
 

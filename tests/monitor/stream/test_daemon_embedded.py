@@ -10,6 +10,7 @@ from fairwatch.app import build_daemon
 from monitor.kafka.deadletter import MemoryDeadLetters
 from monitor.kafka.source import EmbeddedSource
 from monitor.sinks.embedded import EmbeddedSink
+from monitor.stream.counters import EVENTS_CONSUMED
 from tests.monitor.stream.reference import Counts, make_events, records, reference_counts
 from tests.monitor.stream.test_pipeline import make_config
 
@@ -88,7 +89,7 @@ def test_stop_from_another_thread_checkpoints_and_returns_zero(tmp_path: Path) -
     )
     assert again.pipeline.positions == {("predictions", 0): 300}
     assert again.run(stop_when_idle=True) == 0
-    assert again.pipeline.counters.consumed == {}
+    assert again.pipeline.counters.series(EVENTS_CONSUMED) == {}
 
 
 def test_state_cache_size_comes_from_the_config(tmp_path: Path) -> None:

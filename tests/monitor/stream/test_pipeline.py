@@ -12,6 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.config import MonitorConfig, config_from_dict
+from monitor.stream.counters import (
+    EVENTS_DUPLICATE,
+    EVENTS_INVALID,
+    EVENTS_LATE,
+    LABELS_AWAITING_PREDICTION,
+    LABELS_JOINED,
+    LABELS_ORPHANED,
+    PREDICTIONS_AWAITING_LABEL,
+    PREDICTIONS_EXPIRED_UNLABELED,
+)
 from monitor.stream.events import Record
 from monitor.stream.pipeline import Pipeline
 from monitor.stream.state import StateStore
@@ -94,11 +104,11 @@ def test_stream_equals_batch_with_late_labels_early_labels_and_duplicates(tmp_pa
     pipeline.evaluate(now=0.0)
     expected = reference_counts(predictions, labels, config.windows)
     assert evaluation_counts(collector.evaluations) == expected
-    assert pipeline.counters.duplicate["prediction"] == 150
-    assert pipeline.counters.duplicate["label"] == 100
-    assert pipeline.counters.joined == len(labels)
-    assert pipeline.counters.pending_labels == len(predictions) - len(labels)
-    assert pipeline.counters.unmatched_labels == 0
+    assert pipeline.counters.get(EVENTS_DUPLICATE, kind="prediction") == 150
+    assert pipeline.counters.get(EVENTS_DUPLICATE, kind="label") == 100
+    assert pipeline.counters.get(LABELS_JOINED) == len(labels)
+    assert pipeline.counters.get(PREDICTIONS_AWAITING_LABEL) == len(predictions) - len(labels)
+    assert pipeline.counters.get(LABELS_AWAITING_PREDICTION) == 0
 
 
 @pytest.mark.parametrize("order", ["one_partition_first", "random_interleaving", "reversed"])
@@ -120,12 +130,12 @@ def test_a_backlog_read_from_many_partitions_is_never_late(tmp_path: Path, order
     pipeline.own_partitions({("predictions", p) for p in range(3)} | {("labels", 0)})
     feed(pipeline, stream, rng)
     pipeline.evaluate(now=0.0)
-    assert pipeline.counters.late == {}
-    assert pipeline.counters.invalid == {}
+    assert pipeline.counters.series(EVENTS_LATE) == {}
+    assert pipeline.counters.series(EVENTS_INVALID) == {}
     assert evaluation_counts(collector.evaluations) == reference_counts(
         predictions, labels, config.windows
     )
-    assert pipeline.counters.joined == len(labels)
+    assert pipeline.counters.get(LABELS_JOINED) == len(labels)
     assert pipeline.watermark.event_time == min(
         max(
             float(event["timestamp"])
@@ -247,13 +257,16 @@ def test_late_predictions_revise_their_closed_windows(tmp_path: Path) -> None:
     for record in records("predictions", events):  # the watermark advances between batches
         rejected = pipeline.process([record])
         assert rejected == []
-    assert pipeline.counters.late == {"1h": 1}
+    assert pipeline.counters.series(EVENTS_LATE) == {("1h",): 1}
     windows = {e.window_start: e for e in pipeline.evaluate(now=0.0)}
     assert set(windows) == {base + 5 * 3600, base + 4 * 3600, base + 3 * 3600}
     assert {group.n for group in windows[base + 3 * 3600].groups} == {1}
     # the late prediction's label joins it like any other
     pipeline.process(records("labels", [{"prediction_id": "b", "label": 1}]))
-    assert (pipeline.counters.unmatched_labels, pipeline.counters.joined) == (0, 1)
+    assert (
+        pipeline.counters.get(LABELS_AWAITING_PREDICTION),
+        pipeline.counters.get(LABELS_JOINED),
+    ) == (0, 1)
     (revised,) = pipeline.evaluate(now=1.0)
     assert revised.window_start == base + 3 * 3600
     assert {group.tp for group in revised.groups} == {1}
@@ -279,12 +292,17 @@ def test_predictions_older_than_the_kept_state_are_dead_lettered_too_late(
     assert [(r.reason, r.record.offset, r.record.value) for r in rejected] == [
         ("too_late", 1, stream[0].value)
     ]
-    assert pipeline.counters.invalid == {("predictions", "too_late"): 1}
-    assert pipeline.counters.duplicate["prediction"] == 1
-    assert pipeline.counters.late == {"1h": 1}  # "kept": its window closed, its pane is kept
+    assert pipeline.counters.series(EVENTS_INVALID) == {("predictions", "too_late"): 1}
+    assert pipeline.counters.get(EVENTS_DUPLICATE, kind="prediction") == 1
+    assert pipeline.counters.series(EVENTS_LATE) == {
+        ("1h",): 1
+    }  # "kept": its window closed, its pane is kept
     # the too-late prediction's label waits for a prediction that will never be counted
     pipeline.process(records("labels", [{"prediction_id": "old", "label": 1}]))
-    assert (pipeline.counters.joined, pipeline.counters.unmatched_labels) == (0, 1)
+    assert (
+        pipeline.counters.get(LABELS_JOINED),
+        pipeline.counters.get(LABELS_AWAITING_PREDICTION),
+    ) == (0, 1)
 
 
 def test_label_horizon_expires_predictions_and_orphans_labels(tmp_path: Path) -> None:
@@ -295,14 +313,20 @@ def test_label_horizon_expires_predictions_and_orphans_labels(tmp_path: Path) ->
     pipeline.process(records("predictions", [prediction("old", 1_700_000_000.0)]))
     pipeline.process(records("labels", [{"prediction_id": "never", "label": 1}]))
     pipeline.checkpoint()
-    assert (pipeline.counters.pending_labels, pipeline.counters.unmatched_labels) == (1, 1)
+    assert (
+        pipeline.counters.get(PREDICTIONS_AWAITING_LABEL),
+        pipeline.counters.get(LABELS_AWAITING_PREDICTION),
+    ) == (1, 1)
     pipeline.process(
         records("predictions", [prediction("new", 1_700_000_000.0 + 3 * day)], first_offset=[1])
     )
     pipeline.checkpoint()
-    assert pipeline.counters.expired_unlabeled == 1
-    assert pipeline.counters.orphans == 1
-    assert (pipeline.counters.pending_labels, pipeline.counters.unmatched_labels) == (1, 0)
+    assert pipeline.counters.get(PREDICTIONS_EXPIRED_UNLABELED) == 1
+    assert pipeline.counters.get(LABELS_ORPHANED) == 1
+    assert (
+        pipeline.counters.get(PREDICTIONS_AWAITING_LABEL),
+        pipeline.counters.get(LABELS_AWAITING_PREDICTION),
+    ) == (1, 0)
     # the old prediction's pane is retired: nothing left but the new one
     assert {key[2] for key in pipeline.panes} == {
         1_700_000_000.0 + 3 * day - ((1_700_000_000.0 + 3 * day) % 3600)
@@ -316,8 +340,8 @@ def test_bad_records_come_back_and_the_rest_is_counted(tmp_path: Path) -> None:
     pipeline, _collector = open_pipeline(config)
     rejected = pipeline.process(stream)
     assert [(r.reason, r.record.value) for r in rejected] == [("invalid_json", b"not json")]
-    assert pipeline.counters.invalid == {("predictions", "invalid_json"): 1}
-    assert pipeline.counters.pending_labels == 10
+    assert pipeline.counters.series(EVENTS_INVALID) == {("predictions", "invalid_json"): 1}
+    assert pipeline.counters.get(PREDICTIONS_AWAITING_LABEL) == 10
     assert pipeline.positions == {("predictions", 0): 11}
 
 
@@ -343,7 +367,7 @@ def test_a_prediction_far_ahead_of_the_clock_is_refused_not_counted(tmp_path: Pa
     rejected = pipeline.process(stream)
     assert [(r.reason, r.record.offset) for r in rejected] == [("future_timestamp", 3)]
     assert "pipeline.max_clock_skew" in rejected[0].detail
-    assert pipeline.counters.pending_labels == 3
+    assert pipeline.counters.get(PREDICTIONS_AWAITING_LABEL) == 3
     assert pipeline.watermark.max_event_time < now
 
 
@@ -385,7 +409,7 @@ def test_in_order_events_are_never_late_whatever_the_interleaving(
             size = rng.randint(1, max_batch)
             pipeline.process(stream[position : min(crash, position + size)])
             position = min(crash, position + size)
-        assert pipeline.counters.late == {}
+        assert pipeline.counters.series(EVENTS_LATE) == {}
         if crash < len(stream):  # the changed windows are kept in the checkpoint
             pipeline.checkpoint()
             pipeline.close()

@@ -207,7 +207,10 @@ def test_each_bad_input_goes_to_the_dead_letter_topic_and_the_daemon_keeps_going
         )
         for r in sink.groups()
     }
-    invalid = {(r["reason"], r["topic"]): r["value"] for r in sink.pipeline("events_invalid")}
+    invalid = {
+        (r["reason"], r["topic"]): r["value"]
+        for r in sink.pipeline("fairwatch_pipeline_events_invalid_total")
+    }
     sink.close()
     assert got == expected
     assert invalid[("oversized", names[0])] == 1 and invalid[("invalid_json", names[1])] == 1
@@ -302,11 +305,12 @@ def test_metrics_endpoint_carries_the_pipeline_counters(
             return str(response.read().decode())
 
     assert wait_until(
-        lambda: f'fairwatch_events_consumed_total{{topic="{names[0]}"}} 301.0' in scrape(), 30
+        lambda: f'fairwatch_pipeline_events_consumed_total{{topic="{names[0]}"}} 301.0' in scrape(),
+        30,
     ), scrape()
     text = scrape()
-    assert 'fairwatch_events_invalid_total{reason="not_object"' in text
-    assert "fairwatch_pending_labels 300.0" in text
+    assert 'fairwatch_pipeline_events_invalid_total{reason="not_object"' in text
+    assert "fairwatch_pipeline_predictions_awaiting_label 300.0" in text
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
         assert response.status == 200
     assert daemon.terminate()[0] == 0

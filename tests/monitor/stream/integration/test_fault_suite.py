@@ -202,7 +202,7 @@ def reported(influx: Any, field: str) -> tuple[int, float, float]:
 def late_now(port: int) -> float | None:
     """``events_late`` of the running daemon (``None`` when /metrics does not answer yet)."""
     try:
-        return total(scrape(port), "fairwatch_events_late_total")
+        return total(scrape(port), "fairwatch_pipeline_events_late_total")
     except OSError:
         return None
 
@@ -273,7 +273,7 @@ def finish(
         rows_equal=equal,
         predictions_expected=predictions_in(expected),
         predictions_counted=predictions_in(got),
-        late=total(samples, "fairwatch_events_late_total"),
+        late=total(samples, "fairwatch_pipeline_events_late_total"),
         dead_letters=len(letters),
         dead_letters_distinct=len(distinct),
         kills=kills,
@@ -321,7 +321,7 @@ def check_single_run(
         {
             (dict(labels)["topic"], dict(labels)["reason"]): int(value)
             for (name, labels), value in samples.items()
-            if name == "fairwatch_events_invalid_total"
+            if name == "fairwatch_pipeline_events_invalid_total"
         }
     )
     assert +invalid == Counter(
@@ -330,11 +330,11 @@ def check_single_run(
     check_counts(outcome)
     assert outcome.late == 0, f"events_late {outcome.late:g}: in-order events counted late"
     duplicates = (
-        total(samples, "fairwatch_events_duplicate_total", kind="prediction"),
-        total(samples, "fairwatch_events_duplicate_total", kind="label"),
+        total(samples, "fairwatch_pipeline_events_duplicate_total", kind="prediction"),
+        total(samples, "fairwatch_pipeline_events_duplicate_total", kind="label"),
     )
     assert duplicates == (stream.duplicate_predictions, stream.duplicate_labels)
-    assert total(samples, "fairwatch_labels_joined_total") == len(stream.labels)
+    assert total(samples, "fairwatch_pipeline_labels_joined_total") == len(stream.labels)
 
 
 def test_backlog_catch_up_with_the_default_lateness_counts_every_event(
@@ -408,7 +408,7 @@ def test_uneven_partitions_one_produced_two_days_ahead_count_every_event(
         f" partition 0 ahead by {first_hours / 3600:.1f}h of event time "
         f"({len(ahead)} messages, read in {gap:.1f}s before partitions 1 and 2 began); "
         f"partitions that became idle: "
-        f"{total(samples, 'fairwatch_partitions_became_idle_total'):g}",
+        f"{total(samples, 'fairwatch_pipeline_partitions_became_idle_total'):g}",
     )
     check_single_run(outcome, samples, letters, stream, names)
 
@@ -530,8 +530,8 @@ def test_kill_9_and_outages_while_the_stream_flows_lose_nothing_and_count_nothin
     # before its kill, the last one's at the end. What the incarnations reported to
     # fairwatch_pipeline (every 5 s, so a short-lived one may never have) is checked as well.
     late_by_incarnation.append(outcome.late)
-    reporting, _largest, _sum = reported(influx, "checkpoints")
-    late_series, late_largest, late_sum = reported(influx, "events_late")
+    reporting, _largest, _sum = reported(influx, "fairwatch_pipeline_checkpoints_total")
+    late_series, late_largest, late_sum = reported(influx, "fairwatch_pipeline_events_late_total")
     outcome.late = sum(value or 0.0 for value in late_by_incarnation) + late_largest
     outcome.show(
         "b: kill -9 and outages",
