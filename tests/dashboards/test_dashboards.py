@@ -4,36 +4,22 @@ declares. (The queries run against a real InfluxDB in integration/test_dashboard
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from alerting.metrics import ALERTING_METRICS
+from dashboards.blocks import flux
+from dashboards.names import check_query
 from monitor.sinks.counters import SINK_METRICS
 from monitor.sinks.points import PIPELINE_MEASUREMENT
 from monitor.stream.counters import GATE_METRICS, PIPELINE_METRICS
 from tests.deploy.dashboard_queries import ROOT, dashboards, panel_queries
 
 BOARDS = dashboards()
-
-
-def _generator() -> ModuleType:
-    """``dashboards/generate.py`` (a script, not a package), imported."""
-    spec = importlib.util.spec_from_file_location(
-        "fairwatch_dashboards", ROOT / "dashboards/generate.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-GENERATE = _generator()
 
 
 def test_there_are_four_provisioned_dashboards() -> None:
@@ -91,15 +77,15 @@ def test_every_query_names_only_declared_measurements_fields_and_tags(name: str)
     queries = _all_queries(BOARDS[name])
     assert queries
     for query in queries:
-        GENERATE.check_query(query)
+        check_query(query)
 
 
 def test_the_check_refuses_a_field_or_tag_the_schema_does_not_have() -> None:
-    good = GENERATE.flux(
+    good = flux(
         'filter(fn: (r) => r._measurement == "fairness_group" and r._field == "tpr")',
         'keep(columns: ["_time", "_value", "group"])',
     )
-    GENERATE.check_query(good)
+    check_query(good)
     for wrong in (
         good.replace('"tpr"', '"true_positive_rate"'),  # no such field
         good.replace('"group"]', '"cohort"]'),  # no such tag
@@ -108,7 +94,7 @@ def test_the_check_refuses_a_field_or_tag_the_schema_does_not_have() -> None:
         good.replace("fairness_group", "fairwatch_pipeline").replace("tpr", "events_consumed"),
     ):
         with pytest.raises(ValueError):
-            GENERATE.check_query(wrong)
+            check_query(wrong)
 
 
 def test_pipeline_health_reads_declared_counters_with_their_labels() -> None:
