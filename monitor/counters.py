@@ -61,7 +61,8 @@ class Metric:
     def sample(self, value: float, **labels: str) -> CounterSample:
         """A sample of this metric with exactly its declared labels (else ``ValueError``)."""
         self.check_labels(labels)
-        return CounterSample(self.name, float(value), dict(labels), self.kind, self.help)
+        text = {name: str(label) for name, label in labels.items()}
+        return CounterSample(self.name, float(value), text, self.kind, self.help)
 
     def check_labels(self, labels: Mapping[str, str]) -> None:
         if labels.keys() != self._label_set:
@@ -87,7 +88,7 @@ class Counters:
 
     def _series(self, metric: Metric, labels: Mapping[str, str]) -> tuple[dict[_Key, float], _Key]:
         metric.check_labels(labels)
-        return self._values.setdefault(metric, {}), tuple(labels[n] for n in metric.labels)
+        return self._values.setdefault(metric, {}), tuple(str(labels[n]) for n in metric.labels)
 
     def declare(self, metric: Metric, **labels: str) -> None:
         """Report the series at 0 until it changes (a counter that has not counted anything yet)."""
