@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -271,8 +272,9 @@ class Pipeline:
                 rejected = rejected + self._refused(batch, rows, reason)
         if len(batch.labels):
             self._add_labels(batch.labels)
-        for error in rejected:
-            self.counters.inc(EVENTS_INVALID, topic=error.record.topic, reason=error.reason)
+        invalid = Counter((error.record.topic, error.reason) for error in rejected)
+        for (topic, reason), count in invalid.items():
+            self.counters.inc(EVENTS_INVALID, count, topic=topic, reason=reason)
         self._refresh_gauges()
         return rejected
 
