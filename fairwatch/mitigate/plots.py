@@ -196,7 +196,11 @@ def rates_figure(report: MitigationReport) -> str:
     after = [g for g in report.after.evaluation.groups if g.attribute == report.attribute]
     height = max(1.8, 0.36 * len(after) + 1.0)
     figure, axes_list = plt.subplots(
-        1, len(rates), figsize=(5.2 * len(rates) + 2.0, height), sharey=True, squeeze=False
+        1,
+        len(rates),
+        figsize=(max(10.0, 5.2 * len(rates) + 2.0), height),
+        sharey=True,
+        squeeze=False,
     )
     for axes, rate in zip(axes_list[0], rates, strict=True):
         _rate_panel(axes, rate, after, before)

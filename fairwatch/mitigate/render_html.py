@@ -170,10 +170,10 @@ def _reference(report: MitigationReport) -> str:
         "<h2>fairlearn's ThresholdOptimizer, for reference</h2>"
         f'<p class="note">On the same scores ({relaxed}), fairlearn\'s randomised solution has an '
         f"expected accuracy of {reference.expected_accuracy:.4f} at disparity "
-        f"{_number(reference.expected_disparity, 4)}: each group mixes two thresholds at "
-        "random, which no decision letter can explain. Rounded to each group's nearest "
-        f"deterministic threshold it gives accuracy {derandomised.accuracy:.4f} at disparity "
-        f"{_number(derandomised.disparity, 4)}, which "
+        f"{_number(reference.expected_disparity, 4)}, but each group mixes two thresholds at "
+        "random: two identical applicants can get different decisions. Rounded to each "
+        f"group's nearest deterministic threshold it gives accuracy "
+        f"{derandomised.accuracy:.4f} at disparity {_number(derandomised.disparity, 4)}, which "
         f"{'meets' if meets else '<strong>does not meet</strong>'} the tolerance. The thresholds "
         "above come from an exact search over every deterministic choice.</p>"
     )
@@ -230,7 +230,7 @@ def render_html(report: MitigationReport) -> str:
         "(a threshold is the lowest score the group still selects; “nobody” selects no row). "
         f"Rates are the engine's, with {level}% Wilson intervals after mitigation.</p>",
         _threshold_table(report),
-        f'<div class="figure">{rates_figure(report)}</div>',
+        f'<div class="figure wide">{rates_figure(report)}</div>',
         "<h2>Disparities before and after</h2>",
         _disparity_table(report, level),
         '<p class="note">Values and simulation intervals from the engine, recomputed from the '

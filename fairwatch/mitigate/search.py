@@ -12,10 +12,13 @@ Equalized odds bounds two rates: the band of TPR (lower end ``a``) and the band 
 end ``b``). For each ``a`` the groups' runs are cut to their TPR band, and ``b`` takes every FPR
 value of those runs that can still be the smallest chosen FPR (at least ``max_g`` of the runs'
 smallest FPR minus the tolerance, at most ``min_g`` of their largest FPR); each ``(a, b)`` pair
-is then one query per group. The pairs are processed in chunks, vectorized.
+is then one query per group. The ``a`` go best bound first (the objective if FPR were free), in
+vectorized chunks of pairs, until no remaining ``a`` can reach the best choice found: branch
+and bound, with the exhaustive search's answer.
 
-Ties between choices of the same objective go to the smaller disparity, then to the first band
-tried (lowest ``L``, or ``a`` then ``b``); within a group to the fewest rows selected. The same
+When the unconstrained choice (each group's best candidate) is within the tolerance, it is the
+answer. Ties between choices of the same objective go to the smaller disparity, then to the
+lowest band (``L``, or ``a`` then ``b``); within a group to the fewest rows selected. The same
 input always gives the same thresholds.
 """
 
