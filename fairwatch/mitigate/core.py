@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 
-from fairwatch.audit.columns import AuditColumns, extract_columns
+from fairwatch.audit.columns import AuditColumns, attribute_column, extract_columns
 from fairwatch.audit.core import count_groups
 from fairwatch.audit.errors import AuditInputError
 from fairwatch.audit.reader import Rows, read_rows
@@ -224,13 +224,19 @@ def _sorted_groups(
 
 def _columns(rows: Rows, attributes: Sequence[str]) -> AuditColumns:
     """The audit's validation, with the messages of a file that must hold scores and labels."""
+    present = ", ".join(list(rows.columns)[:12])
     for name, what in (("score", "each row's score in [0, 1]"), ("label", "the outcome, 0/1")):
         if name not in rows:
-            present = ", ".join(list(rows.columns)[:12])
             raise AuditInputError(
                 f"missing column {name!r}: fairwatch mitigate needs {what} (columns present: "
                 f"{present})"
             )
+    missing = [name for name in attributes if attribute_column(rows, name) is None]
+    if missing:
+        raise AuditInputError(
+            f"missing sensitive attribute column(s): {', '.join(missing)} (columns present: "
+            f"{present})"
+        )
     # the decisions are the thresholds' own: a 'prediction' column is not read
     decided = dict(rows.columns, prediction=np.zeros(rows.length, dtype=np.int8))
     columns = extract_columns(Rows(decided, rows.length), list(attributes))

@@ -153,6 +153,7 @@ def test_bad_input_is_one_line_naming_the_problem(
     assert len(err.strip().splitlines()) == 1, err
     assert err.startswith("fairwatch mitigate: error: ")
     assert named in err
+    assert "prediction" not in err  # the decisions are the thresholds': no such column is read
 
 
 def test_a_missing_file_is_bad_input(tmp_path: Path, run: Any) -> None:
