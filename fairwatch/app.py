@@ -28,14 +28,10 @@ logger = logging.getLogger(__name__)
 def validate(config: MonitorConfig) -> Any:
     """Check the parts other packages validate (the ``alerting:`` section); returns its config."""
     from alerting.config import parse_alerting_config
-    from alerting.errors import ConfigError as AlertingConfigError
 
     if config.alerting is None:
         return None
-    try:
-        return parse_alerting_config(config.alerting)
-    except AlertingConfigError as error:
-        raise ConfigError(str(error)) from None
+    return parse_alerting_config(config.alerting)
 
 
 def load(

@@ -15,7 +15,7 @@ import numpy as np
 from fairwatch.audit.columns import AuditColumns, extract_columns
 from fairwatch.audit.errors import AuditInputError
 from fairwatch.audit.reader import Rows, read_rows
-from monitor.engine.counts import GroupCounts, count_batch
+from monitor.engine.counts import DEFAULT_SCORE_BINS, GroupCounts, count_batch
 from monitor.engine.evaluate import EngineConfig, evaluate
 from monitor.engine.groups import group_codes, intersection_name
 from monitor.engine.results import WindowEvaluation
@@ -30,7 +30,7 @@ class AuditOptions:
     threshold: float = 0.5
     engine: EngineConfig = field(default_factory=EngineConfig)
     input_format: str | None = None
-    score_bins: int = 10
+    score_bins: int = DEFAULT_SCORE_BINS
     model_id: str = "audit"
 
 
@@ -75,7 +75,7 @@ def count_groups(
     columns: AuditColumns,
     attributes: Sequence[str],
     intersections: Sequence[Sequence[str]],
-    score_bins: int = 10,
+    score_bins: int = DEFAULT_SCORE_BINS,
 ) -> dict[tuple[str, str], GroupCounts]:
     """Per-(attribute, group) counts of every row (vectorized, one bincount per attribute)."""
     counts: dict[tuple[str, str], GroupCounts] = {}

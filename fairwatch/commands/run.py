@@ -16,12 +16,13 @@ import sys
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from fairwatch.commands._config import EXIT_CONFIG
+
 if TYPE_CHECKING:
     from monitor.stream.daemon import Daemon
 
 ORDER = 10
 
-EXIT_CONFIG = 2
 EXIT_CONFLICT = 3
 EXIT_SOURCE = 4
 

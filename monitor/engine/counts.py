@@ -39,6 +39,8 @@ SCORE_SCALE = 1_000_000
 CELLS_PER_BIN = 3
 #: Cells per bin of the layout before score-offset sums were kept (checkpoints written then).
 LEGACY_CELLS_PER_BIN = 2
+#: Score bins of the calibration histogram unless configured (``engine.score_bins``).
+DEFAULT_SCORE_BINS = 10
 
 Histogram = tuple[tuple[int, ...], tuple[int, ...]]
 
@@ -207,7 +209,7 @@ def count_batch(
     label: np.ndarray | None,
     score: np.ndarray | None = None,
     count_n: np.ndarray | None = None,
-    score_bins: int = 10,
+    score_bins: int = DEFAULT_SCORE_BINS,
 ) -> np.ndarray:
     """Count one batch of rows into an ``n_groups × row_width`` int64 matrix.
 

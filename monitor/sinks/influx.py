@@ -26,6 +26,11 @@ from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
+from monitor.config.sections import (
+    DEFAULT_INFLUX_BATCH_SIZE,
+    DEFAULT_INFLUX_BUFFER_POINTS,
+    DEFAULT_INFLUX_FLUSH_INTERVAL,
+)
 from monitor.engine.results import WindowEvaluation
 from monitor.sinks.errors import SinkClosedError, SinkRejectedError, SinkUnavailableError
 from monitor.sinks.points import Row, evaluation_rows, pipeline_rows
@@ -178,9 +183,9 @@ class InfluxSink:
         org: str,
         bucket: str,
         *,
-        batch_size: int = 5000,
-        flush_interval: float = 1.0,
-        max_backlog: int = 200_000,
+        batch_size: int = DEFAULT_INFLUX_BATCH_SIZE,
+        flush_interval: float = DEFAULT_INFLUX_FLUSH_INTERVAL,
+        max_backlog: int = DEFAULT_INFLUX_BUFFER_POINTS,
         timeout: float = 10.0,
         retry_initial: float = 0.5,
         retry_max: float = 30.0,

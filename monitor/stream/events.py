@@ -22,6 +22,9 @@ import msgspec
 import numpy as np
 import orjson
 
+from monitor.config.pipeline import DEFAULT_MAX_EVENT_BYTES
+from monitor.config.sections import DEFAULT_THRESHOLD
+
 logger = logging.getLogger(__name__)
 
 # Every reason a record can be rejected for; counted by reason and sent to the dead-letter topic.
@@ -46,7 +49,6 @@ REASONS: tuple[str, ...] = (
     "future_timestamp",
 )
 
-DEFAULT_MAX_EVENT_BYTES = 65536
 # Deepest nesting of objects and arrays a message may have (orjson's own limit).
 MAX_NESTING = 1024
 # Epoch numbers above this are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
@@ -190,7 +192,7 @@ class DecodeRules:
     """
 
     thresholds: Mapping[str, float] = field(default_factory=dict)
-    default_threshold: float = 0.5
+    default_threshold: float = DEFAULT_THRESHOLD
     known_models_only: bool = False
     attributes: tuple[str, ...] = ()
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES

@@ -191,7 +191,7 @@ class Pipeline:
         self.listeners = list(listeners)
         self.evaluation_filter = evaluation_filter
         self.rules = decode_rules(config)
-        self.engine_config: EngineConfig = config.engine.to_engine_config()
+        self.engine_config: EngineConfig = config.engine
         self.specs: list[WindowSpec] = list(config.windows)
         self.spec_by_name = {spec.name: spec for spec in self.specs}
         self.attributes = list(config.sensitive.attributes)
