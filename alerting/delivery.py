@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping
 
 from alerting.errors import ReceiverError
 from alerting.metrics import Counters
-from alerting.receivers.common import DeliveryContext, Receiver, RetryConfig
+from alerting.receivers.common import DeliveryContext, RetryConfig
 from alerting.store import AlertStore, OutboxItem
+from alerting.types import Receiver
 
 log = logging.getLogger("fairwatch.alerting")
 

@@ -7,7 +7,8 @@ hands ``now`` to the alert manager. In a replay (``fairwatch demo``, ``fairwatch
 clock is :class:`SimulatedTime`: the arrival time of the events replayed so far. Alert times and
 ``group_wait`` are then in the stream's own time, a month of events replays in seconds, and a run
 is exactly reproducible. As the clock advances it runs the alert manager's timers (``tick``)
-every ``tick_every`` simulated seconds, as the manager's scheduler does in wall time in the daemon.
+every ``tick_every`` simulated seconds (it is the manager's ticker,
+:class:`alerting.tickers.ManualTicker`), as the scheduler thread does in wall time in the daemon.
 
 :class:`ReplaySource` hands the records out in arrival order, like one consumer reading one
 partition per topic. A record's arrival is its event time (a prediction's ``timestamp``; a
@@ -27,37 +28,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from alerting.tickers import ManualTicker
 from monitor.config import MonitorConfig
 from monitor.kafka.source import Positions, TopicPartition
 from monitor.stream.events import DecodeRules, Record, RecordRun
 from monitor.stream.pipeline import DecodedBatch, decode_runs
 
-
-class SimulatedTime:
-    """A clock that moves only when told to, running ``on_tick(now)`` every ``tick_every``
-    seconds it passes (the alert manager's ``tick``; it returns notifications delivered)."""
-
-    def __init__(
-        self, start: float, tick_every: float, on_tick: Callable[[float], int] | None = None
-    ) -> None:
-        self.now = start
-        self.tick_every = tick_every
-        self.on_tick = on_tick
-        self.delivered = 0
-        self._next_tick = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, moment: float) -> None:
-        """Move to ``moment`` (never backwards), ticking on the way."""
-        if moment <= self.now:
-            return
-        while self._next_tick <= moment:
-            if self.on_tick is not None:
-                self.delivered += self.on_tick(self._next_tick)
-            self._next_tick += self.tick_every
-        self.now = moment
+#: A replay's clock: event time, moved by the source as it reads; it is also the alert manager's
+#: ticker (``tick`` every ``tick_every`` simulated seconds as it passes them).
+SimulatedTime = ManualTicker
 
 
 @dataclass(frozen=True)

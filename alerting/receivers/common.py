@@ -1,17 +1,18 @@
-"""What every receiver shares: its base config, the delivery context and HTTP error mapping."""
+"""What every receiver shares: its base config, the delivery context and HTTP error mapping.
+
+The ``Receiver`` interface itself is declared in ``alerting.types``.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 from dataclasses import dataclass
-from typing import Literal, Protocol
 
 import httpx
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from alerting.errors import ConfigError, ReceiverError, classify_status, parse_retry_after
-from alerting.model import Notification
 from monitor.config.durations import Duration
 from monitor.config.sections import Section
 
@@ -58,8 +59,8 @@ class EnvNameValidated(ReceiverConfigBase):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _env_names(cls, value: object, info: object) -> object:
-        name = getattr(info, "field_name", "")
+    def _env_names(cls, value: object, info: ValidationInfo) -> object:
+        name = info.field_name or ""
         if name.endswith("_env") and (value is None or isinstance(value, str)):
             return check_env_name(value)
         return value
@@ -110,21 +111,6 @@ class DeliveryResult:
     detail: str = ""
     thread_ref: str | None = None
     clear_thread: bool = False
-
-
-class Receiver(Protocol):
-    """One notification integration (Slack, PagerDuty, webhook, retraining)."""
-
-    name: str
-    kind: Literal["notify", "retrain"]
-
-    @property
-    def config(self) -> ReceiverConfigBase: ...
-
-    def send(self, notification: Notification, context: DeliveryContext) -> DeliveryResult:
-        """Deliver once or raise ``ReceiverError`` (never retries itself)."""
-
-    def close(self) -> None: ...
 
 
 def post_json(

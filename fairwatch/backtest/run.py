@@ -125,7 +125,7 @@ def run_backtest(
     moments = replay.source.moments
     return BacktestResult(
         events=events,
-        rules=[rule.name for rule in replay.alerting.rules],
+        rules=[rule.name for rule in replay.alerting.config.rules],
         episodes=replay.episodes.alerts,
         start=moments[0],
         end=moments[-1],
