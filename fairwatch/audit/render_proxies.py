@@ -61,7 +61,8 @@ def _accuracy_text(item: ProxyAssociation) -> str:
 
 
 def _details(item: ProxyAssociation) -> str:
-    parts = [f"{item.levels} levels" if item.kind != "numeric" else f"{item.levels} bins"]
+    unit = "bin" if item.kind == "numeric" else "level"
+    parts = [f"{item.levels} {unit}{'' if item.levels == 1 else 's'}"]
     if item.missing:
         parts.append(f"{item.missing:,} missing")
     if item.pooled:
