@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from html import escape
-from typing import Any
-
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from fairwatch.audit.association import FOLDS
 from fairwatch.audit.feature_encoding import LEAST_LEVEL_ROWS, MOST_LEVELS, NUMERIC_BINS
@@ -18,6 +15,9 @@ from fairwatch.audit.proxies import (
     ProxyAssociation,
     ProxyReport,
 )
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 MEASURE_TEXT = {"cramers_v": "V", "correlation_ratio": "η"}
 STRENGTH_STYLE = {"strong": "bold red", "moderate": "yellow"}
@@ -74,6 +74,9 @@ def _details(item: ProxyAssociation) -> str:
 
 def proxies_table(report: ProxyReport) -> Table:
     """The terminal form: one row per pair, strongest first within each attribute."""
+    from rich.table import Table  # not imported on the JSON path: start-up time
+    from rich.text import Text
+
     table = Table(
         title=f"proxy features (flagged at association or skill ≥ {PROXY_THRESHOLD:g})",
         title_justify="left",
