@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 import urllib.request
@@ -39,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from localservers import (  # noqa: E402  (a sibling script, found through the line above)
+from localservers import (  # a sibling script, found through the line above
     DEFAULT_STATE_DIR,
     HOST,
     Server,
@@ -111,7 +110,9 @@ def build_flink_home(cache: Path, version: str, home: Path) -> None:
     names = [f"apache-flink=={version}", f"apache-flink-libraries=={version}"]
     pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check"]
     if not run_logged([*pip, *WHEEL_TAGS, "-d", str(wheels), *names], build_log):
-        raise ServerError(f"pip could not download {names}; see {build_log}:\n{log_tail(build_log)}")
+        raise ServerError(
+            f"pip could not download {names}; see {build_log}:\n{log_tail(build_log)}"
+        )
     staging = cache / f"flink-{version}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     for wheel, parts in (
@@ -285,9 +286,7 @@ class JobManager(FlinkProcess):
             if part
         )
         (self.conf_dir / "config.yaml").write_text(
-            render_flink_config(
-                self.state_dir, self.rpc_port, self.port, self.slots, options
-            )
+            render_flink_config(self.state_dir, self.rpc_port, self.port, self.slots, options)
         )
         super().launch_server()
 
@@ -328,7 +327,9 @@ class FlinkCluster:
     taskmanager: TaskManager
 
     @classmethod
-    def create(cls, state_dir: Path, rest_port: int = 0, slots: int = DEFAULT_SLOTS) -> FlinkCluster:
+    def create(
+        cls, state_dir: Path, rest_port: int = 0, slots: int = DEFAULT_SLOTS
+    ) -> FlinkCluster:
         state_dir = state_dir.expanduser().resolve()
         conf_dir = state_dir / "flink-conf"
         jobmanager = JobManager(state_dir=state_dir, port=rest_port, conf_dir=conf_dir, slots=slots)
@@ -409,7 +410,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--state-dir",
         type=Path,
         default=DEFAULT_STATE_DIR,
-        help=f"instance directory: config, checkpoints, logs, pid files (default {DEFAULT_STATE_DIR})",
+        help=f"instance directory: config, checkpoints, logs (default {DEFAULT_STATE_DIR})",
     )
     parser.add_argument("--rest-port", type=int, default=0, help="REST port (default: a free one)")
     parser.add_argument(

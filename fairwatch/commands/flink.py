@@ -61,7 +61,8 @@ def _job_arguments(parser: argparse.ArgumentParser, config: bool = True) -> None
 
 
 def _render(args: argparse.Namespace) -> str | None:
-    from fairwatch.flink.job import JobOptions, RenderError, render
+    from fairwatch.flink.job import JobOptions, render
+    from fairwatch.flink.tables import RenderError
 
     config = load_or_report(args.config, secrets=False)
     if config is None:

@@ -202,8 +202,11 @@ def string_checks(column: str) -> list[str]:
 
 
 def timestamp_checks(required: bool) -> list[str]:
-    checks = [f"WHEN timestamp_kind IN ({', '.join(ABSENT)}) THEN 'missing_field'"] if required else []
-    return checks + [
+    checks = (
+        [f"WHEN timestamp_kind IN ({', '.join(ABSENT)}) THEN 'missing_field'"] if required else []
+    )
+    return [
+        *checks,
         "WHEN timestamp_kind = 'boolean' THEN 'bad_timestamp'",
         "WHEN timestamp_kind IN ('object', 'array') THEN 'wrong_type'",
         "WHEN timestamp_kind IN ('string', 'number') AND event_time IS NULL THEN 'bad_timestamp'",
@@ -284,4 +287,6 @@ def in_models(models: Sequence[str]) -> str:
 
 def _view(name: str, columns: Sequence[str], source: str) -> str:
     body = ",\n  ".join(columns)
-    return f"CREATE TEMPORARY VIEW {identifier(name)} AS\nSELECT\n  {body}\nFROM {identifier(source)};"
+    return (
+        f"CREATE TEMPORARY VIEW {identifier(name)} AS\nSELECT\n  {body}\nFROM {identifier(source)};"
+    )

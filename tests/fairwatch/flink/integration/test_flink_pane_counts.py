@@ -178,7 +178,9 @@ class Stream:
         return out
 
 
-def expected_counts(config: MonitorConfig, records: dict[str, list[Record]]) -> dict[PaneKey, dict[str, int]]:
+def expected_counts(
+    config: MonitorConfig, records: dict[str, list[Record]]
+) -> dict[PaneKey, dict[str, int]]:
     """The pane counts of the contract, by batch: first prediction and first label of an id
     win, a label carried in the prediction is its label, labels of unknown ids are orphans."""
     rules = decode_rules(config)
@@ -302,12 +304,16 @@ def test_pane_counts_equal_a_batch_count(
         consumer.close()
         missing = {key: value for key, value in expected.items() if panes.get(key) != value}
         extra = {key: value for key, value in panes.items() if key not in expected}
-        assert not missing and not extra, f"differ: {len(missing)} {list(missing.items())[:5]} extra {list(extra.items())[:5]} got {[panes.get(k) for k in list(missing)[:5]]}"
+        got = {key: panes.get(key) for key in list(missing)[:5]}
+        assert not missing, f"{len(missing)} panes differ: {list(missing.items())[:5]}, got {got}"
+        assert not extra, f"{len(extra)} panes not expected, e.g. {list(extra.items())[:5]}"
 
         letters: Counter[tuple[str, int, int, str]] = Counter()
         consumer = KafkaConsumer(
-            topics["dead_letters"], bootstrap_servers=kafka_bootstrap,
-            auto_offset_reset="earliest", consumer_timeout_ms=5000,
+            topics["dead_letters"],
+            bootstrap_servers=kafka_bootstrap,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=5000,
         )
         for message in consumer:
             headers = {name: value.decode() for name, value in message.headers}
