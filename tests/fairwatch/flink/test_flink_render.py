@@ -101,7 +101,7 @@ def test_kafka_security_is_translated_to_java_client_properties() -> None:
         'ScramLoginModule required username="u" password="p";'
         in (properties["properties.sasl.jaas.config"])
     )
-    with pytest.raises(RenderError, match="kafka.security.ssl_keyfile"):
+    with pytest.raises(RenderError, match=r"kafka\.security\.ssl_keyfile"):
         kafka_properties(config(kafka={"security": {"ssl_keyfile": "k"}}))
 
 
