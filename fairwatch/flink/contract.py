@@ -72,6 +72,17 @@ DETAILS = {
 }
 
 
+def computed(expression: str, name: str) -> str:
+    """``expression AS name``, computed once per record.
+
+    Flink merges the projections of stacked views and inlines a column wherever it is used,
+    so a column read by ten checks would be computed ten times (and the plan grows
+    exponentially with the views' depth). It never inlines a non-deterministic column used
+    more than once: ``RAND() < 2`` (always true) makes each column a barrier of that kind.
+    """
+    return f"CASE WHEN RAND() < 2 THEN {expression} END AS {name}"
+
+
 @dataclass(frozen=True)
 class Field:
     """A JSON member the views read: its column prefix and path; ``text`` also reads it as a
@@ -91,11 +102,16 @@ def fields_view(name: str, source: str) -> str:
         "source_partition",
         "source_offset",
         "arrived",
-        f"CASE WHEN record_value IS NULL THEN 0 ELSE CHAR_LENGTH({base64}) / 4 * 3 - "
-        f"(CHAR_LENGTH({base64}) - CHAR_LENGTH(TRIM(TRAILING '=' FROM {base64}))) "
-        "END AS value_bytes",
-        "CASE WHEN ENCODE(CAST(record_value AS STRING), 'UTF-8') = record_value "
-        "THEN CAST(record_value AS STRING) END AS value_text",
+        computed(
+            f"CASE WHEN record_value IS NULL THEN 0 ELSE CHAR_LENGTH({base64}) / 4 * 3 - "
+            f"(CHAR_LENGTH({base64}) - CHAR_LENGTH(TRIM(TRAILING '=' FROM {base64}))) END",
+            "value_bytes",
+        ),
+        computed(
+            "CASE WHEN ENCODE(CAST(record_value AS STRING), 'UTF-8') = record_value "
+            "THEN CAST(record_value AS STRING) END",
+            "value_text",
+        ),
     ]
     return _view(name, columns, source)
 
@@ -104,10 +120,12 @@ def kinds_view(name: str, source: str, fields: Sequence[Field]) -> str:
     """JSON validity, then each field's fragment, kind, string and number."""
     columns = [
         "*",
-        "value_text IS JSON AS is_json",
-        "value_text IS JSON OBJECT AS is_object",
-        "POSITION('\\u' IN value_text) > 0 AND "
-        f"REGEXP(value_text, {literal(LONE_SURROGATE)}) AS lone_surrogate",
+        computed("value_text IS JSON", "is_json"),
+        computed("value_text IS JSON OBJECT", "is_object"),
+        computed(
+            f"POSITION('\\u' IN value_text) > 0 AND REGEXP(value_text, {literal(LONE_SURROGATE)})",
+            "lone_surrogate",
+        ),
     ]
     for field in fields:
         path = json_path(*field.path)
@@ -115,11 +133,10 @@ def kinds_view(name: str, source: str, fields: Sequence[Field]) -> str:
             f"JSON_QUERY(value_text, {path} WITH UNCONDITIONAL ARRAY WRAPPER "
             "NULL ON EMPTY NULL ON ERROR)"
         )
-        columns.append(f"{fragment} AS {field.column}_json")
+        columns.append(computed(fragment, f"{field.column}_json"))
         if field.text:
-            columns.append(
-                f"JSON_VALUE(value_text, {path} NULL ON EMPTY NULL ON ERROR) AS {field.column}_text"
-            )
+            text = f"JSON_VALUE(value_text, {path} NULL ON EMPTY NULL ON ERROR)"
+            columns.append(computed(text, f"{field.column}_text"))
     return _view(name, columns, source)
 
 
@@ -128,46 +145,52 @@ def typed_view(name: str, source: str, fields: Sequence[Field], timestamp: str) 
     columns = ["*"]
     for field in fields:
         fragment = f"{field.column}_json"
-        columns.append(
+        kind = (
             f"CASE WHEN {fragment} IS NULL THEN 'absent' ELSE "
             f"CASE SUBSTRING({fragment} FROM 2 FOR 1) WHEN '\"' THEN 'string' "
             "WHEN 't' THEN 'boolean' WHEN 'f' THEN 'boolean' WHEN 'n' THEN 'null' "
-            "WHEN '{' THEN 'object' WHEN '[' THEN 'array' ELSE 'number' END END "
-            f"AS {field.column}_kind"
+            "WHEN '{' THEN 'object' WHEN '[' THEN 'array' ELSE 'number' END END"
         )
-        columns.append(
-            f"TRY_CAST(SUBSTRING({fragment} FROM 2 FOR CHAR_LENGTH({fragment}) - 2) AS DOUBLE) "
-            f"AS {field.column}_number"
-        )
+        columns.append(computed(kind, f"{field.column}_kind"))
+        number = f"TRY_CAST(SUBSTRING({fragment} FROM 2 FOR CHAR_LENGTH({fragment}) - 2) AS DOUBLE)"
+        columns.append(computed(number, f"{field.column}_number"))
     text = f"{timestamp}_text"
     pattern = literal(RFC3339)
     parts = ("date", "hour", "minute", "second", "fraction", "offset")
     for group, part in enumerate(parts, start=1):
-        columns.append(f"REGEXP_EXTRACT({text}, {pattern}, {group}) AS time_{part}")
+        columns.append(computed(f"REGEXP_EXTRACT({text}, {pattern}, {group})", f"time_{part}"))
     return _view(name, columns, source)
 
 
-def event_time_view(name: str, source: str, timestamp: str) -> str:
-    """``event_time`` in epoch seconds as the decoder reads it, NULL when it would refuse it."""
+def event_time_views(name: str, source: str, timestamp: str) -> list[str]:
+    """``event_time`` in epoch seconds as the decoder reads it, NULL when it would refuse it
+    (two views: the pieces of an RFC 3339 time, then the time)."""
     local = (
         "time_date || ' ' || time_hour || ':' || COALESCE(NULLIF(time_minute, ''), '00') || ':' "
         "|| COALESCE(NULLIF(time_second, ''), '00')"
     )
-    offset_hours = "CAST(SUBSTRING(time_offset FROM 2 FOR 2) AS INT)"
-    offset_minutes = (
-        "CASE WHEN CHAR_LENGTH(time_offset) > 3 THEN CAST(RIGHT(time_offset, 2) AS INT) ELSE 0 END"
-    )
+    pieces = [
+        "*",
+        computed(local, "time_local"),
+        computed(f"UNIX_TIMESTAMP({local}, 'yyyy-MM-dd HH:mm:ss')", "time_seconds"),
+        computed("TRY_CAST(SUBSTRING(time_offset FROM 2 FOR 2) AS INT)", "offset_hours"),
+        computed(
+            "CASE WHEN CHAR_LENGTH(time_offset) > 3 THEN TRY_CAST(RIGHT(time_offset, 2) AS INT) "
+            "ELSE 0 END",
+            "offset_minutes",
+        ),
+    ]
     offset = (
-        f"CASE WHEN time_offset = 'Z' THEN 0 ELSE "
-        f"(CASE WHEN LEFT(time_offset, 1) = '-' THEN -1 ELSE 1 END) * "
-        f"({offset_hours} * 3600 + {offset_minutes} * 60) END"
+        "CASE WHEN time_offset = 'Z' THEN 0 ELSE "
+        "(CASE WHEN LEFT(time_offset, 1) = '-' THEN -1 ELSE 1 END) * "
+        "(offset_hours * 3600 + offset_minutes * 60) END"
     )
     micros = "CAST(RPAD(COALESCE(SUBSTRING(time_fraction FROM 1 FOR 6), ''), 6, '0') AS BIGINT)"
-    seconds = f"UNIX_TIMESTAMP({local}, 'yyyy-MM-dd HH:mm:ss')"
     from_text = (
-        f"CASE WHEN time_date IS NOT NULL AND FROM_UNIXTIME({seconds}, 'yyyy-MM-dd HH:mm:ss') = "
-        f"{local} AND (time_offset = 'Z' OR ({offset_hours} < 24 AND {offset_minutes} < 60)) "
-        f"THEN CAST(({seconds} - {offset}) * 1000000 + {micros} AS DOUBLE) / "
+        "CASE WHEN time_date IS NOT NULL "
+        "AND FROM_UNIXTIME(time_seconds, 'yyyy-MM-dd HH:mm:ss') = time_local "
+        "AND (time_offset = 'Z' OR (offset_hours < 24 AND offset_minutes < 60)) "
+        f"THEN CAST((time_seconds - {offset}) * 1000000 + {micros} AS DOUBLE) / "
         "CAST(1000000 AS DOUBLE) END"
     )
     number = f"{timestamp}_number"
@@ -177,10 +200,12 @@ def event_time_view(name: str, source: str, timestamp: str) -> str:
         f"AND {in_seconds} < {LATEST_EVENT_TIME!r}E0 THEN {in_seconds} END"
     )
     event_time = (
-        f"CASE {timestamp}_kind WHEN 'string' THEN {from_text} "
-        f"WHEN 'number' THEN {from_number} END AS event_time"
+        f"CASE {timestamp}_kind WHEN 'string' THEN {from_text} WHEN 'number' THEN {from_number} END"
     )
-    return _view(name, ["*", event_time], source)
+    return [
+        _view(f"{name}_time", pieces, source),
+        _view(name, ["*", computed(event_time, "event_time")], f"{name}_time"),
+    ]
 
 
 def record_checks(max_event_bytes: int) -> list[str]:

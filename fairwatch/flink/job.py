@@ -82,7 +82,7 @@ def decode_views(kind: str, fields: tuple[Field, ...]) -> list[str]:
         contract.typed_view(
             f"fairwatch_{kind}_typed", f"fairwatch_{kind}_json", fields, "timestamp"
         ),
-        contract.event_time_view(
+        *contract.event_time_views(
             f"fairwatch_{kind}_fields", f"fairwatch_{kind}_typed", "timestamp"
         ),
     ]
