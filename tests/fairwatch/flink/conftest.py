@@ -60,6 +60,14 @@ class FlinkTestCluster:
             time.sleep(0.5)
         raise AssertionError(f"job {job_id} not running after {timeout:.0f} s: {state}")
 
+    def check_healthy(self, job_id: str) -> None:
+        """Fail at once when the job has failed since it started (it would restart and retry)."""
+        entries = self.get(f"/jobs/{job_id}/exceptions")["exceptionHistory"]["entries"]
+        if entries:
+            trace = entries[0]["stacktrace"]
+            causes = [line for line in trace.splitlines() if line.startswith("Caused by")]
+            raise AssertionError(f"job {job_id} failed: {trace.splitlines()[0]} {causes[-1:]}")
+
     def cancel(self, job_id: str) -> None:
         request = urllib.request.Request(
             f"{self.rest_url}/jobs/{job_id}?mode=cancel", method="PATCH"

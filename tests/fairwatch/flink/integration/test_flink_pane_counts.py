@@ -298,9 +298,13 @@ def test_pane_counts_equal_a_batch_count(
         consumer = KafkaConsumer(
             topics["panes"], bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest"
         )
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 120
+        checked = time.monotonic()
         while panes != expected and time.monotonic() < deadline:
             read_panes(consumer, panes)
+            if time.monotonic() - checked > 5:
+                flink_cluster.check_healthy(job_id)
+                checked = time.monotonic()
         consumer.close()
         missing = {key: value for key, value in expected.items() if panes.get(key) != value}
         extra = {key: value for key, value in panes.items() if key not in expected}
