@@ -14,13 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import ConfigError, MonitorConfig, load_config, unset_secrets
-from monitor.kafka.deadletter import DeadLetters, KafkaDeadLetters, MemoryDeadLetters
-from monitor.kafka.source import KafkaSource, Source, default_instance_id
+from monitor.kafka.deadletter import KafkaDeadLetters
+from monitor.kafka.group import default_instance_id
+from monitor.kafka.source import KafkaSource
 from monitor.stream.closed_windows import ClosedWindowGate
 from monitor.stream.daemon import Daemon
+from monitor.stream.memory import MemoryDeadLetters
 from monitor.stream.pipeline import Pipeline
 from monitor.stream.state import StateStore
-from monitor.types import CounterSource, EvaluationFilter, EvaluationListener, MetricsSink
+from monitor.types import (
+    CounterSource,
+    DeadLetters,
+    EvaluationFilter,
+    EvaluationListener,
+    MetricsSink,
+    Source,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +112,8 @@ def build_daemon(
 
     Without ``source`` the Kafka consumer is used (in a child process unless
     ``kafka.consumer_process`` is false) and dead letters go to the Kafka topic; with a
-    ``source`` (e.g. :class:`monitor.kafka.source.EmbeddedSource`) dead letters are kept in a
-    :class:`monitor.kafka.deadletter.MemoryDeadLetters` unless ``dead_letters`` is given. ``health``
+    ``source`` (e.g. :class:`monitor.stream.memory.EmbeddedSource`) dead letters are kept in a
+    :class:`monitor.stream.memory.MemoryDeadLetters` unless ``dead_letters`` is given. ``health``
     starts the HTTP endpoint on ``health.port``; ``alerting`` wires the alert manager when the
     config has an ``alerting:`` section. ``evaluation_filter`` chooses which changed windows are
     evaluated (the backtest's closed-window gate: only those the alert rules judge).
@@ -117,9 +126,8 @@ def build_daemon(
         instance_id = default_instance_id(config.kafka, config.state_dir)
         if config.kafka.consumer_process:
             from monitor.kafka.consumer_process import ProcessSource
-            from monitor.stream.pipeline import decode_rules
 
-            source = ProcessSource(config.kafka, decode_rules(config), instance_id)
+            source = ProcessSource(config.kafka, instance_id)
         else:
             source = KafkaSource(config.kafka, instance_id)
     all_listeners: list[EvaluationListener] = [sink, *listeners]
@@ -134,17 +142,11 @@ def build_daemon(
         manager.start()
         # Rules judge each window once, when it has closed: not while it fills, nor again when
         # a late label revises it days later (sinks get every revision).
-        gate = ClosedWindowGate(
-            [manager],
-            lambda: pipeline.watermark.value,
-            delay=config.pipeline.alert_delay,
-        )
+        gate = ClosedWindowGate([manager], delay=config.pipeline.alert_delay)
         all_listeners.append(gate)
         counter_sources.extend([manager, gate])
         on_stop.append(manager.stop)
-    sink_samples = getattr(sink, "samples", None)
-    if sink_samples is not None:
-        counter_sources.append(sink)  # type: ignore[arg-type]
+    counter_sources.append(sink)
     store = StateStore(config.state_dir, config.pipeline.state_cache_mb)
     pipeline = Pipeline(config, store, all_listeners, evaluation_filter)
     if gate is not None:
@@ -168,7 +170,7 @@ def build_daemon(
             sources=[daemon],
             readiness={
                 "consumer_assigned": source.is_ready,
-                "sink_reachable": getattr(sink, "is_reachable", lambda: True),
+                "sink_reachable": sink.is_reachable,
             },
         )
         server.start()

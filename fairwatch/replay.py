@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from monitor.config import MonitorConfig
-from monitor.kafka.source import Positions, TopicPartition
-from monitor.stream.events import DecodeRules, Record, RecordRun
-from monitor.stream.pipeline import DecodedBatch, decode_runs
+from monitor.stream.decode import BatchDecoder, DecodedBatch, Record, RecordRun
+from monitor.types import Positions, TopicPartition
 
 
 class SimulatedTime:
@@ -142,19 +141,21 @@ def arrival_moments(arrivals: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 class ReplaySource:
-    """A :class:`monitor.kafka.source.Source` that hands recorded events out in arrival order, one
+    """A :class:`monitor.types.Source` that hands recorded events out in arrival order, one
     partition per topic, and moves the clock.
 
     Each poll returns the records up to and including the first prediction whose event time
     reaches the next moment of ``cadence`` (it moves the watermark past a window end; at most
-    ``max_records``, and with ``speed`` at most a tenth of a second's worth, after waiting in
-    wall time until they are due), then advances ``clock`` to the arrival of the last one. A
+    the ``max_records`` asked for, and with ``speed`` at most a tenth of a second's worth, after
+    waiting in wall time until they are due), then advances ``clock`` to the arrival of the last
+    one. A
     record arriving after a gap in the stream (more than a cadence step past that moment) is
     left to the next poll, which returns nothing but moves the clock to its arrival, so that
     the daemon's clock reads its arrival when it checks whether it is ahead of time.
 
-    The daemon takes the records already decoded (:meth:`poll_decoded`, with ``rules``, as from
-    the consumer process of ``fairwatch run``): no record object is made for a message.
+    The daemon takes the records already decoded (:meth:`poll_decoded`, with the decoder it
+    hands over, as from the consumer process of ``fairwatch run``): no record object is made for
+    a message.
     """
 
     def __init__(
@@ -162,11 +163,9 @@ class ReplaySource:
         events: RecordedEvents,
         clock: SimulatedTime,
         cadence: Cadence,
-        rules: DecodeRules,
         *,
         predictions_topic: str = "predictions",
         labels_topic: str = "labels",
-        max_records: int = 20000,
         speed: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -175,10 +174,8 @@ class ReplaySource:
         self.events = events
         self.clock = clock
         self.cadence = cadence
-        self.rules = rules
         self.predictions_topic = predictions_topic
         self.labels_topic = labels_topic
-        self.max_records = max_records
         self.speed = speed
         self.on_progress = on_progress
         self._sleep = sleep
@@ -226,12 +223,14 @@ class ReplaySource:
             for offset, key, value in zip(offsets, keys, values, strict=True)
         ]
 
-    def poll_decoded(self, timeout: float) -> DecodedBatch | None:
+    def poll_decoded(
+        self, max_records: int, timeout: float, decoder: BatchDecoder
+    ) -> DecodedBatch | None:
         """The next records, decoded (``None`` when there are none this time)."""
-        runs = self._next_runs(self.max_records)
+        runs = self._next_runs(max_records)
         if not runs:
             return None
-        return decode_runs(runs, self.rules, self.predictions_topic, self.labels_topic)
+        return decoder.runs(runs)
 
     def commit(self, positions: Mapping[TopicPartition, int]) -> None:
         self.committed.update(positions)
@@ -258,8 +257,11 @@ class ReplaySource:
     def is_idle(self) -> bool:
         return self._cursor >= len(self.events)
 
-    def close(self) -> None:
-        pass
+    def interrupt(self) -> None:
+        """Nothing to interrupt: starting never waits."""
+
+    def close(self, timeout: float = 0.0) -> None:
+        """Nothing to release."""
 
     # -- replay --------------------------------------------------------------------------------
 

@@ -29,10 +29,9 @@ from fairwatch.app import build_daemon
 from fairwatch.episodes import EpisodeRecorder, RecordingReceiver
 from fairwatch.replay import Cadence, RecordedEvents, ReplaySource, SimulatedTime, arrival_moments
 from monitor.config import MonitorConfig
-from monitor.kafka.deadletter import MemoryDeadLetters
 from monitor.stream.closed_windows import ClosedWindowGate
 from monitor.stream.daemon import Daemon
-from monitor.stream.pipeline import decode_rules
+from monitor.stream.memory import MemoryDeadLetters
 from monitor.types import EvaluationListener, MetricsSink
 
 TICK_EVERY = 60.0  # simulated seconds between alert manager ticks
@@ -103,18 +102,12 @@ def simulated_run(
         events,
         clock,
         Cadence.of(config),
-        decode_rules(config),
         predictions_topic=config.kafka.predictions_topic,
         labels_topic=config.kafka.labels_topic,
-        max_records=config.kafka.max_poll_records,
         speed=speed,
     )
     # Rules judge each window once, when it has closed, as in `fairwatch run`.
-    gate = ClosedWindowGate(
-        [episodes, *listeners],
-        lambda: daemon.pipeline.watermark.value,
-        delay=config.pipeline.alert_delay,
-    )
+    gate = ClosedWindowGate([episodes, *listeners], delay=config.pipeline.alert_delay)
     dead_letters = MemoryDeadLetters()
     try:
         daemon = build_daemon(

@@ -3,8 +3,9 @@ records (kafka-python is pure Python) overlaps with decoding, joining and counti
 
 The split is by cost: kafka-python's record parsing takes about as long as everything the
 daemon does with an event, so the child only fetches, parses and hands on each partition's
-offsets, keys and values as plain lists (:data:`monitor.stream.events.RecordRun`; pickling a list of
-record tuples cost a third as much again as the parsing); decoding runs in the daemon.
+offsets, keys and values as plain lists (:data:`monitor.stream.decode.RecordRun`; pickling a list
+of record tuples cost a third as much again as the parsing); decoding runs in the daemon, with the
+decoder it hands to :meth:`ProcessSource.poll_decoded`.
 
 The child owns a :class:`monitor.kafka.source.KafkaSource` and streams record batches to the daemon
 through a bounded queue (two batches ahead at most, so it never runs far ahead of the pipeline).
@@ -33,17 +34,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from monitor.config import KafkaSettings
-from monitor.kafka.connection import StartInterrupted, install_connection_log
-from monitor.kafka.source import (
-    GroupConflictError,
-    KafkaSource,
-    KafkaUnreachableError,
-    Positions,
-    SourceError,
-    TopicPartition,
-)
-from monitor.stream.events import DecodeRules, Record
-from monitor.stream.pipeline import DecodedBatch, decode_runs
+from monitor.kafka.connection import install_connection_log
+from monitor.kafka.errors import GroupConflictError, KafkaUnreachableError, SourceError
+from monitor.kafka.source import KafkaSource
+from monitor.stream.decode import BatchDecoder, DecodedBatch
+from monitor.types import Positions, StartInterrupted, TopicPartition
 
 logger = logging.getLogger(__name__)
 
@@ -144,11 +139,10 @@ def _child(
 
 
 class ProcessSource:
-    """:class:`monitor.kafka.source.Source` with the Kafka consumer in a child process."""
+    """A :class:`monitor.types.Source` with the Kafka consumer in a child process."""
 
-    def __init__(self, settings: KafkaSettings, rules: DecodeRules, instance_id: str) -> None:
+    def __init__(self, settings: KafkaSettings, instance_id: str) -> None:
         self.settings = settings
-        self.rules = rules
         self.instance_id = instance_id
         context = multiprocessing.get_context("spawn")
         self._context = context
@@ -200,12 +194,11 @@ class ProcessSource:
                 self._process.join(timeout=5)
                 raise _START_ERRORS.get(first, SourceError)(second)
 
-    def poll(self, max_records: int, timeout: float) -> list[Record]:
-        """Records come over in columns and are decoded at once: use :meth:`poll_decoded`."""
-        raise NotImplementedError("ProcessSource hands out decoded batches: use poll_decoded")
-
-    def poll_decoded(self, timeout: float) -> DecodedBatch | None:
-        """The next batch, decoded (``None`` when none came within ``timeout``)."""
+    def poll_decoded(
+        self, max_records: int, timeout: float, decoder: BatchDecoder
+    ) -> DecodedBatch | None:
+        """The next batch the child fetched, decoded (``None`` when none came within
+        ``timeout``); the child polls ``kafka.max_poll_records`` at a time."""
         try:
             kind, batch, lag = self._batches.get(timeout=timeout)
         except queue.Empty:
@@ -217,9 +210,7 @@ class ProcessSource:
         self._lag = lag
         if batch is None:
             return None
-        return decode_runs(
-            batch, self.rules, self.settings.predictions_topic, self.settings.labels_topic
-        )
+        return decoder.runs(batch)
 
     def commit(self, positions: Mapping[TopicPartition, int]) -> None:
         self._commands.put(("commit", dict(positions)))

@@ -7,8 +7,10 @@ from typing import Any
 from kafka.errors import KafkaConnectionError
 
 from monitor.config import KafkaSettings
-from monitor.kafka.source import EmbeddedSource, KafkaSource, default_instance_id
-from monitor.stream.events import Record
+from monitor.kafka.group import default_instance_id
+from monitor.kafka.source import KafkaSource
+from monitor.stream.decode import Record
+from monitor.stream.memory import EmbeddedSource
 
 
 def test_embedded_source_resumes_from_positions_and_pauses() -> None:
