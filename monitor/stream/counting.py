@@ -16,7 +16,7 @@ import numpy as np
 from monitor.config import WindowSpec
 from monitor.engine.counts import count_batch, row_width, widen
 from monitor.engine.evaluate import EngineConfig, evaluate
-from monitor.engine.groups import group_codes
+from monitor.engine.groups import group_codes, intersection_name
 from monitor.engine.results import WindowEvaluation
 from monitor.stream.window import (
     GroupIndex,
@@ -30,12 +30,12 @@ from monitor.stream.window import (
 _PARTITION_SPACE = 1 << 20  # partitions per topic are far fewer
 
 
-def group_columns(attributes: Sequence[str], intersections: Sequence[Sequence[str]]) -> list[str]:
+def column_names(attributes: Sequence[str], intersections: Sequence[Sequence[str]]) -> list[str]:
     """The group columns an event is counted in: each attribute once, then each intersection
-    (its members sorted, joined with ``&``) not named already."""
+    (:func:`monitor.engine.groups.intersection_name`) not named already."""
     names = list(dict.fromkeys(attributes))
     for members in intersections:
-        name = "&".join(sorted(set(members)))
+        name = intersection_name(members)
         if name not in names:
             names.append(name)
     return names
@@ -78,7 +78,7 @@ class WindowCounts:
         self.attributes = list(attributes)
         self.intersections = [list(members) for members in intersections]
         self.score_bins = score_bins
-        self.columns = group_columns(self.attributes, self.intersections)
+        self.columns = column_names(self.attributes, self.intersections)
         self.panes = PaneCounts(row_width(score_bins))
         for key, matrix in panes.items():
             if key[0] in self.spec_by_name:  # panes of an earlier layout are widened

@@ -50,7 +50,7 @@ from monitor.config import MonitorConfig
 from monitor.engine.evaluate import EngineConfig
 from monitor.engine.results import WindowEvaluation
 from monitor.stream.counters import PipelineCounters
-from monitor.stream.counting import WindowCounts, group_columns
+from monitor.stream.counting import WindowCounts, column_names
 from monitor.stream.decode import (
     BatchDecoder,
     DecodedBatch,
@@ -89,7 +89,7 @@ class Pipeline:
         self.engine_config: EngineConfig = config.engine.to_engine_config()
         self.counters = PipelineCounters()
         snapshot = store.load()
-        columns = group_columns(config.sensitive.attributes, config.sensitive.intersections)
+        columns = column_names(config.sensitive.attributes, config.sensitive.intersections)
         self._check_layout(snapshot.meta, columns)
         self.pending = PendingStore(store.connection, len(columns))
         self.counts = WindowCounts(
