@@ -29,7 +29,7 @@ import numpy as np
 
 from monitor.config import MonitorConfig
 from monitor.stream.decode import BatchDecoder, DecodedBatch, Record, RecordRun
-from monitor.types import Positions, TopicPartition
+from monitor.types import TopicPartition
 
 
 class SimulatedTime:
@@ -212,8 +212,8 @@ class ReplaySource:
 
     # -- the Source protocol -------------------------------------------------------------------
 
-    def start(self, positions: Positions) -> None:
-        self._positions = {key: offset for key, offset in positions().items() if offset > 0}
+    def start(self, positions: Mapping[TopicPartition, int]) -> None:
+        self._positions = {key: offset for key, offset in positions.items() if offset > 0}
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
         """The next records (the daemon uses :meth:`poll_decoded`)."""

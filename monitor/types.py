@@ -8,7 +8,7 @@ letters. Every implementation implements its whole Protocol, so callers never pr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -19,9 +19,6 @@ if TYPE_CHECKING:
 
 #: Where a record comes from: ``(topic, partition)``; positions (next offsets) are kept per one.
 TopicPartition = tuple[str, int]
-#: Returns the next offset of every input partition the pipeline has counted up to (restored
-#: from its checkpoint): where a source resumes.
-Positions = Callable[[], Mapping[TopicPartition, int]]
 
 
 @dataclass(frozen=True)
@@ -116,8 +113,10 @@ class Source(Protocol):
     """Where the daemon's records come from: the Kafka consumer (in process or in a child
     process), the embedded source of the demo and tests, a replay of recorded events."""
 
-    def start(self, positions: Positions) -> None:
-        """Connect and resume every partition from ``positions()``; may raise
+    def start(self, positions: Mapping[TopicPartition, int]) -> None:
+        """Connect and resume every partition from ``positions`` (the next offset the pipeline
+        counts, restored from its checkpoint; a partition without one from its beginning). A
+        partition assigned again later resumes after the records handed out so far. May raise
         :class:`StartInterrupted` after :meth:`interrupt`."""
 
     def poll_decoded(

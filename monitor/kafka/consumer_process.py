@@ -38,7 +38,7 @@ from monitor.kafka.connection import install_connection_log
 from monitor.kafka.errors import GroupConflictError, KafkaUnreachableError, SourceError
 from monitor.kafka.source import KafkaSource
 from monitor.stream.decode import BatchDecoder, DecodedBatch
-from monitor.types import Positions, StartInterrupted, TopicPartition
+from monitor.types import StartInterrupted, TopicPartition
 
 logger = logging.getLogger(__name__)
 
@@ -94,10 +94,9 @@ def _child(
     install_connection_log(settings.bootstrap_servers, log_level)
     if os.getppid() != parent:
         return
-    handed_out = dict(positions)
     source = KafkaSource(settings, instance_id, interrupted=interrupted)
     try:
-        source.start(lambda: handed_out)
+        source.start(positions)
     except StartInterrupted:
         return  # the daemon is stopping and no longer waits for a message
     except SourceError as error:
@@ -128,9 +127,7 @@ def _child(
                 source.resume()
         if pending is None:
             runs = source.poll_runs(max_records, timeout)
-            for topic, partition, offsets, _keys, _values in runs:
-                handed_out[(topic, partition)] = offsets[-1] + 1
-            pending = ("batch", runs or None, source.lag(handed_out))
+            pending = ("batch", runs or None, source.lag(source.handed_out))
         try:
             batches.put(pending, timeout=0.2)
             pending = None
@@ -155,13 +152,13 @@ class ProcessSource:
         self._interrupted = _SharedFlag(context)
         self._stop_requested = False
 
-    def start(self, positions: Positions) -> None:
+    def start(self, positions: Mapping[TopicPartition, int]) -> None:
         process = self._context.Process(
             target=_child,
             args=(
                 self.settings,
                 self.instance_id,
-                dict(positions()),
+                dict(positions),
                 self._batches,
                 self._commands,
                 os.getpid(),

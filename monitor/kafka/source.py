@@ -36,7 +36,7 @@ from monitor.kafka.errors import (
 )
 from monitor.kafka.group import conflict_message, leave_group, log_co_partitioning
 from monitor.stream.decode import BatchDecoder, DecodedBatch, Record, RecordRun
-from monitor.types import Flag, Positions, StartInterrupted, TopicPartition
+from monitor.types import Flag, StartInterrupted, TopicPartition
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,8 @@ class KafkaSource:
         self.topics = [settings.predictions_topic, settings.labels_topic]
         self.assignment_timeout = assignment_timeout
         self._consumer: Any = None
-        self._positions: Positions = dict
+        # the next offset of each partition after the records handed out (resumed from)
+        self._handed_out: dict[TopicPartition, int] = {}
         self._all_partitions: set[Any] = set()
         self._owns_all = False
         self._paused = False
@@ -101,7 +102,7 @@ class KafkaSource:
         except (KafkaTimeoutError, KafkaConnectionError):
             raise KafkaUnreachableError(unreachable_message(self.settings)) from None
 
-    def start(self, positions: Positions) -> None:
+    def start(self, positions: Mapping[TopicPartition, int]) -> None:
         """Connect, check the topics and wait until this instance owns every partition.
 
         Raises :class:`KafkaUnreachableError`, :class:`GroupConflictError`,
@@ -110,7 +111,7 @@ class KafkaSource:
         from kafka import TopicPartition as KafkaTopicPartition
         from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
-        self._positions = positions
+        self._handed_out = dict(positions)
         consumer = self._connect()
         self._consumer = consumer
         counts = {}
@@ -176,7 +177,7 @@ class KafkaSource:
                     consumer.pause(*assigned)
             return
         self._owns_all = True
-        positions = self._positions()
+        positions = self._handed_out
         for partition in assigned:
             offset = positions.get((partition.topic, partition.partition))
             if offset is None:
@@ -208,7 +209,17 @@ class KafkaSource:
             return {}
         if not self._owns_all:
             return {}
+        for partition, messages in batches.items():
+            if messages:
+                self._handed_out[(partition.topic, partition.partition)] = messages[-1].offset + 1
         return batches
+
+    @property
+    def handed_out(self) -> Mapping[TopicPartition, int]:
+        """The next offset of each partition after the records handed out so far: where a
+        partition assigned to this instance again resumes (the caller counts every record it is
+        handed before it polls again, so this is what it has counted)."""
+        return self._handed_out
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
         """The next records (empty while the broker is away)."""

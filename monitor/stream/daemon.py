@@ -136,7 +136,7 @@ class Daemon:
         """Run until stopped (or, with ``stop_when_idle``, until the source is drained)."""
         try:
             try:
-                self.source.start(lambda: self.pipeline.positions)
+                self.source.start(dict(self.pipeline.positions))
             except StartInterrupted:
                 logger.info("event=start_interrupted reason=stop_requested")
                 return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from monitor.stream.decode import BatchDecoder, DecodedBatch, InvalidEvent, Record
-from monitor.types import Positions, TopicPartition
+from monitor.types import TopicPartition
 
 
 class EmbeddedSource:
@@ -27,8 +27,8 @@ class EmbeddedSource:
     def append(self, records: Sequence[Record]) -> None:
         self.records.extend(records)
 
-    def start(self, positions: Positions) -> None:
-        self._positions = dict(positions())
+    def start(self, positions: Mapping[TopicPartition, int]) -> None:
+        self._positions = dict(positions)
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
         """The next records after the positions started from (none while paused)."""

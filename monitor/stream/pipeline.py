@@ -148,7 +148,6 @@ class Pipeline:
         for key, offset in batch.positions.items():
             if offset > positions.get(key, 0):
                 positions[key] = offset
-        self.counters.consumed.update(batch.consumed)
         rejected = batch.rejected
         if len(batch.predictions):
             topic = self.config.kafka.predictions_topic
@@ -156,8 +155,11 @@ class Pipeline:
                 rejected = rejected + self.intake.refused(batch, rows, reason, topic)
         if len(batch.labels):
             self.intake.add_labels(batch.labels)
+        # (rejected before consumed: a reader of the counters that sees a batch consumed sees
+        # its rejections too)
         for error in rejected:
             self.counters.invalid[(error.record.topic, error.reason)] += 1
+        self.counters.consumed.update(batch.consumed)
         self._refresh_gauges()
         return rejected
 
@@ -175,11 +177,6 @@ class Pipeline:
             now, (partition for (name, partition), left in lag.items() if name == topic and left)
         )
         self._refresh_gauges()
-
-    def retention_floor(self) -> float:
-        """Event time before which panes are retired: a prediction older than this cannot be
-        counted any more (the label horizon past the watermark)."""
-        return self.intake.retention_floor()
 
     def _restore_event_time(self, meta: Mapping[str, object]) -> None:
         progress = meta.get("partition_event_times")

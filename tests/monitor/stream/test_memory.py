@@ -9,7 +9,7 @@ from monitor.stream.memory import EmbeddedSource, MemoryDeadLetters
 def test_embedded_source_resumes_from_positions_and_pauses() -> None:
     records = [Record("predictions", p, o, None, b"{}") for o in range(3) for p in range(2)]
     source = EmbeddedSource(records)
-    source.start(lambda: {("predictions", 0): 2})
+    source.start({("predictions", 0): 2})
     source.pause()
     assert source.poll(100, 0.0) == []
     source.resume()
@@ -25,7 +25,7 @@ def test_embedded_source_hands_out_decoded_batches_and_none_when_drained() -> No
     source = EmbeddedSource(
         [Record("predictions", 0, 0, None, value), Record("labels", 0, 0, None, b"{bad")]
     )
-    source.start(dict)
+    source.start({})
     decoder = BatchDecoder(DecodeRules(), "predictions", "labels")
     batch = source.poll_decoded(100, 0.0, decoder)
     assert batch is not None
