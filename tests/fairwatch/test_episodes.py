@@ -76,9 +76,8 @@ def test_an_episode_keeps_the_firing_window_even_when_later_ones_come_with_it(
     assert (extremes.highest_group, extremes.lowest_group) == ("A", "B")
     assert extremes.lowest_rate == pytest.approx(0.3)
     assert episode.resolved_at is None and recorder.firing == 1
-    recorder.on_evaluations(
-        [window(4, 46)], 6 * HOUR, 6 * HOUR
-    )  # 0.92: back past the clear threshold
+    # 0.92: back past the clear threshold
+    recorder.on_evaluations([window(4, 46)], 6 * HOUR, 6 * HOUR)
     [episode] = recorder.alerts
     assert episode.resolved_at == 6 * HOUR and recorder.firing == 0
     assert transitions == [(5 * HOUR, "firing", 5 * HOUR), (6 * HOUR, "resolved", 5 * HOUR)]
