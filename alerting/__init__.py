@@ -9,12 +9,12 @@ It is wired in one place, :func:`fairwatch.app.build_alerting` (the composition 
 
     alerting = build_alerting(
         config,  # MonitorConfig: its alerting: section, state_dir, pipeline.alert_delay
-        watermark=lambda: pipeline.watermark.value,  # read by the closed-window gate
         clock=time.time,  # the daemon's clock
         ticker=None,  # default SchedulerTicker(tick_interval, clock), an APScheduler thread;
                       # a replay passes its simulated clock (alerting.tickers.ManualTicker)
     )
-    # the gate hands each closed window, once, to alerting.manager.on_evaluations
+    # the gate gets the watermark with each call and hands each closed window, once, to
+    # alerting.manager.on_evaluations
     pipeline = Pipeline(config, store, [sink, alerting.gate])
     counter_sources.extend(alerting.counter_sources)  # the manager's and the gate's samples()
     alerting.resume(pipeline.watermark.value)  # skip windows judged before a restart, then
@@ -24,8 +24,9 @@ It is wired in one place, :func:`fairwatch.app.build_alerting` (the composition 
 
 ``fairwatch.app.build_daemon`` does all of this for ``fairwatch run``.
 
-* ``AlertManager.on_evaluations(evaluations, now)`` applies the rules and advances each alert
-  instance's lifecycle; it does no network I/O (fast, safe to call on the pipeline's thread).
+* ``AlertManager.on_evaluations(evaluations, now, watermark)`` applies the rules and advances
+  each alert instance's lifecycle; it does no network I/O (fast, safe to call on the pipeline's
+  thread).
 * ``AlertManager.tick(now)`` flushes alert groups whose timers are due (group_wait,
   group_interval, repeat_interval) through the notification path (``alerting.notify``: mute →
   dedup → snapshot → idempotency key → durable outbox) and delivers what is due, with retries.

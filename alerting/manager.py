@@ -93,7 +93,9 @@ class AlertManager:
         self._last_prune = 0.0
 
     # evaluation ---------------------------------------------------------------------------
-    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
+    def on_evaluations(
+        self, evaluations: Sequence[WindowEvaluation], now: float, watermark: float | None = None
+    ) -> None:
         """Apply every rule to ``evaluations`` (evaluated at ``now``) and update alert states."""
         if not self.config.enabled:
             return

@@ -18,13 +18,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.config import ConfigError, MonitorConfig, load_config, unset_secrets
-from monitor.kafka.deadletter import DeadLetters, KafkaDeadLetters, MemoryDeadLetters
-from monitor.kafka.source import KafkaSource, Source, default_instance_id
+from monitor.kafka.deadletter import KafkaDeadLetters
+from monitor.kafka.group import default_instance_id
+from monitor.kafka.source import KafkaSource
 from monitor.stream.closed_windows import ClosedWindowGate
 from monitor.stream.daemon import Daemon
+from monitor.stream.memory import MemoryDeadLetters
 from monitor.stream.pipeline import Pipeline
 from monitor.stream.state import StateStore
-from monitor.types import CounterSource, EvaluationFilter, EvaluationListener, MetricsSink
+from monitor.types import (
+    CounterSource,
+    DeadLetters,
+    EvaluationFilter,
+    EvaluationListener,
+    MetricsSink,
+    Source,
+)
 
 if TYPE_CHECKING:
     from alerting.config import AlertingConfig
@@ -118,7 +127,6 @@ class Alerting:
 def build_alerting(
     config: MonitorConfig,
     *,
-    watermark: Callable[[], float],
     receivers: ReceiverFactory | None = None,
     clock: Clock = time.time,
     ticker: Ticker | None = None,
@@ -130,7 +138,6 @@ def build_alerting(
     the closed-window gate that feeds it, with ``pipeline.alert_delay``.
 
     Args:
-        watermark: the pipeline's watermark (event time), read by the gate.
         receivers: builds each configured receiver (default
             :func:`alerting.receivers.build_receiver`; a replay's record what they get).
         clock: what the default ticker reads: the daemon's clock.
@@ -165,7 +172,7 @@ def build_alerting(
     front: EvaluationListener = manager if judge is None else judge(manager)
     # Rules judge each window once, when it has closed: not while it fills, nor again when a
     # late label revises it days later (sinks get every revision).
-    gate = ClosedWindowGate([front, *listeners], watermark, delay=config.pipeline.alert_delay)
+    gate = ClosedWindowGate([front, *listeners], delay=config.pipeline.alert_delay)
     return Alerting(settings, manager, gate, front)
 
 
@@ -185,8 +192,8 @@ def build_daemon(
 
     Without ``source`` the Kafka consumer is used (in a child process unless
     ``kafka.consumer_process`` is false) and dead letters go to the Kafka topic; with a
-    ``source`` (e.g. :class:`monitor.kafka.source.EmbeddedSource`) dead letters are kept in a
-    :class:`monitor.kafka.deadletter.MemoryDeadLetters` unless ``dead_letters`` is given. ``health``
+    ``source`` (e.g. :class:`monitor.stream.memory.EmbeddedSource`) dead letters are kept in a
+    :class:`monitor.stream.memory.MemoryDeadLetters` unless ``dead_letters`` is given. ``health``
     starts the HTTP endpoint on ``health.port``. ``alerting=True`` wires the alert manager
     (:func:`build_alerting` on the daemon's clock) when the config has an ``alerting:`` section,
     and stops it with the daemon; an :class:`Alerting` the caller built (a replay's, on a
@@ -202,9 +209,8 @@ def build_daemon(
         instance_id = default_instance_id(config.kafka, config.state_dir)
         if config.kafka.consumer_process:
             from monitor.kafka.consumer_process import ProcessSource
-            from monitor.stream.pipeline import decode_rules
 
-            source = ProcessSource(config.kafka, decode_rules(config), instance_id)
+            source = ProcessSource(config.kafka, instance_id)
         else:
             source = KafkaSource(config.kafka, instance_id)
     all_listeners: list[EvaluationListener] = [sink, *listeners]
@@ -215,16 +221,12 @@ def build_daemon(
     if isinstance(alerting, Alerting):
         wired = alerting  # the caller's: it stops it
     elif alerting and config.alerting is not None:
-        wired = build_alerting(
-            config, watermark=lambda: pipeline.watermark.value, clock=daemon_clock
-        )
+        wired = build_alerting(config, clock=daemon_clock)
         on_stop.append(wired.manager.stop)
     if wired is not None:
         all_listeners.append(wired.gate)
         counter_sources.extend(wired.counter_sources)
-    sink_samples = getattr(sink, "samples", None)
-    if sink_samples is not None:
-        counter_sources.append(sink)  # type: ignore[arg-type]
+    counter_sources.append(sink)
     store = StateStore(config.state_dir, config.pipeline.state_cache_mb)
     pipeline = Pipeline(config, store, all_listeners, evaluation_filter)
     if wired is not None:
@@ -248,7 +250,7 @@ def build_daemon(
             sources=[daemon],
             readiness={
                 "consumer_assigned": source.is_ready,
-                "sink_reachable": getattr(sink, "is_reachable", lambda: True),
+                "sink_reachable": sink.is_reachable,
             },
         )
         server.start()

@@ -80,7 +80,9 @@ class Episode:
 class AlertJudge(Protocol):
     """What the recorder needs of the alert manager."""
 
-    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None: ...
+    def on_evaluations(
+        self, evaluations: Sequence[WindowEvaluation], now: float, watermark: float
+    ) -> None: ...
 
     def alerts(self) -> list[AlertState]: ...
 
@@ -103,12 +105,14 @@ class EpisodeRecorder:
     episodes: dict[tuple[str, float], Episode] = field(default_factory=dict)
     pending: dict[str, float] = field(default_factory=dict)
 
-    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
+    def on_evaluations(
+        self, evaluations: Sequence[WindowEvaluation], now: float, watermark: float
+    ) -> None:
         if self.judge is None:
             self.observe(self.states(), evaluations, now)
             return
         for run in _runs_by_window_end(evaluations):
-            self.judge.on_evaluations(run, now)
+            self.judge.on_evaluations(run, now, watermark)
             self.observe(self.judge.alerts(), run, now)
 
     def observe(

@@ -30,9 +30,8 @@ import numpy as np
 
 from alerting.tickers import ManualTicker
 from monitor.config import MonitorConfig
-from monitor.kafka.source import Positions, TopicPartition
-from monitor.stream.events import DecodeRules, Record, RecordRun
-from monitor.stream.pipeline import DecodedBatch, decode_runs
+from monitor.stream.decode import BatchDecoder, DecodedBatch, Record, RecordRun
+from monitor.types import TopicPartition
 
 #: A replay's clock: event time, moved by the source as it reads; it is also the alert manager's
 #: ticker (``tick`` every ``tick_every`` simulated seconds as it passes them).
@@ -121,19 +120,21 @@ def arrival_moments(arrivals: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 class ReplaySource:
-    """A :class:`monitor.kafka.source.Source` that hands recorded events out in arrival order, one
+    """A :class:`monitor.types.Source` that hands recorded events out in arrival order, one
     partition per topic, and moves the clock.
 
     Each poll returns the records up to and including the first prediction whose event time
     reaches the next moment of ``cadence`` (it moves the watermark past a window end; at most
-    ``max_records``, and with ``speed`` at most a tenth of a second's worth, after waiting in
-    wall time until they are due), then advances ``clock`` to the arrival of the last one. A
+    the ``max_records`` asked for, and with ``speed`` at most a tenth of a second's worth, after
+    waiting in wall time until they are due), then advances ``clock`` to the arrival of the last
+    one. A
     record arriving after a gap in the stream (more than a cadence step past that moment) is
     left to the next poll, which returns nothing but moves the clock to its arrival, so that
     the daemon's clock reads its arrival when it checks whether it is ahead of time.
 
-    The daemon takes the records already decoded (:meth:`poll_decoded`, with ``rules``, as from
-    the consumer process of ``fairwatch run``): no record object is made for a message.
+    The daemon takes the records already decoded (:meth:`poll_decoded`, with the decoder it
+    hands over, as from the consumer process of ``fairwatch run``): no record object is made for
+    a message.
     """
 
     def __init__(
@@ -141,11 +142,9 @@ class ReplaySource:
         events: RecordedEvents,
         clock: SimulatedTime,
         cadence: Cadence,
-        rules: DecodeRules,
         *,
         predictions_topic: str = "predictions",
         labels_topic: str = "labels",
-        max_records: int = 20000,
         speed: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -154,10 +153,8 @@ class ReplaySource:
         self.events = events
         self.clock = clock
         self.cadence = cadence
-        self.rules = rules
         self.predictions_topic = predictions_topic
         self.labels_topic = labels_topic
-        self.max_records = max_records
         self.speed = speed
         self.on_progress = on_progress
         self._sleep = sleep
@@ -194,8 +191,8 @@ class ReplaySource:
 
     # -- the Source protocol -------------------------------------------------------------------
 
-    def start(self, positions: Positions) -> None:
-        self._positions = {key: offset for key, offset in positions().items() if offset > 0}
+    def start(self, positions: Mapping[TopicPartition, int]) -> None:
+        self._positions = {key: offset for key, offset in positions.items() if offset > 0}
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
         """The next records (the daemon uses :meth:`poll_decoded`)."""
@@ -205,12 +202,14 @@ class ReplaySource:
             for offset, key, value in zip(offsets, keys, values, strict=True)
         ]
 
-    def poll_decoded(self, timeout: float) -> DecodedBatch | None:
+    def poll_decoded(
+        self, max_records: int, timeout: float, decoder: BatchDecoder
+    ) -> DecodedBatch | None:
         """The next records, decoded (``None`` when there are none this time)."""
-        runs = self._next_runs(self.max_records)
+        runs = self._next_runs(max_records)
         if not runs:
             return None
-        return decode_runs(runs, self.rules, self.predictions_topic, self.labels_topic)
+        return decoder.runs(runs)
 
     def commit(self, positions: Mapping[TopicPartition, int]) -> None:
         self.committed.update(positions)
@@ -237,8 +236,11 @@ class ReplaySource:
     def is_idle(self) -> bool:
         return self._cursor >= len(self.events)
 
-    def close(self) -> None:
-        pass
+    def interrupt(self) -> None:
+        """Nothing to interrupt: starting never waits."""
+
+    def close(self, timeout: float = 0.0) -> None:
+        """Nothing to release."""
 
     # -- replay --------------------------------------------------------------------------------
 

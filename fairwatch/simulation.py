@@ -32,10 +32,9 @@ from fairwatch.app import Alerting, build_alerting, build_daemon
 from fairwatch.episodes import EpisodeRecorder, RecordingReceiver
 from fairwatch.replay import Cadence, RecordedEvents, ReplaySource, SimulatedTime, arrival_moments
 from monitor.config import MonitorConfig
-from monitor.kafka.deadletter import MemoryDeadLetters
 from monitor.stream.closed_windows import ClosedWindowGate
 from monitor.stream.daemon import Daemon
-from monitor.stream.pipeline import decode_rules
+from monitor.stream.memory import MemoryDeadLetters
 from monitor.types import EvaluationListener, MetricsSink
 
 TICK_EVERY = 60.0  # simulated seconds between alert manager ticks
@@ -113,7 +112,6 @@ def simulated_run(
     clock = SimulatedTime(float(moments[0]) if len(moments) else 0.0, tick_every)
     alerting = build_alerting(
         config,
-        watermark=lambda: daemon.pipeline.watermark.value,
         receivers=record,
         clock=clock,
         ticker=clock,  # the simulated clock ticks the manager as event time passes
@@ -127,10 +125,8 @@ def simulated_run(
         events,
         clock,
         Cadence.of(config),
-        decode_rules(config),
         predictions_topic=config.kafka.predictions_topic,
         labels_topic=config.kafka.labels_topic,
-        max_records=config.kafka.max_poll_records,
         speed=speed,
     )
     dead_letters = MemoryDeadLetters()

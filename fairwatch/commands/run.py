@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(daemon: Daemon) -> int:
-    from monitor.kafka.source import GroupConflictError, KafkaUnreachableError, SourceError
+    from monitor.kafka.errors import GroupConflictError, KafkaUnreachableError, SourceError
 
     try:
         return daemon.run()

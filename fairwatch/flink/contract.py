@@ -4,7 +4,7 @@ Each topic is read as raw bytes, so that a rejected record can go to the dead-le
 for byte, and is decoded in three views: the value's text and JSON fragments, the JSON kind of
 each field (from ``JSON_QUERY ... WITH UNCONDITIONAL ARRAY WRAPPER``: ``["x"]`` is a string,
 ``[1]`` a number, ``[true]`` a boolean, ``[{...}]`` an object, ``[[...]]`` an array), and the
-checks, in the decoder's order (``monitor.stream.events``), naming the first problem found.
+checks, in the decoder's order (``monitor.stream.decode``), naming the first problem found.
 
 Reasons SQL reproduces as the decoder gives them: ``empty``, ``oversized``, ``invalid_json``
 (malformed JSON, bytes that are not UTF-8, a byte order mark, a raw control character in a
@@ -50,7 +50,7 @@ RFC3339 = (
     r"^([0-9]{4}-[0-9]{2}-[0-9]{2}).([0-9]{2})(?::([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]*))?)?)?"
     r"(Z|[+-][0-9]{2}(?::?[0-9]{2})?)$"
 )
-LATEST_EVENT_TIME = 253402300800.0  # monitor.stream.events.LATEST_EVENT_TIME
+LATEST_EVENT_TIME = 253402300800.0  # monitor.stream.decode.LATEST_EVENT_TIME
 MILLISECONDS_ABOVE = 1e11
 
 DETAILS = {

@@ -1,7 +1,7 @@
 """The ``pipeline:`` section: how the streaming stages decode, checkpoint and stop.
 
 The defaults that the stages also use when built without a configuration (tests, tools) are
-named here once: ``monitor.stream.events`` and ``monitor.stream.state`` import them.
+named here once: ``monitor.stream.decode`` and ``monitor.stream.state`` import them.
 """
 
 from __future__ import annotations

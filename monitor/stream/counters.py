@@ -1,4 +1,5 @@
-"""The pipeline's operational counters, reported as :class:`monitor.types.CounterSample`.
+"""The operational counters of the pipeline and of the daemon driving it, reported as
+:class:`monitor.types.CounterSample`.
 
 The same samples feed the ``fairwatch_pipeline`` measurement of the sinks and the Prometheus
 ``/metrics`` endpoint. Counters are totals since the process started (they restart at 0 with the
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from monitor.stream.decode.reasons import Reason
 from monitor.types import CounterSample
 
 HELP = {
@@ -43,13 +45,17 @@ GAUGES = {
 }
 
 
+def _sample(name: str, value: float, **labels: str) -> CounterSample:
+    kind = "gauge" if name in GAUGES else "counter"
+    return CounterSample(name, float(value), dict(labels), kind, HELP[name])
+
+
 @dataclass
 class PipelineCounters:
-    """Counts kept by the pipeline and the daemon; :meth:`samples` reports them."""
+    """Counts kept by the pipeline; :meth:`samples` reports them."""
 
     consumed: Counter[str] = field(default_factory=Counter)  # by topic
-    invalid: Counter[tuple[str, str]] = field(default_factory=Counter)  # by (topic, reason)
-    dead_lettered: int = 0
+    invalid: Counter[tuple[str, Reason]] = field(default_factory=Counter)  # by (topic, reason)
     late: Counter[str] = field(default_factory=Counter)  # by window specification
     duplicate: Counter[str] = field(default_factory=Counter)  # by kind: prediction, label
     joined: int = 0
@@ -57,11 +63,9 @@ class PipelineCounters:
     expired_unlabeled: int = 0
     pending_labels: int = 0
     unmatched_labels: int = 0
-    consumer_lag: dict[str, int] = field(default_factory=dict)  # by topic
     windows_evaluated: int = 0
     checkpoints: int = 0
     watermark: float | None = None
-    paused: bool = False
     partitions_idle: int = 0
     partitions_became_idle: int = 0
 
@@ -69,14 +73,12 @@ class PipelineCounters:
         out: list[CounterSample] = []
 
         def add(name: str, value: float, **labels: str) -> None:
-            kind = "gauge" if name in GAUGES else "counter"
-            out.append(CounterSample(name, float(value), dict(labels), kind, HELP[name]))
+            out.append(_sample(name, value, **labels))
 
         for topic, value in sorted(self.consumed.items()):
             add("events_consumed", value, topic=topic)
         for (topic, reason), value in sorted(self.invalid.items()):
             add("events_invalid", value, topic=topic, reason=reason)
-        add("events_dead_lettered", self.dead_lettered)
         for window, value in sorted(self.late.items()):
             add("events_late", value, window=window)
         for kind in ("prediction", "label"):
@@ -86,13 +88,27 @@ class PipelineCounters:
         add("predictions_expired_unlabeled", self.expired_unlabeled)
         add("pending_labels", self.pending_labels)
         add("unmatched_labels", self.unmatched_labels)
-        for topic, lag in sorted(self.consumer_lag.items()):
-            add("consumer_lag", lag, topic=topic)
         add("windows_evaluated", self.windows_evaluated)
         add("checkpoints", self.checkpoints)
         if self.watermark is not None:
             add("event_time_watermark", self.watermark)
-        add("consumption_paused", 1.0 if self.paused else 0.0)
         add("partitions_idle", self.partitions_idle)
         add("partitions_became_idle", self.partitions_became_idle)
+        return out
+
+
+@dataclass
+class DaemonCounters:
+    """Counts kept by the daemon (what it does around the pipeline); :meth:`samples` reports
+    them."""
+
+    dead_lettered: int = 0
+    consumer_lag: dict[str, int] = field(default_factory=dict)  # by topic
+    paused: bool = False
+
+    def samples(self) -> list[CounterSample]:
+        out = [_sample("events_dead_lettered", self.dead_lettered)]
+        for topic, lag in sorted(self.consumer_lag.items()):
+            out.append(_sample("consumer_lag", lag, topic=topic))
+        out.append(_sample("consumption_paused", 1.0 if self.paused else 0.0))
         return out

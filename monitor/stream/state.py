@@ -25,6 +25,7 @@ import numpy as np
 from monitor.config.pipeline import DEFAULT_STATE_CACHE_MB
 from monitor.stream.join import SCHEMA as JOIN_SCHEMA
 from monitor.stream.window import GroupIndex, PaneCounts, PaneKey, WindowKey
+from monitor.types import TopicPartition
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS panes (
@@ -46,8 +47,6 @@ CREATE TABLE IF NOT EXISTS unflushed (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
-
-TopicPartition = tuple[str, int]
 
 
 @dataclass

@@ -104,7 +104,7 @@ def seeded(influxdb_database: Any, tmp_path: Path) -> Iterator[Seeded]:
     )
     counters = daemon.pipeline.counters
     assert counters.windows_evaluated >= 12 and counters.joined > 0 and counters.late
-    assert counters.dead_lettered == 2
+    assert daemon.counters.dead_lettered == 2
     extra = sink()
     for step in (1, 2, 3):
         extra.write_pipeline(_supplement(step), now=now - (3 - step) * 60)

@@ -17,8 +17,8 @@ from alerting.types import Receiver
 from fairwatch.app import build_alerting, build_daemon
 from fairwatch.episodes import RecordingReceiver
 from monitor.config import MonitorConfig
-from monitor.kafka.source import EmbeddedSource
 from monitor.sinks.embedded import EmbeddedSink
+from monitor.stream.memory import EmbeddedSource
 from tests.alerting.alert_builders import HOUR, T0, evaluation
 from tests.monitor.stream.conftest import daemon_config
 from tests.monitor.stream.reference import records
@@ -71,7 +71,6 @@ def test_build_alerting_on_a_simulated_clock_holds_windows_for_the_delay_and_tic
     receivers = Recorders()
     alerting = build_alerting(
         settings(tmp_path),
-        watermark=lambda: watermark[0],
         receivers=receivers,
         clock=clock,
         ticker=clock,
@@ -81,11 +80,13 @@ def test_build_alerting_on_a_simulated_clock_holds_windows_for_the_delay_and_tic
         evaluation(0.2, T0 + hour * HOUR, model_id="credit", window="1h") for hour in (1, 2)
     )
     watermark[0] = T0 + 2 * HOUR - 1  # both windows closed, but alert_delay is 1h
-    alerting.gate.on_evaluations([first, second], clock())
+    alerting.gate.on_evaluations([first, second], clock(), watermark[0])
     assert alerting.gate.released == 0 and alerting.manager.alerts() == []
     watermark[0] = T0 + 3 * HOUR
     clock.advance(T0 + 3 * HOUR)
-    alerting.gate.on_evaluations([], clock())  # now both are released, in order: it fires
+    alerting.gate.on_evaluations(
+        [], clock(), watermark[0]
+    )  # now both are released, in order: it fires
     assert [state.status for state in alerting.manager.alerts()] == ["firing"]
     clock.advance(T0 + 3 * HOUR + 20)
     assert receivers["hook"].delivered == []  # group_wait (30s) runs on the simulated clock
@@ -150,7 +151,6 @@ def test_a_replay_alerting_is_resumed_by_build_daemon_and_stays_the_callers(
     receivers = Recorders()
     alerting = build_alerting(
         config,
-        watermark=lambda: daemon.pipeline.watermark.value,
         receivers=receivers,
         clock=clock,
         ticker=clock,
@@ -165,7 +165,7 @@ def test_a_replay_alerting_is_resumed_by_build_daemon_and_stays_the_callers(
     )
     # resumed: a window judged before the restart (closed an alert_delay before the restored
     # watermark) is not judged again
-    assert alerting.gate.decide("credit", "1h", restored - HOUR - 60) == "skip"
+    assert alerting.gate.decide("credit", "1h", restored - HOUR - 60, restored) == "skip"
     assert daemon.run(stop_when_idle=True) == 0
     assert [state.status for state in alerting.manager.alerts()] == ["firing"]  # not stopped
     clock.advance(T0 + 7 * HOUR)  # ticked by the clock build_daemon started: the restored

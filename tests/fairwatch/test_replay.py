@@ -16,7 +16,6 @@ from fairwatch.replay import Cadence, RecordedEvents, ReplaySource, SimulatedTim
 from fairwatch.simulation import simulated_run
 from monitor.config import MonitorConfig, config_from_dict
 from monitor.sinks.embedded import EmbeddedSink
-from monitor.stream.events import DecodeRules
 from tests.fairwatch.backtest.stream import HOUR, START, Drift, make_events
 
 DAY = 24 * HOUR
@@ -71,7 +70,7 @@ def source(arrivals: list[float], topics: list[str]) -> tuple[ReplaySource, Simu
         [b"{}"] * len(topics),
         np.asarray(arrivals, dtype=np.float64),
     )
-    return ReplaySource(events, clock, Cadence(300.0, 60.0), DecodeRules()), clock
+    return ReplaySource(events, clock, Cadence(300.0, 60.0)), clock
 
 
 def test_a_poll_ends_with_the_prediction_that_closes_a_window() -> None:

@@ -74,11 +74,11 @@ def test_unknown_models_are_accepted_when_the_config_says_so() -> None:
 
 
 def test_every_reason_sql_gives_is_a_decoder_reason() -> None:
-    from monitor.stream.events import REASONS
+    from monitor.stream.decode import Reason
 
     text = render(config())
     given = {reason for reason in contract.DETAILS if f"THEN '{reason}'" in text}
-    assert given <= set(REASONS)
+    assert given <= {str(reason) for reason in Reason}
     assert given == set(contract.DETAILS)
 
 

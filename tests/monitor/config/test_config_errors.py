@@ -17,7 +17,7 @@ from monitor.config.errors import describe
 from monitor.config.pipeline import PipelineSettings
 from monitor.config.sections import InfluxSettings, Section
 from monitor.sinks.influx import InfluxSink
-from monitor.stream.events import DecodeRules
+from monitor.stream.decode import DecodeRules
 from monitor.stream.state import StateStore, connect
 
 

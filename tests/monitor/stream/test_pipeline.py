@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.config import MonitorConfig, config_from_dict
-from monitor.stream.events import Record
+from monitor.stream.decode import Record
 from monitor.stream.pipeline import Pipeline
 from monitor.stream.state import StateStore
 from tests.monitor.stream.reference import (

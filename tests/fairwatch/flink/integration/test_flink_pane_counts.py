@@ -24,8 +24,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from fairwatch.flink.job import JobOptions, render
 from monitor.config import MonitorConfig
 from monitor.engine.groups import intersection_group_name, intersection_name
-from monitor.stream.events import Record, decode_labels, decode_predictions
-from monitor.stream.pipeline import decode_rules
+from monitor.stream.decode import Record, decode_labels, decode_predictions, decode_rules
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
