@@ -12,26 +12,29 @@ import os
 import re
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from alerting.durations import Duration, format_duration, parse_duration
-from alerting.errors import ConfigError
 from alerting.receivers import ReceiverConfig
 from alerting.receivers.retraining import RetrainingConfig
 from alerting.sequential import METRIC_RATES, DetectorSpec
+from monitor.config.durations import Duration, format_duration, parse_duration
+from monitor.config.errors import ConfigError, describe
+from monitor.config.sections import Section
+from monitor.config.windows import parse_window
 
 Op = Literal[">", ">=", "<", "<="]
 _CONDITION = re.compile(
     r"^\s*(?:([A-Za-z_][\w*?\[\]]*)\s+)?(>=|<=|>|<)\s*(-?\d+(?:\.\d*)?(?:e-?\d+)?)\s*$"
 )
-# a rule's own check names the key it is about (``selector.window: ...``) as a prefix
-_NESTED_KEYS = "rules|routing|selector|condition|clear_threshold|arl|resolve_arl|monitors"
-_NESTED_PATH = re.compile(rf"^((?:{_NESTED_KEYS})[\w\[\].]*): (.*)$", re.DOTALL)
 _FOR_COUNT = re.compile(r"^\s*(\d+)\s*(evaluations?|evals?|windows?)\s*$")
 _FOR_UNIT = {"evaluation": "evaluations", "eval": "evaluations", "window": "windows"}
 _GLOB = re.compile(r"[*?\[\]]")
+# The ``type`` of each receiver config: pydantic names it in the location of a receiver's errors.
+RECEIVER_TYPES: tuple[str, ...] = tuple(
+    str(model.model_fields["type"].default) for model in get_args(ReceiverConfig)
+)
 
 #: A sequential rule's defaults: a false alarm at most once a month on average per alert
 #: instance, and a false resolve at most once a day on average.
@@ -39,11 +42,7 @@ DEFAULT_ARL = 30 * 86400.0
 DEFAULT_RESOLVE_ARL = 86400.0
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-
-class Selector(_Frozen):
+class Selector(Section):
     """Which disparities a rule watches; every field is a glob (``*``, ``?``, ``[..]``).
 
     ``group`` selects the group of a per-group metric (``*_ratio_to_reference``); ``None``
@@ -69,7 +68,7 @@ class Selector(_Frozen):
         )
 
 
-class Condition(_Frozen):
+class Condition(Section):
     """``value op threshold`` breaches; written ``{op: ">", threshold: 0.1}`` or as a string
     ``"demographic_parity_difference > 0.10"`` (the metric then narrows the selector)."""
 
@@ -105,7 +104,7 @@ class Condition(_Frozen):
         return self.op in (">", ">=")
 
 
-class ForSpec(_Frozen):
+class ForSpec(Section):
     """How long a breach must hold before firing: a duration, consecutive breaching evaluations
     (``3 evaluations``) and/or breaching windows that do not overlap (``3 windows``: with a
     sliding window, three windows of distinct data; the same as evaluations when tumbling)."""
@@ -132,7 +131,7 @@ class ForSpec(_Frozen):
             ) from None
 
 
-class Annotations(_Frozen):
+class Annotations(Section):
     """Free-text annotations; the known ones are shown as links or names by the receivers."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
@@ -145,7 +144,7 @@ class Annotations(_Frozen):
         return {key: str(value) for key, value in self.model_dump().items() if value is not None}
 
 
-class LowVolumeConfig(_Frozen):
+class LowVolumeConfig(Section):
     """Raise the rule's own ``low_volume`` alert when every matched disparity of a model's
     attribute stays ``not_computable`` for ``after``."""
 
@@ -153,7 +152,7 @@ class LowVolumeConfig(_Frozen):
     severity: Literal["info", "warning", "critical"] = "warning"
 
 
-class RuleConfig(_Frozen):
+class RuleConfig(Section):
     """One alerting rule. ``mode: sequential`` rules also take ``arl`` (mean time between false
     alarms of one alert instance, default 30d), ``resolve_arl`` (mean time between false
     resolves, default 1d) and ``monitors`` (how many instances the ``arl`` covers together,
@@ -261,26 +260,23 @@ def _tumbling_step(window: str) -> float:
             f"(e.g. 5m), got the pattern {window!r}"
         )
     try:
-        size_text, _, step_text = window.partition("/")
-        size = parse_duration(size_text)
-        step = parse_duration(step_text) if step_text else size
+        spec = parse_window(window)
     except ValueError:
         raise ValueError(
             f"selector.window: expected a window name such as 5m or 1h, got {window!r}"
         ) from None
-    if step <= 0:
-        raise ValueError(f"selector.window: a window must be longer than 0, got {window!r}")
-    if size != step:
+    if spec.sliding:
+        step = format_duration(spec.step)
         raise ValueError(
             f"selector.window: mode sequential needs a tumbling window, so that each event is "
-            f"counted in one step only, but {window!r} slides by {format_duration(step)} over "
-            f"{format_duration(size)}; add a tumbling window such as {format_duration(step)!r} "
+            f"counted in one step only, but {window!r} slides by {step} over "
+            f"{format_duration(spec.size)}; add a tumbling window such as {step!r} "
             "to `windows` and select it"
         )
-    return step
+    return spec.step
 
 
-class RouteTiming(_Frozen):
+class RouteTiming(Section):
     group_by: list[str] | None = None
     group_wait: Duration | None = None
     group_interval: Duration | None = None
@@ -298,7 +294,7 @@ class RouteOverride(RouteTiming):
         return all(fnmatchcase(labels.get(key, ""), pattern) for key, pattern in self.match.items())
 
 
-class RoutingConfig(_Frozen):
+class RoutingConfig(Section):
     """Alerts of a receiver sharing the values of ``group_by`` form one group and one message."""
 
     group_by: list[str] = Field(default_factory=lambda: ["rule", "model_id"])
@@ -308,18 +304,18 @@ class RoutingConfig(_Frozen):
     routes: list[RouteOverride] = Field(default_factory=list)
 
 
-class StorageConfig(_Frozen):
+class StorageConfig(Section):
     """The SQLite file (relative to the state dir) holding alerts, the notification log,
     the outbox and silences."""
 
     path: str = "alerting.sqlite"
 
 
-class SilencesConfig(_Frozen):
+class SilencesConfig(Section):
     max_duration: Duration = Field(default=30 * 86400.0, gt=0)
 
 
-class AlertingConfig(_Frozen):
+class AlertingConfig(Section):
     enabled: bool = True
     rules: list[RuleConfig] = Field(default_factory=list)
     routing: RoutingConfig = RoutingConfig()
@@ -376,7 +372,16 @@ def parse_alerting_config(data: Mapping[str, Any] | None) -> AlertingConfig:
     try:
         return AlertingConfig.model_validate(dict(data))
     except ValidationError as error:
-        raise ConfigError(_describe(error)) from None
+        # receivers' values may hold tokens (a webhook URL): rejected values are not echoed
+        raise ConfigError(
+            describe(
+                error,
+                root="alerting",
+                keys_documented_in="docs/alerting.md",
+                tags=RECEIVER_TYPES,
+                echo_input=False,
+            )
+        ) from None
 
 
 def unset_secrets(config: AlertingConfig, environ: Mapping[str, str] | None = None) -> list[str]:
@@ -394,26 +399,3 @@ def unset_secrets(config: AlertingConfig, environ: Mapping[str, str] | None = No
                     f"(a secret of receiver {receiver.name!r})"
                 )
     return problems
-
-
-def _describe(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors(include_url=False, include_input=False):
-        path = "alerting"
-        for part in item["loc"]:
-            if isinstance(part, int):
-                path += f"[{part}]"
-            elif part in ("slack", "pagerduty", "webhook", "retraining"):
-                continue  # the discriminated-union tag pydantic inserts into the path
-            else:
-                path += f".{part}"
-        message = str(item["msg"]).removeprefix("Value error, ")
-        nested = _NESTED_PATH.match(message)
-        if nested:  # a cross-reference check reports its own path relative to ``path``
-            path, message = f"{path}.{nested.group(1)}", nested.group(2)
-        if item["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling)"
-        elif item["type"] == "union_tag_invalid":
-            message = "expected type to be one of slack, pagerduty, webhook, retraining"
-        lines.append(f"{path}: {message}")
-    return "; ".join(lines)

@@ -22,8 +22,9 @@ from alerting.metrics import (
     NOTIFICATIONS_FAILED,
     NOTIFICATIONS_SENT,
 )
-from alerting.receivers.common import DeliveryContext, Receiver, RetryConfig
+from alerting.receivers.common import DeliveryContext, RetryConfig
 from alerting.store import AlertStore, OutboxItem
+from alerting.types import Receiver
 from monitor.counters import Counters
 
 log = logging.getLogger("fairwatch.alerting")

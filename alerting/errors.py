@@ -1,5 +1,9 @@
 """Typed errors of the alert manager.
 
+An invalid ``alerting:`` section raises the configuration's one ``ConfigError``
+(``monitor.config.errors``, re-exported here), naming the key path and the expected form, e.g.
+``alerting.rules[0].condition.op: Input should be '>', '>=', '<' or '<='``.
+
 Receiver failures are classified the way an operator acts on them:
 
 * ``auth``: the credential is wrong or revoked; fix the secret. Not retried.
@@ -13,19 +17,26 @@ from __future__ import annotations
 
 from typing import Literal
 
+from monitor.config.errors import ConfigError
+
+__all__ = [
+    "RETRYABLE",
+    "AlertingError",
+    "ConfigError",
+    "FailureKind",
+    "ReceiverError",
+    "classify_status",
+    "parse_retry_after",
+]
+
 FailureKind = Literal["auth", "rate_limited", "client", "server", "timeout", "connection"]
 
 RETRYABLE: frozenset[str] = frozenset({"rate_limited", "server", "timeout", "connection"})
 
 
 class AlertingError(Exception):
-    """Base class of every error raised by ``alerting``."""
-
-
-class ConfigError(AlertingError):
-    """The ``alerting:`` configuration is invalid; the message names the key path and the
-    expected form, e.g. ``alerting.rules[0].condition.op: expected one of '>', '>=', '<', '<='``.
-    """
+    """Base class of every error raised by ``alerting`` but ``ConfigError`` (a ``ValueError``,
+    the same class for every section of the configuration)."""
 
 
 class ReceiverError(AlertingError):

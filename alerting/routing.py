@@ -27,25 +27,28 @@ class Route:
 
 def route_for(config: AlertingConfig, rule: RuleConfig, labels: Mapping[str, str]) -> Route:
     defaults = config.routing
+    route = Route(
+        receivers=tuple(rule.receivers),
+        group_by=tuple(defaults.group_by),
+        group_wait=float(defaults.group_wait),
+        group_interval=float(defaults.group_interval),
+        repeat_interval=float(defaults.repeat_interval),
+    )
     override = next((route for route in defaults.routes if route.matches(labels)), None)
-    receivers = list(rule.receivers)
-    if override is not None:
-        receivers += [name for name in override.receivers if name not in receivers]
-
-    def pick(name: str) -> float:
-        value = getattr(override, name, None) if override is not None else None
-        return float(value) if value is not None else float(getattr(defaults, name))
-
-    group_by = (
-        override.group_by if override and override.group_by is not None else defaults.group_by
-    )
+    if override is None:
+        return route
     return Route(
-        receivers=tuple(receivers),
-        group_by=tuple(group_by),
-        group_wait=pick("group_wait"),
-        group_interval=pick("group_interval"),
-        repeat_interval=pick("repeat_interval"),
+        receivers=route.receivers
+        + tuple(name for name in override.receivers if name not in route.receivers),
+        group_by=route.group_by if override.group_by is None else tuple(override.group_by),
+        group_wait=_either(override.group_wait, route.group_wait),
+        group_interval=_either(override.group_interval, route.group_interval),
+        repeat_interval=_either(override.repeat_interval, route.repeat_interval),
     )
+
+
+def _either(overridden: float | None, default: float) -> float:
+    return default if overridden is None else float(overridden)
 
 
 def group_key(group_by: tuple[str, ...], labels: Mapping[str, str]) -> tuple[str, dict[str, str]]:

@@ -1,10 +1,12 @@
 """Rules applied to evaluated windows: which alert instances an evaluation speaks about, and what
-it says about each (an ``Observation``), plus the snapshot receivers see."""
+it says about each (an ``Observation``); what a rule says of an alert (``Alert``: severity,
+labels) and the snapshot receivers see."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
@@ -189,38 +191,66 @@ def severity_of(rule: RuleConfig, key: AlertKey) -> str:
     return rule.severity
 
 
+@dataclass(frozen=True)
+class Alert:
+    """An alert instance's state with what its rule says of it: its severity and labels, worked
+    out once (:meth:`of`) for routing, silences and the snapshot receivers see."""
+
+    rule: RuleConfig
+    state: AlertState
+    severity: str
+    labels: Mapping[str, str]
+
+    @classmethod
+    def of(cls, rule: RuleConfig, state: AlertState) -> Alert:
+        severity = severity_of(rule, state.key)
+        return cls(rule, state, severity, alert_labels(rule, state.key, severity))
+
+    @property
+    def fingerprint(self) -> str:
+        return self.state.fingerprint
+
+    @property
+    def status(self) -> str:
+        return self.state.status
+
+    def snapshot(self, status: Literal["firing", "resolved"]) -> AlertSnapshot:
+        """What receivers see of this alert, told as ``status``."""
+        rule, state = self.rule, self.state
+        key = state.key
+        last = state.last
+        low_volume = key.kind == LOW_VOLUME
+        return AlertSnapshot(
+            status=status,
+            rule=rule.name,
+            severity=self.severity,
+            model_id=key.model_id,
+            attribute=key.attribute,
+            metric=key.metric,
+            window=key.window,
+            value=last.value if last else None,
+            ci=last.ci if last else None,
+            threshold=0.0 if low_volume else rule.condition.threshold,
+            op="<" if low_volume else rule.condition.op,
+            clear_threshold=None if low_volume else rule.clear,
+            mode=rule.mode,
+            group=key.group,
+            kind=key.kind,
+            fingerprint=state.fingerprint,
+            starts_at=state.fired_at,
+            ends_at=state.resolved_at if status == "resolved" else None,
+            window_start=last.window_start if last else None,
+            window_end=last.window_end if last else None,
+            groups=last.groups if last else (),
+            labels=dict(self.labels),
+            annotations=rule.annotations.as_dict(),
+            extremes=last.extremes if last and not low_volume else None,
+            small_groups=last.small_groups if last else (),
+        )
+
+
 def snapshot(
     rule: RuleConfig, state: AlertState, status: Literal["firing", "resolved"]
 ) -> AlertSnapshot:
-    """What receivers see of ``state`` under ``rule``."""
-    key = state.key
-    last = state.last
-    severity = severity_of(rule, key)
-    low_volume = key.kind == LOW_VOLUME
-    return AlertSnapshot(
-        status=status,
-        rule=rule.name,
-        severity=severity,
-        model_id=key.model_id,
-        attribute=key.attribute,
-        metric=key.metric,
-        window=key.window,
-        value=last.value if last else None,
-        ci=last.ci if last else None,
-        threshold=0.0 if low_volume else rule.condition.threshold,
-        op="<" if low_volume else rule.condition.op,
-        clear_threshold=None if low_volume else rule.clear,
-        mode=rule.mode,
-        group=key.group,
-        kind=key.kind,
-        fingerprint=state.fingerprint,
-        starts_at=state.fired_at,
-        ends_at=state.resolved_at if status == "resolved" else None,
-        window_start=last.window_start if last else None,
-        window_end=last.window_end if last else None,
-        groups=last.groups if last else (),
-        labels=alert_labels(rule, key, severity),
-        annotations=rule.annotations.as_dict(),
-        extremes=last.extremes if last and not low_volume else None,
-        small_groups=last.small_groups if last else (),
-    )
+    """What receivers see of ``state`` under ``rule`` (:meth:`Alert.snapshot`)."""
+    return Alert.of(rule, state).snapshot(status)

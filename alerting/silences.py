@@ -16,6 +16,7 @@ from typing import Literal
 from alerting.errors import AlertingError
 
 MatchOp = Literal["=", "!=", "=~", "!~"]
+_OPS: dict[str, MatchOp] = {"=": "=", "!=": "!=", "=~": "=~", "!~": "!~"}
 # The labels an alert carries (``rules.alert_labels``): its identity (``AlertKey.labels``, with
 # ``group`` and ``kind`` on some alerts only), ``severity`` and ``alertname``; rules add their own.
 ALERT_LABELS = (
@@ -63,7 +64,8 @@ def parse_matcher(text: str) -> Matcher:
         raise SilenceError(
             f"matcher {text!r}: expected name=value, name!=value, name=~regex or name!~regex"
         )
-    name, op, value = match.groups()
+    name, op_text, value = match.groups()
+    op = _OPS[op_text]
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         value = value[1:-1]
     if op in ("=~", "!~"):
@@ -71,7 +73,7 @@ def parse_matcher(text: str) -> Matcher:
             re.compile(value)
         except re.error as error:
             raise SilenceError(f"matcher {text!r}: invalid regex: {error}") from None
-    return Matcher(name, op, value)  # type: ignore[arg-type]
+    return Matcher(name, op, value)
 
 
 @dataclass(frozen=True)

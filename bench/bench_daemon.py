@@ -176,7 +176,7 @@ def throughput(bootstrap: str, count: int, rounds: int) -> None:
 
 
 def synthetic_records(count: int, batch: int, random_ids: bool = False) -> Iterator[list[Any]]:
-    from monitor.stream.events import Record
+    from monitor.stream.decode import Record
 
     start = 1_700_000_000.0
     ids = random.Random(7)

@@ -2,7 +2,7 @@
 
 Pushes generated messages (default 1,000,000) in batches (default 5,000, the daemon's batch
 size) through ``decode_predictions`` and ``decode_labels``, and the same batches through
-``monitor.stream.pipeline.decode_runs`` (records handed over per partition by the consumer process,
+``monitor.stream.decode.decode_runs`` (records handed over per partition by the consumer process,
 ``--partitions`` per topic). The messages: valid events; mutated ones (byte flips, truncation,
 inserted bytes, deleted fields, every field's type swapped among string, number, bool, null,
 list and object, mangled keys); random bytes; deep nesting; huge numbers (400-digit integers,
@@ -13,7 +13,7 @@ Checks (the run exits 1 if any fails):
 
 - crashes: exceptions escaping a decoder — must be 0;
 - accounting: accepted + rejected == messages, for every batch and topic;
-- reasons: every rejected message carries a reason in ``REASONS``, a non-empty detail and its
+- reasons: every rejected message carries a ``Reason``, a non-empty detail and its
   own original record;
 - accepted events hold what the contract promises (non-empty UTF-8 strings, finite event
   times, 0/1 decisions and labels, scores in [0, 1]);
@@ -49,18 +49,18 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.stream.events import (  # noqa: E402
+from monitor.stream.decode import (  # noqa: E402
     MAX_NESTING,
-    REASONS,
     DecodeRules,
     InvalidEvent,
     Labels,
     Predictions,
+    Reason,
     Record,
     decode_labels,
     decode_predictions,
+    decode_runs,
 )
-from monitor.stream.pipeline import decode_runs  # noqa: E402
 
 PREDICTIONS, LABELS = "predictions", "labels"
 RULES = DecodeRules(
@@ -477,7 +477,7 @@ def check_rejected(
     for error in errors:
         record = error.record
         key = (record.topic, record.partition, record.offset)
-        if error.reason not in REASONS:
+        if not isinstance(error.reason, Reason):
             tally.fail(tally.bad_reasons, f"{where} {key}: unknown reason {error.reason!r}")
         if not isinstance(error.detail, str) or not error.detail.strip():
             tally.fail(tally.bad_reasons, f"{where} {key}: empty detail ({error.reason})")
@@ -699,7 +699,7 @@ def report(tally: Tally, args: argparse.Namespace) -> dict[str, Any]:
     checks = {
         "crashes (exceptions escaping a decoder)": tally.crashes,
         "accepted + rejected == messages, every batch and topic": tally.accounting,
-        "rejected: reason in REASONS, non-empty detail, original record": tally.bad_reasons,
+        "rejected: a Reason, non-empty detail, original record": tally.bad_reasons,
         "accepted events hold what the contract promises": tally.bad_accepted,
         "decode_runs and each message alone decide as the batch": tally.disagreements,
         "valid events are all accepted": [
@@ -720,7 +720,7 @@ def report(tally: Tally, args: argparse.Namespace) -> dict[str, Any]:
             f"{tally.accepted[topic]:>9,} accepted, {topic_rejected:>9,} rejected"
         )
     print("\nrejected by reason            predictions     labels      total")
-    for reason in REASONS:
+    for reason in Reason:
         counts = [tally.reasons[(PREDICTIONS, reason)], tally.reasons[(LABELS, reason)]]
         if sum(counts):
             print(f"  {reason:<25} {counts[0]:>11,} {counts[1]:>10,} {sum(counts):>10,}")
@@ -767,7 +767,7 @@ def report(tally: Tally, args: argparse.Namespace) -> dict[str, Any]:
         "rejected_by_reason": {
             topic: {
                 reason: tally.reasons[(topic, reason)]
-                for reason in REASONS
+                for reason in Reason
                 if tally.reasons[(topic, reason)]
             }
             for topic in (PREDICTIONS, LABELS)

@@ -14,7 +14,7 @@ from alerting.metrics import ALERTING_METRICS
 from monitor.counters import Metric
 from monitor.sinks import points
 from monitor.sinks.counters import SINK_METRICS
-from monitor.stream.counters import GATE_METRICS, PIPELINE_METRICS
+from monitor.stream.counters import DAEMON_METRICS, GATE_METRICS, PIPELINE_METRICS
 
 GROUP, DISPARITY, PIPELINE = (
     points.GROUP_MEASUREMENT,
@@ -22,7 +22,13 @@ GROUP, DISPARITY, PIPELINE = (
     points.PIPELINE_MEASUREMENT,
 )
 
-COUNTERS: tuple[Metric, ...] = (*PIPELINE_METRICS, *GATE_METRICS, *SINK_METRICS, *ALERTING_METRICS)
+COUNTERS: tuple[Metric, ...] = (
+    *PIPELINE_METRICS,
+    *DAEMON_METRICS,
+    *GATE_METRICS,
+    *SINK_METRICS,
+    *ALERTING_METRICS,
+)
 #: Measurement -> the tags and fields a query may name (for fairwatch_pipeline: every declared
 #: counter name is a field, every label a tag; instance and incarnation are added by the daemon).
 SCHEMA: dict[str, frozenset[str]] = {

@@ -1,8 +1,11 @@
 """The composition root: builds the daemon from a configuration (``fairwatch run``).
 
-``monitor/`` never imports ``alerting/``; this module wires them: the alert manager is one more
-evaluation listener of the pipeline and one more counter source of the health endpoint and the
-``fairwatch_pipeline`` measurement.
+``monitor/`` never imports ``alerting/``; this module wires them. :func:`build_alerting` builds
+the alert manager and the closed-window gate in front of it, with its ticker and clock injected;
+:func:`build_daemon` makes the gate one more evaluation listener of the pipeline, and the
+manager and gate more counter sources of the health endpoint and the ``fairwatch_pipeline``
+measurement. ``fairwatch run``, the replays (``fairwatch demo``, ``fairwatch backtest``, through
+:func:`fairwatch.simulation.simulated_run`) and the tests all wire alerting this way.
 """
 
 from __future__ import annotations
@@ -10,17 +13,32 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import ConfigError, MonitorConfig, load_config, unset_secrets
-from monitor.kafka.deadletter import DeadLetters, KafkaDeadLetters, MemoryDeadLetters
-from monitor.kafka.source import KafkaSource, Source, default_instance_id
+from monitor.kafka.deadletter import KafkaDeadLetters
+from monitor.kafka.group import default_instance_id
+from monitor.kafka.source import KafkaSource
 from monitor.stream.closed_windows import ClosedWindowGate
 from monitor.stream.daemon import Daemon
+from monitor.stream.memory import MemoryDeadLetters
 from monitor.stream.pipeline import Pipeline
 from monitor.stream.state import StateStore
-from monitor.types import CounterSource, EvaluationFilter, EvaluationListener, MetricsSink
+from monitor.types import (
+    CounterSource,
+    DeadLetters,
+    EvaluationFilter,
+    EvaluationListener,
+    MetricsSink,
+    Source,
+)
+
+if TYPE_CHECKING:
+    from alerting.config import AlertingConfig
+    from alerting.manager import AlertManager
+    from alerting.types import Clock, ReceiverFactory, Ticker
 
 logger = logging.getLogger(__name__)
 
@@ -28,14 +46,10 @@ logger = logging.getLogger(__name__)
 def validate(config: MonitorConfig) -> Any:
     """Check the parts other packages validate (the ``alerting:`` section); returns its config."""
     from alerting.config import parse_alerting_config
-    from alerting.errors import ConfigError as AlertingConfigError
 
     if config.alerting is None:
         return None
-    try:
-        return parse_alerting_config(config.alerting)
-    except AlertingConfigError as error:
-        raise ConfigError(str(error)) from None
+    return parse_alerting_config(config.alerting)
 
 
 def load(
@@ -87,13 +101,88 @@ def build_sink(config: MonitorConfig) -> MetricsSink:
     return EmbeddedSink(config.embedded_sink.path)
 
 
+@dataclass
+class Alerting:
+    """The alert manager and the closed-window gate in front of it, as :func:`build_alerting`
+    wires them: the gate is the pipeline's evaluation listener, it hands each closed window
+    once to ``judge`` (the manager, or what stands in front of it), then to the listeners."""
+
+    config: AlertingConfig
+    manager: AlertManager
+    gate: ClosedWindowGate
+    judge: EvaluationListener
+
+    @property
+    def counter_sources(self) -> list[CounterSource]:
+        """What reports the alerting counters (``/metrics``, ``fairwatch_pipeline``)."""
+        return [self.manager, self.gate]
+
+    def resume(self, watermark: float) -> None:
+        """Start once the pipeline has restored its ``watermark``: windows released before it
+        were judged before a restart and are not judged again; then the ticker starts."""
+        self.gate.resume(watermark)
+        self.manager.start()
+
+
+def build_alerting(
+    config: MonitorConfig,
+    *,
+    receivers: ReceiverFactory | None = None,
+    clock: Clock = time.time,
+    ticker: Ticker | None = None,
+    judge: Callable[[AlertManager], EvaluationListener] | None = None,
+    listeners: Sequence[EvaluationListener] = (),
+    durable: bool = True,
+) -> Alerting:
+    """The alert manager of ``config``'s ``alerting:`` section (defaults when it has none) and
+    the closed-window gate that feeds it, with ``pipeline.alert_delay``.
+
+    Args:
+        receivers: builds each configured receiver (default
+            :func:`alerting.receivers.build_receiver`; a replay's record what they get).
+        clock: what the default ticker reads: the daemon's clock.
+        ticker: calls the manager's ``tick(now)``; default an APScheduler thread every
+            ``alerting.tick_interval`` seconds of ``clock``. A replay passes its simulated clock
+            (:class:`alerting.tickers.ManualTicker`), which ticks as event time passes.
+        judge: what the gate hands closed windows to, built from the manager; default the
+            manager itself (a replay's :class:`fairwatch.episodes.EpisodeRecorder` hands them on
+            and records the episodes).
+        listeners: also get the closed windows, after the judge.
+        durable: ``False`` skips the fsync of each change of the alert store (state thrown away
+            at the end of a replay).
+
+    Nothing runs until :meth:`Alerting.resume` (``build_daemon`` calls it once the pipeline
+    exists); the owner calls ``manager.stop()``.
+    """
+    from alerting.config import parse_alerting_config
+    from alerting.manager import AlertManager
+    from alerting.receivers import build_receiver
+    from alerting.tickers import SchedulerTicker
+
+    validated = validate(config)
+    settings: AlertingConfig = parse_alerting_config(None) if validated is None else validated
+    build = build_receiver if receivers is None else receivers
+    manager = AlertManager(
+        settings,
+        config.state_dir,
+        receivers={receiver.name: build(receiver) for receiver in settings.receivers},
+        ticker=SchedulerTicker(settings.tick_interval, clock) if ticker is None else ticker,
+        durable=durable,
+    )
+    front: EvaluationListener = manager if judge is None else judge(manager)
+    # Rules judge each window once, when it has closed: not while it fills, nor again when a
+    # late label revises it days later (sinks get every revision).
+    gate = ClosedWindowGate([front, *listeners], delay=config.pipeline.alert_delay)
+    return Alerting(settings, manager, gate, front)
+
+
 def build_daemon(
     config: MonitorConfig,
     *,
     source: Source | None = None,
     sink: MetricsSink | None = None,
     dead_letters: DeadLetters | None = None,
-    alerting: bool = True,
+    alerting: bool | Alerting = True,
     health: bool = True,
     listeners: Sequence[EvaluationListener] = (),
     clock: Callable[[], float] | None = None,
@@ -103,11 +192,14 @@ def build_daemon(
 
     Without ``source`` the Kafka consumer is used (in a child process unless
     ``kafka.consumer_process`` is false) and dead letters go to the Kafka topic; with a
-    ``source`` (e.g. :class:`monitor.kafka.source.EmbeddedSource`) dead letters are kept in a
-    :class:`monitor.kafka.deadletter.MemoryDeadLetters` unless ``dead_letters`` is given. ``health``
-    starts the HTTP endpoint on ``health.port``; ``alerting`` wires the alert manager when the
-    config has an ``alerting:`` section. ``evaluation_filter`` chooses which changed windows are
-    evaluated (the backtest's closed-window gate: only those the alert rules judge).
+    ``source`` (e.g. :class:`monitor.stream.memory.EmbeddedSource`) dead letters are kept in a
+    :class:`monitor.stream.memory.MemoryDeadLetters` unless ``dead_letters`` is given. ``health``
+    starts the HTTP endpoint on ``health.port``. ``alerting=True`` wires the alert manager
+    (:func:`build_alerting` on the daemon's clock) when the config has an ``alerting:`` section,
+    and stops it with the daemon; an :class:`Alerting` the caller built (a replay's, on a
+    simulated clock) is wired and started the same way but stays the caller's to stop.
+    ``evaluation_filter`` chooses which changed windows are evaluated (the backtest's
+    closed-window gate: only those the alert rules judge).
     """
     sink = sink if sink is not None else build_sink(config)
     if dead_letters is None:
@@ -117,38 +209,28 @@ def build_daemon(
         instance_id = default_instance_id(config.kafka, config.state_dir)
         if config.kafka.consumer_process:
             from monitor.kafka.consumer_process import ProcessSource
-            from monitor.stream.pipeline import decode_rules
 
-            source = ProcessSource(config.kafka, decode_rules(config), instance_id)
+            source = ProcessSource(config.kafka, instance_id)
         else:
             source = KafkaSource(config.kafka, instance_id)
     all_listeners: list[EvaluationListener] = [sink, *listeners]
     counter_sources: list[CounterSource] = []
     on_stop: list[Callable[[], None]] = []
-    alerting_config = validate(config) if alerting else None
-    gate: ClosedWindowGate | None = None
-    if alerting_config is not None:
-        from alerting.manager import AlertManager
-
-        manager = AlertManager(alerting_config, config.state_dir)
-        manager.start()
-        # Rules judge each window once, when it has closed: not while it fills, nor again when
-        # a late label revises it days later (sinks get every revision).
-        gate = ClosedWindowGate(
-            [manager],
-            lambda: pipeline.watermark.value,
-            delay=config.pipeline.alert_delay,
-        )
-        all_listeners.append(gate)
-        counter_sources.extend([manager, gate])
-        on_stop.append(manager.stop)
-    sink_samples = getattr(sink, "samples", None)
-    if sink_samples is not None:
-        counter_sources.append(sink)  # type: ignore[arg-type]
+    daemon_clock = time.time if clock is None else clock
+    wired: Alerting | None = None
+    if isinstance(alerting, Alerting):
+        wired = alerting  # the caller's: it stops it
+    elif alerting and config.alerting is not None:
+        wired = build_alerting(config, clock=daemon_clock)
+        on_stop.append(wired.manager.stop)
+    if wired is not None:
+        all_listeners.append(wired.gate)
+        counter_sources.extend(wired.counter_sources)
+    counter_sources.append(sink)
     store = StateStore(config.state_dir, config.pipeline.state_cache_mb)
     pipeline = Pipeline(config, store, all_listeners, evaluation_filter)
-    if gate is not None:
-        gate.resume(pipeline.watermark.value)
+    if wired is not None:
+        wired.resume(pipeline.watermark.value)
     daemon = Daemon(
         pipeline,
         source,
@@ -156,7 +238,7 @@ def build_daemon(
         sink,
         counter_sources=counter_sources,
         on_stop=on_stop,
-        clock=time.time if clock is None else clock,
+        clock=daemon_clock,
         instance=default_instance_id(config.kafka, config.state_dir),
     )
     if health:
@@ -168,7 +250,7 @@ def build_daemon(
             sources=[daemon],
             readiness={
                 "consumer_assigned": source.is_ready,
-                "sink_reachable": getattr(sink, "is_reachable", lambda: True),
+                "sink_reachable": sink.is_reachable,
             },
         )
         server.start()

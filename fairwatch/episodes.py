@@ -21,11 +21,12 @@ from typing import Any, Literal, Protocol
 
 from alerting.config import RuleConfig
 from alerting.model import AlertKey, AlertState, Notification
-from alerting.receivers import DeliveryContext, DeliveryResult, Receiver, ReceiverConfig
+from alerting.receivers import DeliveryContext, DeliveryResult, ReceiverConfig
 from alerting.receivers.common import ReceiverConfigBase
 from alerting.receivers.retraining import RetrainingConfig
 from alerting.receivers.webhook import notification_body
 from alerting.rules import LOW_VOLUME
+from alerting.types import Receiver
 from monitor.engine.results import WindowEvaluation
 
 Transition = Literal["firing", "resolved"]
@@ -79,7 +80,9 @@ class Episode:
 class AlertJudge(Protocol):
     """What the recorder needs of the alert manager."""
 
-    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None: ...
+    def on_evaluations(
+        self, evaluations: Sequence[WindowEvaluation], now: float, watermark: float
+    ) -> None: ...
 
     def alerts(self) -> list[AlertState]: ...
 
@@ -102,12 +105,14 @@ class EpisodeRecorder:
     episodes: dict[tuple[str, float], Episode] = field(default_factory=dict)
     pending: dict[str, float] = field(default_factory=dict)
 
-    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
+    def on_evaluations(
+        self, evaluations: Sequence[WindowEvaluation], now: float, watermark: float
+    ) -> None:
         if self.judge is None:
             self.observe(self.states(), evaluations, now)
             return
         for run in _runs_by_window_end(evaluations):
-            self.judge.on_evaluations(run, now)
+            self.judge.on_evaluations(run, now, watermark)
             self.observe(self.judge.alerts(), run, now)
 
     def observe(
@@ -212,17 +217,14 @@ def _extremes(state: AlertState, evaluations: Sequence[WindowEvaluation]) -> Ext
                 key.group,
             ):
                 continue
-            # read with getattr: older result types carry no extremes
-            highest = getattr(disparity, "highest_group", None)
-            lowest = getattr(disparity, "lowest_group", None)
-            if highest is None and lowest is None:
+            if disparity.highest_group is None and disparity.lowest_group is None:
                 return None
             return Extremes(
-                rate=getattr(disparity, "rate", None),
-                highest_group=highest,
-                highest_rate=getattr(disparity, "highest_rate", None),
-                lowest_group=lowest,
-                lowest_rate=getattr(disparity, "lowest_rate", None),
+                rate=disparity.rate,
+                highest_group=disparity.highest_group,
+                highest_rate=disparity.highest_rate,
+                lowest_group=disparity.lowest_group,
+                lowest_rate=disparity.lowest_rate,
             )
     return None
 

@@ -7,7 +7,8 @@ hands ``now`` to the alert manager. In a replay (``fairwatch demo``, ``fairwatch
 clock is :class:`SimulatedTime`: the arrival time of the events replayed so far. Alert times and
 ``group_wait`` are then in the stream's own time, a month of events replays in seconds, and a run
 is exactly reproducible. As the clock advances it runs the alert manager's timers (``tick``)
-every ``tick_every`` simulated seconds, as the manager's scheduler does in wall time in the daemon.
+every ``tick_every`` simulated seconds (it is the manager's ticker,
+:class:`alerting.tickers.ManualTicker`), as the scheduler thread does in wall time in the daemon.
 
 :class:`ReplaySource` hands the records out in arrival order, like one consumer reading one
 partition per topic. A record's arrival is its event time (a prediction's ``timestamp``; a
@@ -27,37 +28,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from alerting.tickers import ManualTicker
 from monitor.config import MonitorConfig
-from monitor.kafka.source import Positions, TopicPartition
-from monitor.stream.events import DecodeRules, Record, RecordRun
-from monitor.stream.pipeline import DecodedBatch, decode_runs
+from monitor.stream.decode import BatchDecoder, DecodedBatch, Record, RecordRun
+from monitor.types import TopicPartition
 
-
-class SimulatedTime:
-    """A clock that moves only when told to, running ``on_tick(now)`` every ``tick_every``
-    seconds it passes (the alert manager's ``tick``; it returns notifications delivered)."""
-
-    def __init__(
-        self, start: float, tick_every: float, on_tick: Callable[[float], int] | None = None
-    ) -> None:
-        self.now = start
-        self.tick_every = tick_every
-        self.on_tick = on_tick
-        self.delivered = 0
-        self._next_tick = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, moment: float) -> None:
-        """Move to ``moment`` (never backwards), ticking on the way."""
-        if moment <= self.now:
-            return
-        while self._next_tick <= moment:
-            if self.on_tick is not None:
-                self.delivered += self.on_tick(self._next_tick)
-            self._next_tick += self.tick_every
-        self.now = moment
+#: A replay's clock: event time, moved by the source as it reads; it is also the alert manager's
+#: ticker (``tick`` every ``tick_every`` simulated seconds as it passes them).
+SimulatedTime = ManualTicker
 
 
 @dataclass(frozen=True)
@@ -142,19 +120,21 @@ def arrival_moments(arrivals: Sequence[float] | np.ndarray) -> np.ndarray:
 
 
 class ReplaySource:
-    """A :class:`monitor.kafka.source.Source` that hands recorded events out in arrival order, one
+    """A :class:`monitor.types.Source` that hands recorded events out in arrival order, one
     partition per topic, and moves the clock.
 
     Each poll returns the records up to and including the first prediction whose event time
     reaches the next moment of ``cadence`` (it moves the watermark past a window end; at most
-    ``max_records``, and with ``speed`` at most a tenth of a second's worth, after waiting in
-    wall time until they are due), then advances ``clock`` to the arrival of the last one. A
+    the ``max_records`` asked for, and with ``speed`` at most a tenth of a second's worth, after
+    waiting in wall time until they are due), then advances ``clock`` to the arrival of the last
+    one. A
     record arriving after a gap in the stream (more than a cadence step past that moment) is
     left to the next poll, which returns nothing but moves the clock to its arrival, so that
     the daemon's clock reads its arrival when it checks whether it is ahead of time.
 
-    The daemon takes the records already decoded (:meth:`poll_decoded`, with ``rules``, as from
-    the consumer process of ``fairwatch run``): no record object is made for a message.
+    The daemon takes the records already decoded (:meth:`poll_decoded`, with the decoder it
+    hands over, as from the consumer process of ``fairwatch run``): no record object is made for
+    a message.
     """
 
     def __init__(
@@ -162,11 +142,9 @@ class ReplaySource:
         events: RecordedEvents,
         clock: SimulatedTime,
         cadence: Cadence,
-        rules: DecodeRules,
         *,
         predictions_topic: str = "predictions",
         labels_topic: str = "labels",
-        max_records: int = 20000,
         speed: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -175,10 +153,8 @@ class ReplaySource:
         self.events = events
         self.clock = clock
         self.cadence = cadence
-        self.rules = rules
         self.predictions_topic = predictions_topic
         self.labels_topic = labels_topic
-        self.max_records = max_records
         self.speed = speed
         self.on_progress = on_progress
         self._sleep = sleep
@@ -215,8 +191,8 @@ class ReplaySource:
 
     # -- the Source protocol -------------------------------------------------------------------
 
-    def start(self, positions: Positions) -> None:
-        self._positions = {key: offset for key, offset in positions().items() if offset > 0}
+    def start(self, positions: Mapping[TopicPartition, int]) -> None:
+        self._positions = {key: offset for key, offset in positions.items() if offset > 0}
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
         """The next records (the daemon uses :meth:`poll_decoded`)."""
@@ -226,12 +202,14 @@ class ReplaySource:
             for offset, key, value in zip(offsets, keys, values, strict=True)
         ]
 
-    def poll_decoded(self, timeout: float) -> DecodedBatch | None:
+    def poll_decoded(
+        self, max_records: int, timeout: float, decoder: BatchDecoder
+    ) -> DecodedBatch | None:
         """The next records, decoded (``None`` when there are none this time)."""
-        runs = self._next_runs(self.max_records)
+        runs = self._next_runs(max_records)
         if not runs:
             return None
-        return decode_runs(runs, self.rules, self.predictions_topic, self.labels_topic)
+        return decoder.runs(runs)
 
     def commit(self, positions: Mapping[TopicPartition, int]) -> None:
         self.committed.update(positions)
@@ -258,8 +236,11 @@ class ReplaySource:
     def is_idle(self) -> bool:
         return self._cursor >= len(self.events)
 
-    def close(self) -> None:
-        pass
+    def interrupt(self) -> None:
+        """Nothing to interrupt: starting never waits."""
+
+    def close(self, timeout: float = 0.0) -> None:
+        """Nothing to release."""
 
     # -- replay --------------------------------------------------------------------------------
 

@@ -1,14 +1,17 @@
 """Recorded events through the monitor on a simulated clock: the wiring ``fairwatch demo`` and
 ``fairwatch backtest`` share.
 
-The pipeline, its state store, the alert manager and the closed-window gate are the ones
-``fairwatch run`` builds (:func:`fairwatch.app.build_daemon`, same configuration schema); only
-the source (:class:`fairwatch.replay.ReplaySource`), the clock
+The pipeline, its state store, the alert manager and the closed-window gate (with
+``pipeline.alert_delay``, its resume and its counters) are the ones ``fairwatch run`` builds
+(:func:`fairwatch.app.build_alerting` and :func:`fairwatch.app.build_daemon`, same
+configuration schema); only the source (:class:`fairwatch.replay.ReplaySource`), the clock
 (:class:`fairwatch.replay.SimulatedTime`), the receivers
-(:class:`fairwatch.episodes.RecordingReceiver`) and the sink (the caller's) differ. The alert
-manager's scheduler thread is never started: the simulated clock ticks it. The daemon cycles
-(evaluate, write, checkpoint) after every poll, and the source ends each poll where a window
-closes, so each window is judged right after the event that closed it was read.
+(:class:`fairwatch.episodes.RecordingReceiver`) and the sink (the caller's) differ. The
+simulated clock is also the alert manager's ticker: it runs ``tick`` every ``tick_every``
+simulated seconds as event time passes (no scheduler thread). Between the gate and the manager
+stands an :class:`fairwatch.episodes.EpisodeRecorder`. The daemon cycles (evaluate, write,
+checkpoint) after every poll, and the source ends each poll where a window closes, so each
+window is judged right after the event that closed it was read.
 
 With ``judged_only`` the pipeline evaluates a window only when the rules judge it (once, when it
 closes; see :meth:`monitor.stream.closed_windows.ClosedWindowGate.decide`): the sink then gets
@@ -22,17 +25,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from alerting.config import AlertingConfig, parse_alerting_config
 from alerting.manager import AlertManager
-from alerting.receivers import Receiver, ReceiverConfig
-from fairwatch.app import build_daemon
+from alerting.receivers import ReceiverConfig
+from alerting.types import Receiver
+from fairwatch.app import Alerting, build_alerting, build_daemon
 from fairwatch.episodes import EpisodeRecorder, RecordingReceiver
 from fairwatch.replay import Cadence, RecordedEvents, ReplaySource, SimulatedTime, arrival_moments
 from monitor.config import MonitorConfig
-from monitor.kafka.deadletter import MemoryDeadLetters
 from monitor.stream.closed_windows import ClosedWindowGate
 from monitor.stream.daemon import Daemon
-from monitor.stream.pipeline import decode_rules
+from monitor.stream.memory import MemoryDeadLetters
 from monitor.types import EvaluationListener, MetricsSink
 
 TICK_EVERY = 60.0  # simulated seconds between alert manager ticks
@@ -44,15 +46,22 @@ class SimulatedRun:
     """Everything a replay is made of; :meth:`run` runs it."""
 
     config: MonitorConfig
-    alerting: AlertingConfig
+    alerting: Alerting
     daemon: Daemon
     clock: SimulatedTime
     source: ReplaySource
-    manager: AlertManager
-    gate: ClosedWindowGate
     episodes: EpisodeRecorder
     receivers: dict[str, RecordingReceiver]
     dead_letters: MemoryDeadLetters
+
+    @property
+    def manager(self) -> AlertManager:
+        return self.alerting.manager
+
+    @property
+    def gate(self) -> ClosedWindowGate:
+        """The closed-window gate (``released``: the windows the rules judged)."""
+        return self.alerting.gate
 
     def run(self, drain: float = DRAIN_SECONDS) -> None:
         """Replay every record, then let ``drain`` simulated seconds pass (group_wait, retries)."""
@@ -89,31 +98,36 @@ def simulated_run(
     config = config.model_copy(
         update={"pipeline": config.pipeline.model_copy(update={"checkpoint_interval": 0.0})}
     )
-    alerting = parse_alerting_config(config.alerting)
-    receivers = {
-        receiver.name: RecordingReceiver(receiver, forward(receiver) if forward else None)
-        for receiver in alerting.receivers
-    }
-    # The replay's alert state is thrown away at its end: no fsync for each change.
-    manager = AlertManager(alerting, config.state_dir, receivers=receivers, durable=False)
-    episodes = EpisodeRecorder(manager, rules={rule.name: rule for rule in alerting.rules})
+    receivers: dict[str, RecordingReceiver] = {}
+
+    def record(receiver: ReceiverConfig) -> Receiver:
+        recording = RecordingReceiver(receiver, forward(receiver) if forward else None)
+        receivers[receiver.name] = recording
+        return recording
+
+    def judge(manager: AlertManager) -> EpisodeRecorder:
+        return EpisodeRecorder(manager, rules={rule.name: rule for rule in manager.config.rules})
+
     moments = arrival_moments(events.arrivals)
-    clock = SimulatedTime(float(moments[0]) if len(moments) else 0.0, tick_every, manager.tick)
+    clock = SimulatedTime(float(moments[0]) if len(moments) else 0.0, tick_every)
+    alerting = build_alerting(
+        config,
+        receivers=record,
+        clock=clock,
+        ticker=clock,  # the simulated clock ticks the manager as event time passes
+        judge=judge,
+        listeners=listeners,
+        durable=False,  # the replay's alert state is thrown away at its end: no fsync
+    )
+    episodes = alerting.judge
+    assert isinstance(episodes, EpisodeRecorder)
     source = ReplaySource(
         events,
         clock,
         Cadence.of(config),
-        decode_rules(config),
         predictions_topic=config.kafka.predictions_topic,
         labels_topic=config.kafka.labels_topic,
-        max_records=config.kafka.max_poll_records,
         speed=speed,
-    )
-    # Rules judge each window once, when it has closed, as in `fairwatch run`.
-    gate = ClosedWindowGate(
-        [episodes, *listeners],
-        lambda: daemon.pipeline.watermark.value,
-        delay=config.pipeline.alert_delay,
     )
     dead_letters = MemoryDeadLetters()
     try:
@@ -122,14 +136,13 @@ def simulated_run(
             source=source,
             sink=sink,
             dead_letters=dead_letters,
-            alerting=False,  # the manager built above, ticked by the simulated clock
+            alerting=alerting,
             health=False,
-            listeners=[gate],
             clock=clock,
-            evaluation_filter=gate if judged_only else None,
+            evaluation_filter=alerting.gate if judged_only else None,
         )
     except BaseException:
-        manager.stop()
+        alerting.manager.stop()
         raise
     return SimulatedRun(
         config=config,
@@ -137,8 +150,6 @@ def simulated_run(
         daemon=daemon,
         clock=clock,
         source=source,
-        manager=manager,
-        gate=gate,
         episodes=episodes,
         receivers=receivers,
         dead_letters=dead_letters,

@@ -312,7 +312,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         needs_server = SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
         in_integration_folder = "integration" in Path(item.nodeid.split("::")[0]).parts
-        if (needs_server or in_integration_folder) and "integration" not in item.keywords:
+        # (the marker, not ``"integration" in item.keywords``: the keywords hold the names of the
+        # parent nodes too, so inside an ``integration/`` folder that test is always true)
+        marked = item.get_closest_marker("integration") is not None
+        if (needs_server or in_integration_folder) and not marked:
             item.add_marker(pytest.mark.integration)
 
 

@@ -1,17 +1,19 @@
 """Receivers, one module each: ``slack``, ``pagerduty``, ``webhook``, ``retraining``.
 
 Each module holds a frozen pydantic config (validated when the ``alerting:`` section loads) and a
-receiver whose ``send(notification, context)`` delivers once or raises ``ReceiverError``; the
-outbox (``alerting.delivery``) owns retries.
+receiver whose ``send(notification, context)`` delivers once or raises ``ReceiverError``
+(the ``Receiver`` interface of ``alerting.types``); the outbox (``alerting.delivery``) owns
+retries.
 """
 
 from __future__ import annotations
 
-from alerting.receivers.common import DeliveryContext, DeliveryResult, Receiver
+from alerting.receivers.common import DeliveryContext, DeliveryResult
 from alerting.receivers.pagerduty import PagerDutyConfig, PagerDutyReceiver
 from alerting.receivers.retraining import RetrainingConfig, RetrainingReceiver
 from alerting.receivers.slack import SlackConfig, SlackReceiver
 from alerting.receivers.webhook import WebhookConfig, WebhookReceiver
+from alerting.types import Receiver
 
 ReceiverConfig = SlackConfig | PagerDutyConfig | WebhookConfig | RetrainingConfig
 

@@ -1,27 +1,25 @@
-"""What every receiver shares: its base config, the delivery context and HTTP error mapping."""
+"""What every receiver shares: its base config, the delivery context and HTTP error mapping.
+
+The ``Receiver`` interface itself is declared in ``alerting.types``.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 from dataclasses import dataclass
-from typing import Literal, Protocol
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from alerting.durations import Duration
 from alerting.errors import ConfigError, ReceiverError, classify_status, parse_retry_after
-from alerting.model import Notification
+from monitor.config.durations import Duration
+from monitor.config.sections import Section
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class FrozenModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-
-class RetryConfig(FrozenModel):
+class RetryConfig(Section):
     """Exponential backoff with jitter between delivery attempts of one notification.
 
     Attempt ``k`` (1-based) waits ``min(max_backoff, initial_backoff * 2**(k-1))``, jittered to
@@ -34,7 +32,7 @@ class RetryConfig(FrozenModel):
     max_age: Duration = 86400.0
 
 
-class RateLimitConfig(FrozenModel):
+class RateLimitConfig(Section):
     """At most ``max_notifications`` deliveries per ``per`` to this receiver; the excess waits in
     the outbox (it is delayed, not dropped)."""
 
@@ -42,7 +40,7 @@ class RateLimitConfig(FrozenModel):
     per: Duration = Field(gt=0)
 
 
-class ReceiverConfigBase(FrozenModel):
+class ReceiverConfigBase(Section):
     name: str = Field(min_length=1)
     send_resolved: bool = True
     timeout: Duration = Field(default=10.0, gt=0)
@@ -61,8 +59,8 @@ class EnvNameValidated(ReceiverConfigBase):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _env_names(cls, value: object, info: object) -> object:
-        name = getattr(info, "field_name", "")
+    def _env_names(cls, value: object, info: ValidationInfo) -> object:
+        name = info.field_name or ""
         if name.endswith("_env") and (value is None or isinstance(value, str)):
             return check_env_name(value)
         return value
@@ -113,21 +111,6 @@ class DeliveryResult:
     detail: str = ""
     thread_ref: str | None = None
     clear_thread: bool = False
-
-
-class Receiver(Protocol):
-    """One notification integration (Slack, PagerDuty, webhook, retraining)."""
-
-    name: str
-    kind: Literal["notify", "retrain"]
-
-    @property
-    def config(self) -> ReceiverConfigBase: ...
-
-    def send(self, notification: Notification, context: DeliveryContext) -> DeliveryResult:
-        """Deliver once or raise ``ReceiverError`` (never retries itself)."""
-
-    def close(self) -> None: ...
 
 
 def post_json(

@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from alerting.durations import Duration
 from alerting.model import Notification
 from alerting.receivers.webhook import WebhookConfig, WebhookReceiver
 from alerting.render import alert_payload, iso_time
+from monitor.config.durations import Duration
 
 
 class RetrainingConfig(WebhookConfig):

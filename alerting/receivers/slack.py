@@ -15,9 +15,10 @@ from typing import Any, Literal
 from pydantic import field_validator, model_validator
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.slack_response import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
-from alerting.errors import ReceiverError, classify_status, parse_retry_after
+from alerting.errors import FailureKind, ReceiverError, classify_status, parse_retry_after
 from alerting.model import AlertSnapshot, Notification
 from alerting.receivers.common import (
     DeliveryContext,
@@ -249,12 +250,13 @@ class SlackReceiver:
 
 
 def _classify_api_error(error: SlackApiError) -> ReceiverError:
-    response = error.response
-    status = int(getattr(response, "status_code", 0) or 0)
-    data = getattr(response, "data", None)
+    response: SlackResponse = error.response
+    status = int(response.status_code or 0)
+    data = response.data
     code = data.get("error", "") if isinstance(data, dict) else ""
-    headers = getattr(response, "headers", {}) or {}
+    headers = response.headers or {}
     retry_after = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"))
+    kind: FailureKind
     if status == 429 or code == "ratelimited":
         kind = "rate_limited"
     elif code in _AUTH_ERRORS or status in (401, 403):
@@ -264,4 +266,4 @@ def _classify_api_error(error: SlackApiError) -> ReceiverError:
     else:
         kind = "client"
     message = f"Slack API answered HTTP {status} error={code or 'unknown'}"
-    return ReceiverError(kind, message, status=status, retry_after=retry_after)  # type: ignore[arg-type]
+    return ReceiverError(kind, message, status=status, retry_after=retry_after)

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fairwatch.audit.columns import AuditColumns, extract_columns
+from fairwatch.audit.columns import AuditColumns, attribute_column, extract_columns
 from fairwatch.audit.errors import AuditInputError
+from fairwatch.audit.proxies import ProxyReport, find_proxies
 from fairwatch.audit.reader import Rows, read_rows
-from monitor.engine.counts import GroupCounts, count_batch
+from monitor.engine.counts import DEFAULT_SCORE_BINS, GroupCounts, count_batch
 from monitor.engine.evaluate import EngineConfig, evaluate
 from monitor.engine.groups import group_codes, intersection_name
 from monitor.engine.results import WindowEvaluation
@@ -30,8 +31,9 @@ class AuditOptions:
     threshold: float = 0.5
     engine: EngineConfig = field(default_factory=EngineConfig)
     input_format: str | None = None
-    score_bins: int = 10
+    score_bins: int = DEFAULT_SCORE_BINS
     model_id: str = "audit"
+    features: tuple[str, ...] = ()  # proxy detection: feature columns, or ("all",)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class AuditReport:
     scored: bool
     evaluation: WindowEvaluation
     options: AuditOptions
+    proxies: ProxyReport | None = None  # with ``features``: each feature against each attribute
 
 
 def run_audit(path: str | Path, options: AuditOptions) -> AuditReport:
@@ -61,6 +64,11 @@ def audit_rows(rows: Rows, options: AuditOptions, source: str = "") -> AuditRepo
     columns = extract_columns(rows, needed, options.threshold)
     counts = count_groups(columns, options.attributes, options.intersections, options.score_bins)
     evaluation = evaluate(options.model_id, "all", 0.0, 0.0, counts, options.engine)
+    proxies = None
+    if options.features:
+        sensitive_columns = [attribute_column(rows, a) or a for a in needed]
+        attributes = {a: columns.sensitive[a] for a in options.attributes}
+        proxies = find_proxies(rows, options.features, attributes, sensitive_columns)
     return AuditReport(
         source=source,
         rows=rows.length,
@@ -68,6 +76,7 @@ def audit_rows(rows: Rows, options: AuditOptions, source: str = "") -> AuditRepo
         scored=columns.score is not None,
         evaluation=evaluation,
         options=options,
+        proxies=proxies,
     )
 
 
@@ -75,7 +84,7 @@ def count_groups(
     columns: AuditColumns,
     attributes: Sequence[str],
     intersections: Sequence[Sequence[str]],
-    score_bins: int = 10,
+    score_bins: int = DEFAULT_SCORE_BINS,
 ) -> dict[tuple[str, str], GroupCounts]:
     """Per-(attribute, group) counts of every row (vectorized, one bincount per attribute)."""
     counts: dict[tuple[str, str], GroupCounts] = {}

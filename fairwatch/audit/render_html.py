@@ -13,6 +13,7 @@ from fairwatch.audit.plots import (
     reference_figure,
     reliability_figure,
 )
+from fairwatch.audit.render_proxies import proxies_section
 from monitor.engine.disparities import REFERENCE_SUFFIX
 from monitor.engine.results import RATE_LABELS, Disparity, GroupResult, signed
 
@@ -270,6 +271,7 @@ def render_html(report: AuditReport, gate: GateResult | None = None) -> str:
             f'<p class="note">{evaluation.dropped_groups} small group(s) were dropped by the cap '
             f"of {engine.max_groups} groups per attribute.</p>"
         )
+    parts.append(proxies_section(report.proxies))
     parts.append(
         "<footer>Group rates carry Wilson score intervals; disparities carry simulation "
         "intervals computed from the counts (the calibration difference from each score bin's "

@@ -8,6 +8,7 @@ import orjson
 
 from fairwatch.audit.core import AuditReport
 from fairwatch.audit.fail_on import GateResult
+from fairwatch.audit.render_proxies import proxies_dict
 from monitor.engine.rates import RATE_NAMES
 from monitor.engine.results import Disparity, GroupResult
 
@@ -90,7 +91,7 @@ def report_dict(report: AuditReport, gate: GateResult | None = None) -> dict[str
     evaluation = report.evaluation
     statuses = [d.status for d in evaluation.disparities]
     engine = report.options.engine
-    return {
+    result: dict[str, Any] = {
         "groups": [group_dict(group) for group in evaluation.groups],
         "disparities": [disparity_dict(d) for d in evaluation.disparities],
         "summary": {
@@ -109,6 +110,9 @@ def report_dict(report: AuditReport, gate: GateResult | None = None) -> dict[str
             "gate": gate_dict(gate) if gate is not None else None,
         },
     }
+    if report.proxies is not None:
+        result["proxies"] = proxies_dict(report.proxies)
+    return result
 
 
 def render_json(report: AuditReport, gate: GateResult | None = None) -> str:

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fairwatch.audit.core import AuditReport
+from fairwatch.audit.render_proxies import proxies_table
 from monitor.engine.disparities import REFERENCE_SUFFIX
 from monitor.engine.results import Disparity, GroupResult, signed
 
@@ -154,3 +155,5 @@ def render_table(report: AuditReport, file: IO[str], width: int | None = None) -
     for table in group_tables(report):
         console.print(table)
     console.print(disparity_table(report))
+    if report.proxies is not None:
+        console.print(proxies_table(report.proxies))

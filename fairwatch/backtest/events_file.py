@@ -40,7 +40,7 @@ from fairwatch.audit.errors import AuditInputError
 from fairwatch.audit.reader import detect_format
 from fairwatch.replay import RecordedEvents
 from monitor.config import MonitorConfig
-from monitor.stream.events import Record, event_times
+from monitor.stream.decode import Record, event_times
 
 PREDICTION = "prediction"
 LABEL = "label"

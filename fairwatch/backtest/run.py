@@ -77,16 +77,30 @@ class NoMetrics:
 
     name = "none"
 
-    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
+    def on_evaluations(
+        self, evaluations: Sequence[WindowEvaluation], now: float, watermark: float
+    ) -> None:
         pass
 
     def write_pipeline(self, samples: Sequence[CounterSample], now: float) -> None:
         pass
 
-    def flush(self) -> None:
+    def flush(self, timeout: float | None = None) -> None:
         pass
 
-    def close(self) -> None:
+    def backlog(self) -> int:
+        return 0
+
+    def is_full(self) -> bool:
+        return False
+
+    def is_reachable(self) -> bool:
+        return True
+
+    def samples(self) -> list[CounterSample]:
+        return []
+
+    def close(self, timeout: float | None = None) -> None:
         pass
 
 
@@ -135,7 +149,7 @@ def run_backtest(
     moments = replay.source.moments
     return BacktestResult(
         events=events,
-        rules=[rule.name for rule in replay.alerting.rules],
+        rules=[rule.name for rule in replay.alerting.config.rules],
         episodes=replay.episodes.alerts,
         start=moments[0],
         end=moments[-1],

@@ -53,6 +53,13 @@ def register(subparsers: Any) -> None:
         help="the decision that is favourable to the person: 1 (approve, default) or 0 "
         "(1 means high risk or deny); ratios of selection rates compare favourable rates",
     )
+    parser.add_argument(
+        "--features",
+        metavar="COLUMNS",
+        help="proxy detection: report how strongly each of these columns (comma-separated, or "
+        "'all' for every column but the sensitive ones, score, prediction and label) is "
+        "associated with each sensitive attribute, and flag proxies",
+    )
     parser.add_argument("--format", choices=("table", "json", "html"), default="table")
     parser.add_argument("--output", "-o", help="write the report here instead of stdout")
     parser.add_argument(
@@ -147,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
             threshold=args.threshold,
             engine=engine,
             input_format=args.input_format,
+            features=_split(args.features) if args.features else (),
         )
         check_attributes(
             rules,

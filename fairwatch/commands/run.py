@@ -16,12 +16,13 @@ import sys
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from fairwatch.commands._config import EXIT_CONFIG
+
 if TYPE_CHECKING:
     from monitor.stream.daemon import Daemon
 
 ORDER = 10
 
-EXIT_CONFIG = 2
 EXIT_CONFLICT = 3
 EXIT_SOURCE = 4
 
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(daemon: Daemon) -> int:
-    from monitor.kafka.source import GroupConflictError, KafkaUnreachableError, SourceError
+    from monitor.kafka.errors import GroupConflictError, KafkaUnreachableError, SourceError
 
     try:
         return daemon.run()

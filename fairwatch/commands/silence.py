@@ -125,9 +125,9 @@ def _fail(error: Exception, target: _Target) -> int:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from alerting.durations import parse_duration
     from alerting.errors import AlertingError
     from alerting.silences import new_silence
+    from monitor.config.durations import parse_duration
 
     target = _target(args)
     if target is None:

@@ -23,7 +23,9 @@ class WindowRecorder:
     groups: dict[str, tuple[GroupResult, ...]] = field(default_factory=dict)
     disparities: dict[str, Disparity] = field(default_factory=dict)
 
-    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
+    def on_evaluations(
+        self, evaluations: Sequence[WindowEvaluation], now: float, watermark: float
+    ) -> None:
         for evaluation in evaluations:
             self.windows += 1
             if self.latest_end is not None and evaluation.window_end < self.latest_end:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import orjson
 
 from fairwatch.demo.scenario import StreamEvent
-from monitor.stream.events import Record
+from monitor.stream.decode import Record
 
 
 def encode(

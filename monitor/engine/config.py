@@ -1,15 +1,26 @@
-"""How the metric engine judges windows: :class:`EngineConfig`, defaults in one place."""
+"""How the metric engine judges windows: :class:`EngineConfig`.
+
+Each setting is declared here once: its field (type and default) and, in :data:`FIELD_CHECKS`,
+what values it accepts. The daemon's ``engine:`` section is generated from these fields
+(:mod:`monitor.config.engine`), so a field added here is configurable there, with the same default
+and the same check.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
+from monitor.engine.counts import DEFAULT_SCORE_BINS
 from monitor.engine.disparities import DEFAULT_THRESHOLDS, METRIC_BY_NAME
 from monitor.engine.results import Mode
 
 SIMULATED_RATES: tuple[str, ...] = ("selection_rate", "tpr", "fpr", "ppv", "accuracy")
 FAVOURABLE_PREDICTIONS = (0, 1)
+MODES: tuple[Mode, ...] = ("point", "confident")
+MAX_SCORE_BINS = 1000
 
 
 @dataclass(frozen=True)
@@ -28,9 +39,12 @@ class EngineConfig:
     default; 0: when 1 means high risk or deny), ``favourable_predictions`` overrides it per model
     id; ratios of selection rates (the four-fifths rule) compare favourable rates.
     ``reference_groups`` maps an attribute to its reference group (default: the most favoured
-    group with enough data). ``max_groups`` caps the groups kept per attribute (largest first;
-    the rest are counted in ``dropped_groups``). ``metrics`` restricts the disparities computed
-    (default: all).
+    group with enough data); ``reference_rates`` lists the rates whose ratio to the reference
+    group is reported (``<rate>_ratio_to_reference``). ``max_groups`` caps the groups kept per
+    attribute (largest first; the rest are counted in ``dropped_groups``). ``metrics`` restricts
+    the disparities computed (default: all). ``bootstrap_samples`` draws, from ``seed``, give the
+    disparities' intervals. ``score_bins`` equal score bins on [0, 1] hold each group's
+    calibration counts.
     """
 
     min_group_size: int = 30
@@ -45,27 +59,13 @@ class EngineConfig:
     metrics: tuple[str, ...] | None = None
     favourable_prediction: int = 1
     favourable_predictions: Mapping[str, int] = field(default_factory=dict)
+    score_bins: int = DEFAULT_SCORE_BINS
 
     def __post_init__(self) -> None:
-        if self.mode not in ("point", "confident"):
-            raise ValueError(f"mode must be 'point' or 'confident', got {self.mode!r}")
-        if not 0.0 < self.ci_level < 1.0:
-            raise ValueError(f"ci_level must lie in (0, 1), got {self.ci_level}")
-        if self.min_group_size < 0:
-            raise ValueError("min_group_size must be >= 0")
-        if self.bootstrap_samples < 10:
-            raise ValueError("bootstrap_samples must be at least 10")
-        if self.max_groups is not None and self.max_groups < 1:
-            raise ValueError("max_groups must be at least 1 (or None for no cap)")
-        unknown = [name for name in self.metrics or () if name not in METRIC_BY_NAME]
-        if unknown:
-            raise ValueError(f"unknown disparity metrics {unknown}; known: {list(METRIC_BY_NAME)}")
-        unknown_rates = [name for name in self.reference_rates if name not in SIMULATED_RATES]
-        if unknown_rates:
-            raise ValueError(f"reference_rates must be among {list(SIMULATED_RATES)}")
-        favourable = [self.favourable_prediction, *self.favourable_predictions.values()]
-        if any(value not in FAVOURABLE_PREDICTIONS for value in favourable):
-            raise ValueError("favourable_prediction must be 1 (approve) or 0 (1 = high risk, deny)")
+        for name, check in FIELD_CHECKS.items():
+            problem = check(getattr(self, name))
+            if problem is not None:
+                raise ValueError(f"{name}: {problem}")
 
     def threshold(self, metric: str) -> float | None:
         if metric in self.thresholds:
@@ -75,3 +75,47 @@ class EngineConfig:
     def favourable(self, model_id: str) -> int:
         """The favourable prediction of ``model_id`` (1 unless configured otherwise)."""
         return self.favourable_predictions.get(model_id, self.favourable_prediction)
+
+
+def _unknown_metrics(names: tuple[str, ...] | None) -> str | None:
+    unknown = [name for name in names or () if name not in METRIC_BY_NAME]
+    if unknown:
+        return f"unknown disparity metrics {unknown}; known: {list(METRIC_BY_NAME)}"
+    return None
+
+
+def _unknown_rates(names: tuple[str, ...]) -> str | None:
+    if any(name not in SIMULATED_RATES for name in names):
+        return f"must be among {list(SIMULATED_RATES)}, got {list(names)}"
+    return None
+
+
+def _not_favourable(values: Any) -> str | None:
+    if any(value not in FAVOURABLE_PREDICTIONS for value in values):
+        return "must be 1 (approve) or 0 (1 = high risk, deny)"
+    return None
+
+
+#: What each setting accepts: a problem to report (after the field's name), or None.
+FIELD_CHECKS: Mapping[str, Callable[[Any], str | None]] = MappingProxyType(
+    {
+        "min_group_size": lambda value: None if value >= 0 else f"must be >= 0, got {value}",
+        "ci_level": lambda value: None if 0.0 < value < 1.0 else f"must lie in (0, 1), got {value}",
+        "mode": lambda value: (
+            None if value in MODES else f"must be 'point' or 'confident', got {value!r}"
+        ),
+        "reference_rates": _unknown_rates,
+        "max_groups": lambda value: (
+            None if value is None or value >= 1 else "must be at least 1 (or None for no cap)"
+        ),
+        "bootstrap_samples": lambda value: None if value >= 10 else "must be at least 10",
+        "metrics": _unknown_metrics,
+        "favourable_prediction": lambda value: _not_favourable([value]),
+        "favourable_predictions": lambda values: _not_favourable(values.values()),
+        "score_bins": lambda value: (
+            None
+            if 1 <= value <= MAX_SCORE_BINS
+            else f"must lie in [1, {MAX_SCORE_BINS}], got {value}"
+        ),
+    }
+)

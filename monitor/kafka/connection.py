@@ -27,7 +27,10 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
+
+from monitor.config import KafkaSettings
+from monitor.types import Flag, StartInterrupted
 
 logger = logging.getLogger(__name__)
 
@@ -41,18 +44,6 @@ _FAILURE = re.compile(
 _SUCCESS = re.compile(r": Connected$|^Bootstrap complete")
 # kafka-python's other warnings are passed on, the same one at most once in this many seconds.
 REPEAT_INTERVAL = 60.0
-
-
-class StartInterrupted(Exception):
-    """A stop was requested (SIGTERM, SIGINT) while connecting or starting."""
-
-
-class Flag(Protocol):
-    """``threading.Event`` or ``multiprocessing.Event``."""
-
-    def is_set(self) -> bool: ...
-
-    def set(self) -> None: ...
 
 
 def _iso(timestamp: float) -> str:
@@ -210,6 +201,15 @@ def connection_failed(detail: str) -> None:
             handler.failure(detail)
             return
     logger.warning("event=kafka_error error=%s", _quoted(detail))
+
+
+def kafka_client_settings(settings: KafkaSettings) -> dict[str, Any]:
+    """Connection settings shared by the consumer, the producer and the admin client."""
+    return {
+        "bootstrap_servers": list(settings.bootstrap_servers),
+        "client_id": settings.client_id,
+        **settings.security,
+    }
 
 
 def create_client(

@@ -3,8 +3,9 @@ records (kafka-python is pure Python) overlaps with decoding, joining and counti
 
 The split is by cost: kafka-python's record parsing takes about as long as everything the
 daemon does with an event, so the child only fetches, parses and hands on each partition's
-offsets, keys and values as plain lists (:data:`monitor.stream.events.RecordRun`; pickling a list of
-record tuples cost a third as much again as the parsing); decoding runs in the daemon.
+offsets, keys and values as plain lists (:data:`monitor.stream.decode.RecordRun`; pickling a list
+of record tuples cost a third as much again as the parsing); decoding runs in the daemon, with the
+decoder it hands to :meth:`ProcessSource.poll_decoded`.
 
 The child owns a :class:`monitor.kafka.source.KafkaSource` and streams record batches to the daemon
 through a bounded queue (two batches ahead at most, so it never runs far ahead of the pipeline).
@@ -33,17 +34,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from monitor.config import KafkaSettings
-from monitor.kafka.connection import StartInterrupted, install_connection_log
-from monitor.kafka.source import (
-    GroupConflictError,
-    KafkaSource,
-    KafkaUnreachableError,
-    Positions,
-    SourceError,
-    TopicPartition,
-)
-from monitor.stream.events import DecodeRules, Record
-from monitor.stream.pipeline import DecodedBatch, decode_runs
+from monitor.kafka.connection import install_connection_log
+from monitor.kafka.errors import GroupConflictError, KafkaUnreachableError, SourceError
+from monitor.kafka.source import KafkaSource
+from monitor.stream.decode import BatchDecoder, DecodedBatch
+from monitor.types import StartInterrupted, TopicPartition
 
 logger = logging.getLogger(__name__)
 
@@ -99,10 +94,9 @@ def _child(
     install_connection_log(settings.bootstrap_servers, log_level)
     if os.getppid() != parent:
         return
-    handed_out = dict(positions)
     source = KafkaSource(settings, instance_id, interrupted=interrupted)
     try:
-        source.start(lambda: handed_out)
+        source.start(positions)
     except StartInterrupted:
         return  # the daemon is stopping and no longer waits for a message
     except SourceError as error:
@@ -133,9 +127,7 @@ def _child(
                 source.resume()
         if pending is None:
             runs = source.poll_runs(max_records, timeout)
-            for topic, partition, offsets, _keys, _values in runs:
-                handed_out[(topic, partition)] = offsets[-1] + 1
-            pending = ("batch", runs or None, source.lag(handed_out))
+            pending = ("batch", runs or None, source.lag(source.handed_out))
         try:
             batches.put(pending, timeout=0.2)
             pending = None
@@ -144,11 +136,10 @@ def _child(
 
 
 class ProcessSource:
-    """:class:`monitor.kafka.source.Source` with the Kafka consumer in a child process."""
+    """A :class:`monitor.types.Source` with the Kafka consumer in a child process."""
 
-    def __init__(self, settings: KafkaSettings, rules: DecodeRules, instance_id: str) -> None:
+    def __init__(self, settings: KafkaSettings, instance_id: str) -> None:
         self.settings = settings
-        self.rules = rules
         self.instance_id = instance_id
         context = multiprocessing.get_context("spawn")
         self._context = context
@@ -161,13 +152,13 @@ class ProcessSource:
         self._interrupted = _SharedFlag(context)
         self._stop_requested = False
 
-    def start(self, positions: Positions) -> None:
+    def start(self, positions: Mapping[TopicPartition, int]) -> None:
         process = self._context.Process(
             target=_child,
             args=(
                 self.settings,
                 self.instance_id,
-                dict(positions()),
+                dict(positions),
                 self._batches,
                 self._commands,
                 os.getpid(),
@@ -200,12 +191,11 @@ class ProcessSource:
                 self._process.join(timeout=5)
                 raise _START_ERRORS.get(first, SourceError)(second)
 
-    def poll(self, max_records: int, timeout: float) -> list[Record]:
-        """Records come over in columns and are decoded at once: use :meth:`poll_decoded`."""
-        raise NotImplementedError("ProcessSource hands out decoded batches: use poll_decoded")
-
-    def poll_decoded(self, timeout: float) -> DecodedBatch | None:
-        """The next batch, decoded (``None`` when none came within ``timeout``)."""
+    def poll_decoded(
+        self, max_records: int, timeout: float, decoder: BatchDecoder
+    ) -> DecodedBatch | None:
+        """The next batch the child fetched, decoded (``None`` when none came within
+        ``timeout``); the child polls ``kafka.max_poll_records`` at a time."""
         try:
             kind, batch, lag = self._batches.get(timeout=timeout)
         except queue.Empty:
@@ -217,9 +207,7 @@ class ProcessSource:
         self._lag = lag
         if batch is None:
             return None
-        return decode_runs(
-            batch, self.rules, self.settings.predictions_topic, self.settings.labels_topic
-        )
+        return decoder.runs(batch)
 
     def commit(self, positions: Mapping[TopicPartition, int]) -> None:
         self._commands.put(("commit", dict(positions)))

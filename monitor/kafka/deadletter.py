@@ -1,7 +1,8 @@
 """The dead-letter topic: every rejected record, byte for byte, with the reason in headers.
 
 A dead letter's value and key are the original record's, unchanged. Headers (UTF-8):
-``fairwatch.reason`` (e.g. ``invalid_json``), ``fairwatch.detail`` (a readable explanation),
+``fairwatch.reason`` (the value of its :class:`monitor.stream.decode.Reason`, e.g.
+``invalid_json``), ``fairwatch.detail`` (a readable explanation),
 ``fairwatch.source.topic``, ``fairwatch.source.partition`` and ``fairwatch.source.offset``.
 
 Delivery is at least once: the daemon calls :meth:`KafkaDeadLetters.flush` before each
@@ -14,12 +15,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from monitor.config import KafkaSettings
-from monitor.kafka.connection import create_client
-from monitor.kafka.source import kafka_client_settings
-from monitor.stream.events import InvalidEvent
+from monitor.kafka.connection import create_client, kafka_client_settings
+from monitor.stream.decode import InvalidEvent
 
 logger = logging.getLogger(__name__)
 
@@ -39,32 +39,9 @@ def headers(error: InvalidEvent) -> list[tuple[str, bytes]]:
     ]
 
 
-class DeadLetters(Protocol):
-    def send(self, errors: Sequence[InvalidEvent]) -> None: ...
-
-    def flush(self, timeout: float) -> bool: ...
-
-    def close(self) -> None: ...
-
-
-class MemoryDeadLetters:
-    """Keeps dead letters in a list (the embedded pipeline and tests)."""
-
-    def __init__(self) -> None:
-        self.letters: list[InvalidEvent] = []
-
-    def send(self, errors: Sequence[InvalidEvent]) -> None:
-        self.letters.extend(errors)
-
-    def flush(self, timeout: float) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
-
-
 class KafkaDeadLetters:
-    """Produces dead letters to the configured topic with kafka-python (acks=all).
+    """Produces dead letters to the configured topic with kafka-python (acks=all): the
+    :class:`monitor.types.DeadLetters` of ``fairwatch run``.
 
     The producer is created when the first dead letter comes. No call blocks for more than
     ``connect_timeout`` seconds while the cluster is away: creating the producer gives up after

@@ -1,164 +1,44 @@
-"""Where records come from: the Kafka consumer, or an embedded source for the demo and tests.
+"""The Kafka source: the prediction and label topics consumed with kafka-python in one consumer
+group.
 
-A source hands out :class:`monitor.stream.events.Record` batches and resumes from the positions the
-pipeline restored from its checkpoint (the local checkpoint is the truth; Kafka's committed
-offsets only follow it, for monitoring tools).
+A source hands out the records polled, decoded (:meth:`KafkaSource.poll_decoded`), and resumes from
+the positions the pipeline restored from its checkpoint (the local checkpoint is the truth; Kafka's
+committed offsets only follow it, for monitoring tools).
 
-:class:`KafkaSource` consumes both topics in one consumer group. At start it checks that the
-prediction and label topics are co-partitioned (same partition count, so the same key lands in the
-same partition number) and logs the result. It refuses to run as a second instance of the group:
-counts are kept per input partition but not yet merged across instances, so an instance that does
-not own every partition would publish partial metrics. A newcomer that gets a partial assignment
-raises :class:`GroupConflictError`; a running instance that loses partitions to a newcomer pauses
-until it owns every partition again.
+At start it checks that the prediction and label topics are co-partitioned (same partition count,
+so the same key lands in the same partition number) and logs the result. It refuses to run as a
+second instance of the group: counts are kept per input partition but not yet merged across
+instances, so an instance that does not own every partition would publish partial metrics. A
+newcomer that gets a partial assignment raises :class:`GroupConflictError`; a running instance that
+loses partitions to a newcomer pauses until it owns every partition again (see
+:mod:`monitor.kafka.group`).
 
 Start-up is bounded: the cluster must answer within ``kafka.startup_timeout``, else
 :class:`KafkaUnreachableError` (``fairwatch run`` exits 4). :meth:`KafkaSource.interrupt` (SIGTERM)
-makes a start still waiting give up at once with :class:`StartInterrupted`.
+makes a start still waiting give up at once with :class:`monitor.types.StartInterrupted`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 from monitor.config import KafkaSettings
-from monitor.kafka.connection import Flag, StartInterrupted, connection_failed, create_client
-from monitor.stream.events import Record, RecordRun
+from monitor.kafka.connection import connection_failed, create_client, kafka_client_settings
+from monitor.kafka.errors import (
+    GroupConflictError,
+    KafkaUnreachableError,
+    SourceError,
+    unreachable_message,
+)
+from monitor.kafka.group import conflict_message, leave_group, log_co_partitioning
+from monitor.stream.decode import BatchDecoder, DecodedBatch, Record, RecordRun
+from monitor.types import Flag, StartInterrupted, TopicPartition
 
 logger = logging.getLogger(__name__)
-
-TopicPartition = tuple[str, int]
-Positions = Callable[[], Mapping[TopicPartition, int]]
-
-
-class SourceError(Exception):
-    """The source cannot run; the message says what to fix."""
-
-
-class GroupConflictError(SourceError):
-    """Another instance consumes in the same consumer group."""
-
-
-class KafkaUnreachableError(SourceError):
-    """No broker answered within ``kafka.startup_timeout`` at start."""
-
-
-def unreachable_message(settings: KafkaSettings) -> str:
-    """The one line ``fairwatch run`` prints when the cluster did not answer at start."""
-    return (
-        f"cannot reach Kafka at {','.join(settings.bootstrap_servers)} within "
-        f"{settings.startup_timeout:g}s (kafka.startup_timeout); check kafka.bootstrap_servers"
-    )
-
-
-class Source(Protocol):
-    """What the daemon needs from a source of records."""
-
-    def start(self, positions: Positions) -> None: ...
-
-    def poll(self, max_records: int, timeout: float) -> list[Record]: ...
-
-    def commit(self, positions: Mapping[TopicPartition, int]) -> None: ...
-
-    def pause(self) -> None: ...
-
-    def resume(self) -> None: ...
-
-    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
-        """Records left to read per input partition, where known."""
-        ...
-
-    def partitions(self) -> set[TopicPartition]:
-        """Every input partition this source reads (known once started)."""
-        ...
-
-    def is_ready(self) -> bool: ...
-
-    def is_idle(self) -> bool: ...
-
-    def close(self) -> None: ...
-
-
-class EmbeddedSource:
-    """Records held in memory (the demo and tests); behaves like one consumer owning all
-    partitions. More records can be appended while the daemon runs."""
-
-    def __init__(self, records: Sequence[Record] = ()) -> None:
-        self.records: list[Record] = list(records)
-        self._cursor = 0
-        self._positions: Mapping[TopicPartition, int] = {}
-        self._paused = False
-        self.committed: dict[TopicPartition, int] = {}
-
-    def append(self, records: Sequence[Record]) -> None:
-        self.records.extend(records)
-
-    def start(self, positions: Positions) -> None:
-        self._positions = dict(positions())
-
-    def poll(self, max_records: int, timeout: float) -> list[Record]:
-        if self._paused:
-            return []
-        out: list[Record] = []
-        while self._cursor < len(self.records) and len(out) < max_records:
-            record = self.records[self._cursor]
-            self._cursor += 1
-            if record.offset >= self._positions.get((record.topic, record.partition), 0):
-                out.append(record)
-        return out
-
-    def commit(self, positions: Mapping[TopicPartition, int]) -> None:
-        self.committed.update(positions)
-
-    def pause(self) -> None:
-        self._paused = True
-
-    def resume(self) -> None:
-        self._paused = False
-
-    def lag(self, positions: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
-        lag = dict.fromkeys(self.partitions(), 0)
-        for record in self.records[self._cursor :]:
-            key = (record.topic, record.partition)
-            lag[key] = lag.get(key, 0) + 1
-        return lag
-
-    def partitions(self) -> set[TopicPartition]:
-        return {(record.topic, record.partition) for record in self.records}
-
-    def is_ready(self) -> bool:
-        return True
-
-    def is_idle(self) -> bool:
-        return self._cursor >= len(self.records)
-
-    def close(self) -> None:
-        pass
-
-
-def default_instance_id(settings: KafkaSettings, state_dir: str) -> str:
-    """A group.instance.id stable across restarts of one deployment: the group, the host and
-    the state directory (a second instance elsewhere gets another id and is detected)."""
-    if settings.instance_id:
-        return settings.instance_id
-    digest = hashlib.sha1(str(Path(state_dir).resolve()).encode()).hexdigest()[:10]
-    return f"{settings.group_id}-{socket.gethostname()}-{digest}"
-
-
-def kafka_client_settings(settings: KafkaSettings) -> dict[str, Any]:
-    """Connection settings shared by the consumer, the producer and the admin client."""
-    return {
-        "bootstrap_servers": list(settings.bootstrap_servers),
-        "client_id": settings.client_id,
-        **settings.security,
-    }
 
 
 class KafkaSource:
@@ -178,7 +58,8 @@ class KafkaSource:
         self.topics = [settings.predictions_topic, settings.labels_topic]
         self.assignment_timeout = assignment_timeout
         self._consumer: Any = None
-        self._positions: Positions = dict
+        # the next offset of each partition after the records handed out (resumed from)
+        self._handed_out: dict[TopicPartition, int] = {}
         self._all_partitions: set[Any] = set()
         self._owns_all = False
         self._paused = False
@@ -221,7 +102,7 @@ class KafkaSource:
         except (KafkaTimeoutError, KafkaConnectionError):
             raise KafkaUnreachableError(unreachable_message(self.settings)) from None
 
-    def start(self, positions: Positions) -> None:
+    def start(self, positions: Mapping[TopicPartition, int]) -> None:
         """Connect, check the topics and wait until this instance owns every partition.
 
         Raises :class:`KafkaUnreachableError`, :class:`GroupConflictError`,
@@ -230,7 +111,7 @@ class KafkaSource:
         from kafka import TopicPartition as KafkaTopicPartition
         from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
-        self._positions = positions
+        self._handed_out = dict(positions)
         consumer = self._connect()
         self._consumer = consumer
         counts = {}
@@ -244,22 +125,7 @@ class KafkaSource:
                 )
             counts[topic] = len(partitions)
             self._all_partitions.update(KafkaTopicPartition(topic, p) for p in partitions)
-        predictions, labels = (counts[topic] for topic in self.topics)
-        if predictions == labels:
-            logger.info(
-                "event=co_partitioning_checked predictions_partitions=%d labels_partitions=%d "
-                "co_partitioned=true",
-                predictions,
-                labels,
-            )
-        else:
-            logger.warning(
-                "event=co_partitioning_checked predictions_partitions=%d labels_partitions=%d "
-                "co_partitioned=false note=a_single_instance_still_joins_correctly_but_the_"
-                "topics_cannot_be_split_across_instances",
-                predictions,
-                labels,
-            )
+        log_co_partitioning(counts, self.topics)
         source = self
 
         class Listener(ConsumerRebalanceListener):
@@ -278,7 +144,12 @@ class KafkaSource:
             # Positions are not advanced here: records seen now are fetched again later.
             consumer.poll(timeout_ms=200, max_records=1, update_offsets=False)
             if consumer.assignment() and not self._owns_all:
-                message = self._conflict_message(consumer.assignment())
+                message = conflict_message(
+                    self.settings.group_id,
+                    consumer.assignment(),
+                    self._all_partitions,
+                    self.topics,
+                )
                 self.close()
                 raise GroupConflictError(message)
             if self._owns_all:
@@ -289,15 +160,6 @@ class KafkaSource:
                     f"no partitions assigned by consumer group {self.settings.group_id!r} "
                     f"within {self.assignment_timeout:.0f}s"
                 )
-
-    def _conflict_message(self, assigned: set[Any]) -> str:
-        return (
-            f"another instance is consuming in consumer group {self.settings.group_id!r}: this "
-            f"instance was assigned {len(assigned)} of the {len(self._all_partitions)} partitions "
-            f"of {self.topics}. Counts are not yet merged across instances, so a second "
-            "instance would publish partial metrics; stop the other instance or give this one "
-            "another kafka.group_id and state_dir."
-        )
 
     def _on_assigned(self, assigned: set[Any]) -> None:
         consumer = self._consumer
@@ -315,7 +177,7 @@ class KafkaSource:
                     consumer.pause(*assigned)
             return
         self._owns_all = True
-        positions = self._positions()
+        positions = self._handed_out
         for partition in assigned:
             offset = positions.get((partition.topic, partition.partition))
             if offset is None:
@@ -347,7 +209,17 @@ class KafkaSource:
             return {}
         if not self._owns_all:
             return {}
+        for partition, messages in batches.items():
+            if messages:
+                self._handed_out[(partition.topic, partition.partition)] = messages[-1].offset + 1
         return batches
+
+    @property
+    def handed_out(self) -> Mapping[TopicPartition, int]:
+        """The next offset of each partition after the records handed out so far: where a
+        partition assigned to this instance again resumes (the caller counts every record it is
+        handed before it polls again, so this is what it has counted)."""
+        return self._handed_out
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
         """The next records (empty while the broker is away)."""
@@ -358,9 +230,16 @@ class KafkaSource:
             out.extend(messages)
         return out
 
+    def poll_decoded(
+        self, max_records: int, timeout: float, decoder: BatchDecoder
+    ) -> DecodedBatch | None:
+        """The next records (:meth:`poll`), decoded; ``None`` when there were none."""
+        records = self.poll(max_records, timeout)
+        return decoder.records(records) if records else None
+
     def poll_runs(self, max_records: int, timeout: float) -> list[RecordRun]:
         """The next records as one run of columns per partition (see
-        :class:`monitor.stream.events.RecordColumns`), in offset order."""
+        :class:`monitor.stream.decode.RecordColumns`), in offset order."""
         return [
             (
                 partition.topic,
@@ -435,7 +314,7 @@ class KafkaSource:
         finally:
             self._consumer = None
             self._owns_all = False
-            self._leave_group(max(0.5, deadline - time.monotonic()))
+            leave_group(self.settings, self.instance_id, max(0.5, deadline - time.monotonic()))
 
     def _finish_commit(self, timeout: float) -> None:
         """Commit the last offsets (the final checkpoint's) before closing, which would cancel
@@ -449,25 +328,3 @@ class KafkaSource:
             logger.warning(
                 "event=kafka_commit_failed error=%s waited=%.1fs", type(error).__name__, timeout
             )
-
-    def _leave_group(self, timeout: float) -> None:
-        try:
-            from kafka.admin import KafkaAdminClient, MemberToRemove
-
-            milliseconds = max(100, int(timeout * 1000 / 2))
-            admin = create_client(
-                KafkaAdminClient,
-                {"request_timeout_ms": milliseconds, **kafka_client_settings(self.settings)},
-                timeout / 2,
-            )
-            try:
-                admin.remove_group_members(
-                    self.settings.group_id, [MemberToRemove(group_instance_id=self.instance_id)]
-                )
-            finally:
-                admin.close()
-            logger.info(
-                "event=left_group group=%s instance=%s", self.settings.group_id, self.instance_id
-            )
-        except Exception as error:  # the session timeout removes it anyway
-            logger.warning("event=leave_group_failed error=%s", error)

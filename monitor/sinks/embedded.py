@@ -113,7 +113,9 @@ class EmbeddedSink:
 
     # -- MetricsSink -------------------------------------------------------------------------
 
-    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
+    def on_evaluations(
+        self, evaluations: Sequence[WindowEvaluation], now: float, watermark: float
+    ) -> None:
         """Upsert the rows of ``evaluations`` (one transaction)."""
         self.write_rows(evaluation_rows(evaluations))
 
@@ -129,11 +131,13 @@ class EmbeddedSink:
                     connection.execute(statement, parameters)
             self._rows_written += len(rows)
 
-    def flush(self) -> None:
-        """Nothing to do: every write is committed before it returns."""
+    def flush(self, timeout: float | None = None) -> None:
+        """Nothing to wait for: every write is committed before it returns (raises
+        :class:`SinkClosedError` after :meth:`close`)."""
         self._open()
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
+        """Close the database (nothing is buffered: ``timeout`` is not needed)."""
         with self._lock:
             if self._connection is not None:
                 self._connection.close()

@@ -2,7 +2,9 @@
 
 Only ``POST /api/v2/write`` is used on the hot path (and ``/ping`` for readiness), which both
 InfluxDB 2.x and the 2.x compatibility API of InfluxDB 1.8 serve; on 1.8 the bucket is
-``database/retention-policy`` (``fairwatch/autogen``) and the org is ignored.
+``database/retention-policy`` (``fairwatch/autogen``) and the org is ignored. Rows are encoded
+as line protocol (:mod:`monitor.sinks.line_protocol`) when they are buffered and written by
+:class:`monitor.sinks.influx_writer.InfluxWriter`.
 
 Nothing is dropped while the server is away: the buffer grows, :meth:`InfluxSink.backlog` reports
 its size and :meth:`InfluxSink.is_full` tells the caller to pause consumption. Writing the same
@@ -12,20 +14,20 @@ values win before they are sent) and in InfluxDB.
 
 from __future__ import annotations
 
-import functools
 import logging
-import math
-import random
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import httpx
-from influxdb_client import InfluxDBClient, WritePrecision
+from influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
-from influxdb_client.rest import ApiException
 
+from monitor.config.sections import (
+    DEFAULT_INFLUX_BATCH_SIZE,
+    DEFAULT_INFLUX_BUFFER_POINTS,
+    DEFAULT_INFLUX_FLUSH_INTERVAL,
+)
 from monitor.engine.results import WindowEvaluation
 from monitor.sinks.counters import (
     BACKLOG_ROWS,
@@ -35,111 +37,12 @@ from monitor.sinks.counters import (
     WRITE_RETRIES,
 )
 from monitor.sinks.errors import SinkClosedError, SinkRejectedError, SinkUnavailableError
+from monitor.sinks.influx_writer import InfluxWriter
+from monitor.sinks.line_protocol import Identity, encode
 from monitor.sinks.points import Row, evaluation_rows, pipeline_rows
 from monitor.types import CounterSample
 
 logger = logging.getLogger(__name__)
-
-Identity = tuple[str, int]  # (series key, timestamp): what a later write of the point replaces
-
-
-# Escaping exactly as influxdb-client's Point does it (tested against it).
-_ESCAPE_MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
-_ESCAPE_KEY = str.maketrans(
-    {",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"}
-)
-_ESCAPE_STRING = str.maketrans({'"': r"\"", "\\": r"\\"})
-
-
-@functools.lru_cache(maxsize=1024)
-def _measurement(name: str) -> str:
-    return name.translate(_ESCAPE_MEASUREMENT)
-
-
-@functools.lru_cache(maxsize=4096)
-def _key(name: str) -> str:
-    return name.translate(_ESCAPE_KEY)
-
-
-@functools.lru_cache(maxsize=65536)
-def _tag_value(value: str) -> str:
-    escaped = value.translate(_ESCAPE_KEY)
-    return escaped + " " if escaped.endswith("\\") else escaped
-
-
-def _field_value(value: object) -> str | None:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value}i"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        text = repr(value)
-        return text[:-2] if text.endswith(".0") else text
-    return '"' + str(value).translate(_ESCAPE_STRING) + '"'
-
-
-def encode(row: Row) -> tuple[str, str, int]:
-    """(series key, field set, nanosecond timestamp) of one row in line protocol.
-
-    The series key (measurement and sorted tags) and the timestamp are the point's identity; the
-    line is ``f"{series} {fields} {timestamp}"``. Hand-written because influxdb-client's
-    ``Point`` takes about twice as long per row on the daemon's hot path; the output is the same
-    (a property test compares them).
-    """
-    series = _measurement(row.measurement) + "".join(
-        f",{_key(key)}={_tag_value(value)}"
-        for key, value in sorted(row.tags.items())
-        if key != "" and value != ""
-    )
-    fields = []
-    for name, value in sorted(row.fields.items()):
-        encoded = _field_value(value)
-        if encoded is not None:
-            fields.append(f"{_key(name)}={encoded}")
-    return series, ",".join(fields), row.time_ns()
-
-
-def to_line_protocol(row: Row) -> str:
-    """One row as an InfluxDB line-protocol line with a nanosecond timestamp ('' without fields)."""
-    series, fields, timestamp = encode(row)
-    return f"{series} {fields} {timestamp}" if fields else ""
-
-
-class _Rejected(Exception):
-    """The server refused a batch as invalid (not retried)."""
-
-
-class _TooLarge(Exception):
-    """The server refused a batch as too large (split and retried)."""
-
-
-def _classify(error: BaseException) -> str:
-    """The reason of a failed write, for counters and logs (all of these are retried)."""
-    if isinstance(error, ApiException):
-        status = int(error.status or 0)
-        if status in (401, 403):
-            return "unauthorized"
-        if status == 404:
-            return "not_found"
-        if status == 429:
-            return "rate_limited"
-        if status >= 500:
-            return "server_error"
-        return f"http_{status}"
-    name = type(error).__name__.lower()
-    return "timeout" if "timeout" in name else "connection"
-
-
-def _describe(error: BaseException) -> str:
-    """One line saying what went wrong (the server's message for HTTP errors)."""
-    if isinstance(error, ApiException):
-        body = error.body.decode("utf-8", "replace") if isinstance(error.body, bytes) else ""
-        text = f"HTTP {error.status} {error.reason or ''} {body or ''}"
-    else:
-        text = f"{type(error).__name__}: {error}"
-    return " ".join(text.split())[:300]
 
 
 class InfluxSink:
@@ -171,9 +74,9 @@ class InfluxSink:
         org: str,
         bucket: str,
         *,
-        batch_size: int = 5000,
-        flush_interval: float = 1.0,
-        max_backlog: int = 200_000,
+        batch_size: int = DEFAULT_INFLUX_BATCH_SIZE,
+        flush_interval: float = DEFAULT_INFLUX_FLUSH_INTERVAL,
+        max_backlog: int = DEFAULT_INFLUX_BUFFER_POINTS,
         timeout: float = 10.0,
         retry_initial: float = 0.5,
         retry_max: float = 30.0,
@@ -188,14 +91,11 @@ class InfluxSink:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.max_backlog = max_backlog
-        self.retry_initial = retry_initial
-        self.retry_max = retry_max
         self.flush_timeout = flush_timeout
         self.close_timeout = close_timeout
         self._client = InfluxDBClient(
             url=url, token=token, org=self.org, timeout=int(timeout * 1000)
         )
-        self._write_api: Any = self._client.write_api(write_options=SYNCHRONOUS)
         self._cond = threading.Condition()
         self._pending: dict[Identity, str] = {}
         self._oldest_pending: float | None = None
@@ -203,19 +103,23 @@ class InfluxSink:
         self._flush_waiters = 0
         self._closing = False
         self._abandon = threading.Event()
-        self._rejected_since_flush: list[str] = []
-        self._last_error: str | None = None
-        self._last_write_ok: bool | None = None
-        self._rows_written = 0
-        self._rows_rejected = 0
-        self._retries = 0
-        self._failures: dict[str, int] = {}
+        self._writer = InfluxWriter(
+            self._client.write_api(write_options=SYNCHRONOUS),
+            bucket,
+            self.org,
+            retry_initial=retry_initial,
+            retry_max=retry_max,
+            abandon=self._abandon,
+            on_too_large=self._use_batch_size,
+        )
         self._thread = threading.Thread(target=self._run, name="influx-sink", daemon=True)
         self._thread.start()
 
     # -- MetricsSink -------------------------------------------------------------------------
 
-    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
+    def on_evaluations(
+        self, evaluations: Sequence[WindowEvaluation], now: float, watermark: float
+    ) -> None:
         """Buffer the rows of ``evaluations``; they are written in the background."""
         self.write_rows(evaluation_rows(evaluations))
 
@@ -257,13 +161,13 @@ class InfluxSink:
                     if remaining <= 0 or not self._thread.is_alive():
                         raise SinkUnavailableError(
                             f"InfluxDB at {self.url} did not accept {self.backlog()} buffered "
-                            f"rows within {limit:.1f}s (last error: {self._last_error}); "
+                            f"rows within {limit:.1f}s (last error: {self._writer.last_error}); "
                             "check that the server is up and the token and bucket are right"
                         )
                     self._cond.wait(remaining)
             finally:
                 self._flush_waiters -= 1
-            rejected, self._rejected_since_flush = self._rejected_since_flush, []
+        rejected = self._writer.take_rejected()
         if rejected:
             raise SinkRejectedError(
                 f"InfluxDB at {self.url} rejected {len(rejected)} batch(es) as invalid: "
@@ -318,34 +222,27 @@ class InfluxSink:
             response = httpx.get(f"{self.url.rstrip('/')}/ping", timeout=timeout)
         except httpx.HTTPError:
             return False
-        return response.status_code < 300 and self._last_write_ok is not False
+        return response.status_code < 300 and self._writer.last_write_ok is not False
 
     def samples(self) -> list[CounterSample]:
         """The sink's own counters (for ``/metrics`` and the ``fairwatch_pipeline`` measurement)."""
         sink = self.name
+        writer = self._writer
         result = [
-            ROWS_WRITTEN.sample(self._rows_written, sink=sink),
-            ROWS_REJECTED.sample(self._rows_rejected, sink=sink),
-            WRITE_RETRIES.sample(self._retries, sink=sink),
+            ROWS_WRITTEN.sample(writer.rows_written, sink=sink),
+            ROWS_REJECTED.sample(writer.rows_rejected, sink=sink),
+            WRITE_RETRIES.sample(writer.retries, sink=sink),
             BACKLOG_ROWS.sample(self.backlog(), sink=sink),
         ]
-        for reason, count in sorted(self._failures.items()):
+        for reason, count in sorted(writer.failures_by_reason().items()):
             result.append(WRITE_FAILURES.sample(count, sink=sink, reason=reason))
         return result
 
     # -- writer thread -----------------------------------------------------------------------
 
-    def _http_write(self, lines: list[str]) -> None:
-        try:
-            self._write_api.write(
-                bucket=self.bucket, org=self.org, record=lines, write_precision=WritePrecision.NS
-            )
-        except ApiException as error:
-            if error.status == 400:
-                raise _Rejected(str(error.body or error.reason)) from error
-            if error.status == 413:
-                raise _TooLarge() from error
-            raise
+    def _use_batch_size(self, size: int) -> None:
+        """Cut batches of at most ``size`` lines from now on (the server refused a larger one)."""
+        self.batch_size = size
 
     def _due(self) -> bool:
         if not self._pending:
@@ -371,62 +268,7 @@ class InfluxSink:
                     batch.append(f"{series} {self._pending.pop(identity)} {timestamp}")
                 self._inflight = len(batch)
                 self._oldest_pending = time.monotonic() if self._pending else None
-            self._send(batch)
+            self._writer.send(batch)
             with self._cond:
                 self._inflight = 0
                 self._cond.notify_all()
-
-    def _send(self, batch: list[str]) -> None:
-        """Write one batch, retrying with backoff until it is written, rejected or abandoned."""
-        delay = self.retry_initial
-        while not self._abandon.is_set():
-            try:
-                self._http_write(batch)
-            except _Rejected as error:
-                self._record_rejected(batch, str(error))
-                return
-            except _TooLarge:
-                if len(batch) == 1:
-                    self._record_rejected(batch, "a single line is larger than the server accepts")
-                    return
-                self._count_failure("too_large")
-                self.batch_size = max(1, len(batch) // 2)
-                middle = len(batch) // 2
-                self._send(batch[:middle])
-                self._send(batch[middle:])
-                return
-            except Exception as error:  # every other failure is retried: never drop rows
-                reason = _classify(error)
-                self._count_failure(reason)
-                self._last_write_ok = False
-                self._last_error = f"{reason}: {_describe(error)}"
-                logger.warning(
-                    "influx_write_failed reason=%s lines=%d retry_in=%.2fs error=%s",
-                    reason,
-                    len(batch),
-                    delay,
-                    self._last_error,
-                )
-                self._retries += 1
-                self._abandon.wait(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self.retry_max)
-                continue
-            if self._last_write_ok is False:
-                logger.info("influx_write_recovered lines=%d", len(batch))
-            self._last_write_ok = True
-            self._last_error = None
-            with self._cond:
-                self._rows_written += len(batch)
-            return
-        # abandoned while closing: the rows were reported as lost by close()
-
-    def _count_failure(self, reason: str) -> None:
-        with self._cond:
-            self._failures[reason] = self._failures.get(reason, 0) + 1
-
-    def _record_rejected(self, batch: list[str], message: str) -> None:
-        logger.error("influx_write_rejected lines=%d error=%s", len(batch), message[:300])
-        with self._cond:
-            self._rows_rejected += len(batch)
-            self._rejected_since_flush.append(message[:300])
-            self._failures["bad_request"] = self._failures.get("bad_request", 0) + 1

@@ -23,7 +23,7 @@ nor when it is revised.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from monitor.engine.results import WindowEvaluation
 from monitor.stream.counters import WINDOWS_HELD, WINDOWS_RELEASED, WINDOWS_REVISIONS_IGNORED
@@ -35,22 +35,18 @@ WindowId = tuple[str, str, float]  # (model_id, window spec, window start)
 class ClosedWindowGate:
     """An ``EvaluationListener`` that forwards closed windows, once each, to ``listeners``.
 
+    The pipeline's watermark (event time, epoch seconds) comes with each call: windows ending at
+    or before it, minus the delay, are closed.
+
     Args:
         listeners: receive the closed windows (the alert manager).
-        watermark: returns the pipeline's current watermark (event time, epoch seconds).
         delay: seconds after a window's end (past the watermark) before it is released.
     """
 
-    def __init__(
-        self,
-        listeners: Sequence[EvaluationListener],
-        watermark: Callable[[], float],
-        delay: float = 0.0,
-    ) -> None:
+    def __init__(self, listeners: Sequence[EvaluationListener], delay: float = 0.0) -> None:
         if delay < 0 or not math.isfinite(delay):
             raise ValueError(f"delay must be a finite number of seconds >= 0, got {delay!r}")
         self._listeners = list(listeners)
-        self._watermark = watermark
         self._delay = delay
         self._held: dict[WindowId, WindowEvaluation] = {}
         self._released_until: dict[tuple[str, str], float] = {}
@@ -78,17 +74,21 @@ class ClosedWindowGate:
         if math.isfinite(watermark):
             self._floor = watermark - self._delay
 
-    def decide(self, model_id: str, window: str, window_end: float) -> WindowDecision:
+    def decide(
+        self, model_id: str, window: str, window_end: float, watermark: float
+    ) -> WindowDecision:
         """For the pipeline (an :class:`monitor.types.EvaluationFilter`): ``evaluate`` a changed
-        window the gate would release now, ``wait`` while it is open, ``skip`` a revision of a
-        window released already (the rules would not judge it again)."""
+        window the gate would release at ``watermark``, ``wait`` while it is open, ``skip`` a
+        revision of a window released already (the rules would not judge it again)."""
         if window_end <= self._released_until.get((model_id, window), self._floor):
             return "skip"
-        if window_end <= self._watermark() - self._delay:
+        if window_end <= watermark - self._delay:
             return "evaluate"
         return "wait"
 
-    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
+    def on_evaluations(
+        self, evaluations: Sequence[WindowEvaluation], now: float, watermark: float
+    ) -> None:
         for evaluation in evaluations:
             series = (evaluation.model_id, evaluation.window)
             released_until = self._released_until.get(series, self._floor)
@@ -96,13 +96,14 @@ class ClosedWindowGate:
                 self.revisions_ignored += 1
                 continue
             self._held[(*series, evaluation.window_start)] = evaluation
-        self.release(now)
+        self.release(now, watermark)
 
-    def release(self, now: float) -> list[WindowEvaluation]:
-        """Forward every held window that has closed; returns them (oldest first)."""
-        watermark = self._watermark() - self._delay
+    def release(self, now: float, watermark: float) -> list[WindowEvaluation]:
+        """Forward every held window that has closed by ``watermark``; returns them (oldest
+        first)."""
+        closed_before = watermark - self._delay
         due = sorted(
-            (held for held in self._held.values() if held.window_end <= watermark),
+            (held for held in self._held.values() if held.window_end <= closed_before),
             key=lambda held: (held.window_end, held.model_id, held.window),
         )
         if not due:
@@ -115,5 +116,5 @@ class ClosedWindowGate:
             )
         self.released += len(due)
         for listener in self._listeners:
-            listener.on_evaluations(due, now)
+            listener.on_evaluations(due, now, watermark)
         return due

@@ -107,7 +107,6 @@ PARTITIONS_BECAME_IDLE = Metric(
 PIPELINE_METRICS: tuple[Metric, ...] = (
     EVENTS_CONSUMED,
     EVENTS_INVALID,
-    EVENTS_DEAD_LETTERED,
     EVENTS_LATE,
     EVENTS_DUPLICATE,
     LABELS_JOINED,
@@ -115,14 +114,15 @@ PIPELINE_METRICS: tuple[Metric, ...] = (
     PREDICTIONS_EXPIRED_UNLABELED,
     PREDICTIONS_AWAITING_LABEL,
     LABELS_AWAITING_PREDICTION,
-    CONSUMER_LAG,
     WINDOWS_EVALUATED,
     CHECKPOINTS,
     WATERMARK,
-    CONSUMPTION_PAUSED,
     PARTITIONS_IDLE,
     PARTITIONS_BECAME_IDLE,
 )
+
+#: The daemon's metrics (what it does around the pipeline), in the order they are reported.
+DAEMON_METRICS: tuple[Metric, ...] = (EVENTS_DEAD_LETTERED, CONSUMER_LAG, CONSUMPTION_PAUSED)
 
 # The closed-window gate (monitor/stream/closed_windows.py) in front of the alert rules.
 WINDOWS_RELEASED = Metric(
@@ -144,8 +144,14 @@ WINDOWS_HELD = Metric(
 GATE_METRICS: tuple[Metric, ...] = (WINDOWS_RELEASED, WINDOWS_REVISIONS_IGNORED, WINDOWS_HELD)
 
 
+def _declare_unlabelled(counters: Counters, metrics: tuple[Metric, ...]) -> None:
+    for metric in metrics:
+        if not metric.labels and metric is not WATERMARK:
+            counters.declare(metric)
+
+
 class PipelineCounters(Counters):
-    """The pipeline's and the daemon's counters; :meth:`samples` reports them.
+    """The pipeline's counters; :meth:`samples` reports them.
 
     Every series whose labels are known in advance is reported from the start, at 0; the
     watermark only once there is one, series by topic, reason or window once they counted.
@@ -153,9 +159,16 @@ class PipelineCounters(Counters):
 
     def __init__(self) -> None:
         super().__init__(PIPELINE_METRICS)
-        for metric in PIPELINE_METRICS:
-            if metric is EVENTS_DUPLICATE:
-                for kind in ("prediction", "label"):
-                    self.declare(metric, kind=kind)
-            elif not metric.labels and metric is not WATERMARK:
-                self.declare(metric)
+        for kind in ("prediction", "label"):
+            self.declare(EVENTS_DUPLICATE, kind=kind)
+        _declare_unlabelled(self, PIPELINE_METRICS)
+
+
+class DaemonCounters(Counters):
+    """The daemon's counters (dead letters sent, consumer lag, paused); :meth:`samples` reports
+    them. The dead letters and the pause are reported from the start, at 0; the lag by topic
+    once it is known."""
+
+    def __init__(self) -> None:
+        super().__init__(DAEMON_METRICS)
+        _declare_unlabelled(self, DAEMON_METRICS)

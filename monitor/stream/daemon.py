@@ -25,7 +25,6 @@ sink, the dead-letter producer and the stop callbacks are closed side by side, e
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import signal
@@ -37,11 +36,21 @@ from dataclasses import replace
 from types import FrameType
 from typing import Any
 
-from monitor.kafka.deadletter import DeadLetters
-from monitor.kafka.source import Source, StartInterrupted
-from monitor.stream.counters import CONSUMER_LAG, CONSUMPTION_PAUSED, EVENTS_DEAD_LETTERED
+from monitor.stream.counters import (
+    CONSUMER_LAG,
+    CONSUMPTION_PAUSED,
+    EVENTS_DEAD_LETTERED,
+    DaemonCounters,
+)
 from monitor.stream.pipeline import Pipeline
-from monitor.types import CounterSample, CounterSource, MetricsSink
+from monitor.types import (
+    CounterSample,
+    CounterSource,
+    DeadLetters,
+    MetricsSink,
+    Source,
+    StartInterrupted,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +62,11 @@ CLOSE_GRACE = 3.0
 
 
 class Daemon:
-    """Drives a :class:`monitor.stream.pipeline.Pipeline` from a source to a sink."""
+    """Drives a :class:`monitor.stream.pipeline.Pipeline` from a source to a sink.
+
+    The daemon keeps its own counters (:attr:`counters`: dead letters sent, consumer lag,
+    consumption paused); :meth:`samples` reports them with the pipeline's and the other sources'.
+    """
 
     def __init__(
         self,
@@ -76,6 +89,7 @@ class Daemon:
         self.counter_sources = list(counter_sources)
         self.on_stop = list(on_stop)
         self.clock = clock
+        self.counters = DaemonCounters()
         self.instance = instance or socket.gethostname()
         # Identifies this run of the process: its start time (UTC) and process id.
         self.incarnation = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}"
@@ -108,9 +122,7 @@ class Daemon:
         if self._deadline is None:
             self._deadline = time.monotonic() + self.shutdown_timeout
         self.stopping.set()
-        interrupt = getattr(self.source, "interrupt", None)
-        if interrupt is not None:
-            interrupt()
+        self.source.interrupt()
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT call :meth:`stop` (install them before :meth:`run`: starting may
@@ -129,7 +141,7 @@ class Daemon:
         """Run until stopped (or, with ``stop_when_idle``, until the source is drained)."""
         try:
             try:
-                self.source.start(lambda: self.pipeline.positions)
+                self.source.start(dict(self.pipeline.positions))
             except StartInterrupted:
                 logger.info("event=start_interrupted reason=stop_requested")
                 return 0
@@ -162,24 +174,17 @@ class Daemon:
 
     def _poll_and_process(self) -> bool:
         """One batch from the source into the pipeline; whether there was one."""
-        poll_decoded = getattr(self.source, "poll_decoded", None)
-        if poll_decoded is not None:
-            batch = poll_decoded(self.poll_timeout)
-            if batch is None:
-                return False
-            rejected = self.pipeline.process_decoded(batch)
-        else:
-            records = self.source.poll(self.max_records, self.poll_timeout)
-            if not records:
-                return False
-            rejected = self.pipeline.process(records)
+        batch = self.source.poll_decoded(self.max_records, self.poll_timeout, self.pipeline.decoder)
+        if batch is None:
+            return False
+        rejected = self.pipeline.process_decoded(batch)
         if rejected:
             self.dead_letters.send(rejected)
-            self.pipeline.counters.inc(EVENTS_DEAD_LETTERED, len(rejected))
+            self.counters.inc(EVENTS_DEAD_LETTERED, len(rejected))
         return True
 
     def _apply_backpressure(self) -> None:
-        full = bool(getattr(self.sink, "is_full", lambda: False)())
+        full = self.sink.is_full()
         if full and not self._paused:
             logger.warning("event=consumption_paused reason=sink_buffer_full")
             self.source.pause()
@@ -187,23 +192,19 @@ class Daemon:
             logger.info("event=consumption_resumed")
             self.source.resume()
         self._paused = full
-        self.pipeline.counters.set(CONSUMPTION_PAUSED, 1 if full else 0)
-
-    def _sink_backlog(self) -> int:
-        backlog = getattr(self.sink, "backlog", None)
-        return int(backlog()) if backlog is not None else 0
+        self.counters.set(CONSUMPTION_PAUSED, 1 if full else 0)
 
     def cycle(self, now: float, final: bool = False) -> bool:
         """Evaluate, write, checkpoint and commit; returns whether the checkpoint was taken."""
         self._next_cycle = now + self.checkpoint_interval
-        if self._sink_backlog() == 0:
+        if self.sink.backlog() == 0:
             self.pipeline.confirm_written()
         lag = self.source.lag(self.pipeline.positions)
         self.pipeline.tick(now, lag)  # idle partitions stop holding event time back
         by_topic: dict[str, int] = {}
         for (topic, _partition), left in lag.items():
             by_topic[topic] = by_topic.get(topic, 0) + left
-        self.pipeline.counters.replace(CONSUMER_LAG, by_topic)
+        self.counters.replace(CONSUMER_LAG, by_topic)
         if final or now >= self._next_evaluation:
             started = time.perf_counter()
             self.pipeline.evaluate(now)
@@ -219,12 +220,10 @@ class Daemon:
                 logger.exception("event=pipeline_counters_not_written")
         if final:
             try:
-                self.sink.flush(self._remaining())  # type: ignore[call-arg]
-            except TypeError:
-                self.sink.flush()
+                self.sink.flush(self._remaining())
             except Exception as error:
                 logger.warning("event=final_flush_incomplete error=%s", error)
-            if self._sink_backlog() == 0:
+            if self.sink.backlog() == 0:
                 self.pipeline.confirm_written()
         timeout = max(0.5, self._remaining()) if final else 0.5
         if not self.dead_letters.flush(timeout):
@@ -264,11 +263,13 @@ class Daemon:
         if self._deadline is None:  # stopped by an error: the same budget as for a signal
             self._deadline = started + self.shutdown_timeout
         end = max(self._deadline, started) + CLOSE_GRACE
-        budget = end - started - 0.5  # a closer's own timeout, and time to return
+        # a closer's own timeout, leaving time to return
+        budget = max(0.1, end - started - 0.5)
+        sink_budget = max(0.1, self._remaining())
         steps: list[tuple[str, Callable[[], Any]]] = [
-            ("source", _with_timeout(self.source.close, budget)),
-            ("dead_letters", _with_timeout(self.dead_letters.close, budget)),
-            ("sink", _with_timeout(self.sink.close, self._remaining())),
+            ("source", lambda: self.source.close(budget)),
+            ("dead_letters", lambda: self.dead_letters.close(budget)),
+            ("sink", lambda: self.sink.close(sink_budget)),
         ]
         steps += [(_step_name(callback), callback) for callback in self.on_stop]
         threads = []
@@ -297,26 +298,15 @@ class Daemon:
         return [replace(sample, labels={**sample.labels, **tags}) for sample in samples]
 
     def samples(self) -> list[CounterSample]:
-        """The pipeline's counters and those of the other sources (sink, alert manager)."""
-        out = list(self.pipeline.samples())
+        """The pipeline's counters, the daemon's and those of the other sources (sink, alert
+        manager)."""
+        out = [*self.pipeline.samples(), *self.counters.samples()]
         for source in self.counter_sources:
             try:
                 out.extend(source.samples())
             except Exception:
                 logger.exception("event=counter_source_failed source=%s", type(source).__name__)
         return out
-
-
-def _with_timeout(close: Callable[..., Any], timeout: float) -> Callable[[], Any]:
-    """``close(timeout=...)`` for closers that take a timeout (the Kafka sources, the InfluxDB
-    sink, the dead-letter producer), else ``close()``."""
-    try:
-        takes_timeout = "timeout" in inspect.signature(close).parameters
-    except (TypeError, ValueError):
-        takes_timeout = False
-    if not takes_timeout:
-        return close
-    return lambda: close(timeout=max(0.1, timeout))
 
 
 def _step_name(callback: Callable[[], Any]) -> str:

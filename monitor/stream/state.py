@@ -22,8 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+from monitor.config.pipeline import DEFAULT_STATE_CACHE_MB
 from monitor.stream.join import SCHEMA as JOIN_SCHEMA
 from monitor.stream.window import GroupIndex, PaneCounts, PaneKey, WindowKey
+from monitor.types import TopicPartition
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS panes (
@@ -46,8 +48,6 @@ CREATE TABLE IF NOT EXISTS unflushed (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
 
-TopicPartition = tuple[str, int]
-
 
 @dataclass
 class Snapshot:
@@ -60,7 +60,7 @@ class Snapshot:
     meta: dict[str, object] = field(default_factory=dict)
 
 
-def connect(path: Path, cache_mb: int = 32) -> sqlite3.Connection:
+def connect(path: Path, cache_mb: int = DEFAULT_STATE_CACHE_MB) -> sqlite3.Connection:
     """Open the state database in WAL mode with manual transactions."""
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -100,7 +100,7 @@ def lock_state_dir(state_dir: Path) -> int:
 class StateStore:
     """The checkpoint database; the pipeline's writes stay in one transaction until committed."""
 
-    def __init__(self, state_dir: str | Path, cache_mb: int = 32) -> None:
+    def __init__(self, state_dir: str | Path, cache_mb: int = DEFAULT_STATE_CACHE_MB) -> None:
         self._lock = lock_state_dir(Path(state_dir))
         self.path = Path(state_dir) / "state.sqlite"
         self.connection = connect(self.path, cache_mb)

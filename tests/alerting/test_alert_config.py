@@ -72,6 +72,7 @@ def test_condition_forms(condition, metric, op, threshold) -> None:
         ("2 windows", 0, 0, 2),
         ("15m", 900, 0, 0),
         (90, 90, 0, 0),
+        ("90", 90, 0, 0),  # a bare number is seconds, as in every section
         ({"seconds": 60, "evaluations": 2}, 60, 2, 0),
         ({"windows": 2, "evaluations": 3}, 0, 3, 2),
     ],
@@ -143,7 +144,7 @@ ERRORS = [
     (
         "missing required key",
         {"receivers": [{"type": "pagerduty", "name": "pd"}]},
-        "alerting.receivers[0].routing_key_env: Field required",
+        "alerting.receivers[0].routing_key_env: is required",
     ),
     (
         "webhook without a URL",

@@ -8,6 +8,7 @@ import pytest
 
 from alerting import AlertManager
 from alerting.silences import new_silence
+from alerting.tickers import SchedulerTicker
 from tests.alerting.alert_builders import HOUR, T0, config, evaluation, webhook
 from tests.alerting.alert_servers import Reply, always, sequence, slack_api
 
@@ -356,7 +357,7 @@ def test_scheduler_ticks_in_the_background(http_server, tmp_path) -> None:
         routing={"group_wait": 0},
         rule={"for": 0},
     )
-    m = AlertManager(cfg, tmp_path)
+    m = AlertManager(cfg, tmp_path, ticker=SchedulerTicker(cfg.tick_interval, time.time))
     m.start()
     try:
         m.on_evaluations([evaluation(0.2, T0)], time.time())

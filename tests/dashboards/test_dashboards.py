@@ -16,7 +16,7 @@ from dashboards.blocks import flux
 from dashboards.names import check_query
 from monitor.sinks.counters import SINK_METRICS
 from monitor.sinks.points import PIPELINE_MEASUREMENT
-from monitor.stream.counters import GATE_METRICS, PIPELINE_METRICS
+from monitor.stream.counters import DAEMON_METRICS, GATE_METRICS, PIPELINE_METRICS
 from tests.deploy.dashboard_queries import ROOT, dashboards, panel_queries
 
 BOARDS = dashboards()
@@ -100,7 +100,14 @@ def test_the_check_refuses_a_field_or_tag_the_schema_does_not_have() -> None:
 def test_pipeline_health_reads_declared_counters_with_their_labels() -> None:
     """Each pipeline query reads one declared counter or gauge and keeps exactly its labels."""
     declared = {
-        m.name: m for m in (*PIPELINE_METRICS, *GATE_METRICS, *SINK_METRICS, *ALERTING_METRICS)
+        m.name: m
+        for m in (
+            *PIPELINE_METRICS,
+            *DAEMON_METRICS,
+            *GATE_METRICS,
+            *SINK_METRICS,
+            *ALERTING_METRICS,
+        )
     }
     read = set()
     for board in BOARDS.values():

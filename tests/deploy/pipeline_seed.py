@@ -13,10 +13,9 @@ import orjson
 
 from fairwatch.app import build_daemon
 from monitor.config import config_from_dict
-from monitor.kafka.deadletter import MemoryDeadLetters
-from monitor.kafka.source import EmbeddedSource
 from monitor.sinks.influx import InfluxSink
-from monitor.stream.events import Record
+from monitor.stream.decode import Record
+from monitor.stream.memory import EmbeddedSource, MemoryDeadLetters
 
 HOUR = 3600.0
 

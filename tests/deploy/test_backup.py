@@ -15,11 +15,10 @@ from typing import Any
 
 from fairwatch.app import build_daemon
 from monitor.config import config_from_dict
-from monitor.kafka.deadletter import MemoryDeadLetters
-from monitor.kafka.source import EmbeddedSource
 from monitor.sinks.embedded import EmbeddedSink
 from monitor.sinks.points import Row
 from monitor.stream.counters import CHECKPOINTS, EVENTS_CONSUMED
+from monitor.stream.memory import EmbeddedSource, MemoryDeadLetters
 from tests.deploy.dashboard_queries import ROOT
 from tests.deploy.pipeline_seed import events
 

@@ -14,11 +14,17 @@ from monitor.counters import Metric
 from monitor.engine.disparities import METRICS
 from monitor.health import BUILD_INFO
 from monitor.sinks.counters import SINK_METRICS
-from monitor.stream.counters import GATE_METRICS, PIPELINE_METRICS
+from monitor.stream.counters import DAEMON_METRICS, GATE_METRICS, PIPELINE_METRICS
 from tests.deploy.dashboard_queries import ROOT
 
 DOC = (ROOT / "docs/operations.md").read_text()
-WRITTEN: tuple[Metric, ...] = (*PIPELINE_METRICS, *GATE_METRICS, *SINK_METRICS, *ALERTING_METRICS)
+WRITTEN: tuple[Metric, ...] = (
+    *PIPELINE_METRICS,
+    *DAEMON_METRICS,
+    *GATE_METRICS,
+    *SINK_METRICS,
+    *ALERTING_METRICS,
+)
 EXPORTED = {metric.name: metric for metric in (*WRITTEN, BUILD_INFO)}
 RENAMED = DOC.split("### Metric names renamed in 0.2", 1)[1].split("\n#", 1)[0]
 
@@ -64,9 +70,11 @@ def test_the_rename_table_maps_every_old_name_to_a_declared_one() -> None:
             assert new == "fairwatch_" + field + (
                 "_total" if EXPORTED[new].kind == "counter" else ""
             )
-    # every metric of the pipeline, the gate and the sinks had another InfluxDB field before
+    # every metric of the pipeline, the daemon, the gate and the sinks had another field before
     renamed = {new for _field, _prom, new in rows}
-    assert {metric.name for metric in (*PIPELINE_METRICS, *GATE_METRICS, *SINK_METRICS)} <= renamed
+    assert {
+        metric.name for metric in (*PIPELINE_METRICS, *DAEMON_METRICS, *GATE_METRICS, *SINK_METRICS)
+    } <= renamed
 
 
 def test_dashboard_links_name_provisioned_dashboards() -> None:

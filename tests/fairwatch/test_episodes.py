@@ -63,7 +63,9 @@ def test_an_episode_keeps_the_firing_window_even_when_later_ones_come_with_it(
         ),
     )
     # four windows released at once: B's rate 0.35, 0.30 (fires: 2nd breach), 0.20, 0.45
-    recorder.on_evaluations([window(0, 35), window(1, 30), window(2, 20), window(3, 38)], 5 * HOUR)
+    recorder.on_evaluations(
+        [window(0, 35), window(1, 30), window(2, 20), window(3, 38)], 5 * HOUR, 5 * HOUR
+    )
     [episode] = recorder.alerts
     assert episode.window_end_at_firing == 2 * HOUR
     assert episode.value_at_firing == pytest.approx(0.6)
@@ -74,7 +76,8 @@ def test_an_episode_keeps_the_firing_window_even_when_later_ones_come_with_it(
     assert (extremes.highest_group, extremes.lowest_group) == ("A", "B")
     assert extremes.lowest_rate == pytest.approx(0.3)
     assert episode.resolved_at is None and recorder.firing == 1
-    recorder.on_evaluations([window(4, 46)], 6 * HOUR)  # 0.92: back past the clear threshold
+    # 0.92: back past the clear threshold
+    recorder.on_evaluations([window(4, 46)], 6 * HOUR, 6 * HOUR)
     [episode] = recorder.alerts
     assert episode.resolved_at == 6 * HOUR and recorder.firing == 0
     assert transitions == [(5 * HOUR, "firing", 5 * HOUR), (6 * HOUR, "resolved", 5 * HOUR)]
@@ -82,7 +85,7 @@ def test_an_episode_keeps_the_firing_window_even_when_later_ones_come_with_it(
 
 def test_a_recording_receiver_without_a_receiver_sends_nothing(manager: AlertManager) -> None:
     recorder = EpisodeRecorder(manager)
-    recorder.on_evaluations([window(0, 20), window(1, 20)], 2 * HOUR)
+    recorder.on_evaluations([window(0, 20), window(1, 20)], 2 * HOUR, 2 * HOUR)
     assert manager.tick(2 * HOUR) == 1  # delivered to the recorder, not to 127.0.0.1:9
     [receiver] = manager._receivers.values()
     assert isinstance(receiver, RecordingReceiver)

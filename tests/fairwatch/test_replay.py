@@ -17,7 +17,6 @@ from fairwatch.simulation import simulated_run
 from monitor.config import MonitorConfig, config_from_dict
 from monitor.sinks.embedded import EmbeddedSink
 from monitor.stream.counters import EVENTS_CONSUMED, WINDOWS_EVALUATED
-from monitor.stream.events import DecodeRules
 from tests.fairwatch.backtest.stream import HOUR, START, Drift, make_events
 
 DAY = 24 * HOUR
@@ -72,7 +71,7 @@ def source(arrivals: list[float], topics: list[str]) -> tuple[ReplaySource, Simu
         [b"{}"] * len(topics),
         np.asarray(arrivals, dtype=np.float64),
     )
-    return ReplaySource(events, clock, Cadence(300.0, 60.0), DecodeRules()), clock
+    return ReplaySource(events, clock, Cadence(300.0, 60.0)), clock
 
 
 def test_a_poll_ends_with_the_prediction_that_closes_a_window() -> None:

@@ -12,15 +12,26 @@ from monitor.health import BUILD_INFO
 from monitor.sinks.counters import SINK_METRICS
 from monitor.stream.counters import (
     CONSUMER_LAG,
+    CONSUMPTION_PAUSED,
+    DAEMON_METRICS,
+    EVENTS_DEAD_LETTERED,
     EVENTS_DUPLICATE,
     GATE_METRICS,
     PIPELINE_METRICS,
     WATERMARK,
+    DaemonCounters,
     PipelineCounters,
 )
 from monitor.types import CounterSample
 
-ALL = (*PIPELINE_METRICS, *GATE_METRICS, *SINK_METRICS, *ALERTING_METRICS, BUILD_INFO)
+ALL = (
+    *PIPELINE_METRICS,
+    *DAEMON_METRICS,
+    *GATE_METRICS,
+    *SINK_METRICS,
+    *ALERTING_METRICS,
+    BUILD_INFO,
+)
 EVENTS = Metric("fairwatch_test_events_total", "counter", "Events.", ("topic", "reason"))
 LAG = Metric("fairwatch_test_lag_records", "gauge", "Lag.", ("topic",))
 
@@ -115,3 +126,14 @@ def test_pipeline_counters_report_every_known_series_from_the_start() -> None:
     } | {(EVENTS_DUPLICATE.name, (kind,)) for kind in ("prediction", "label")}
     assert set(samples) == expected
     assert all(sample.value == 0 for sample in samples.values())
+
+
+def test_daemon_counters_report_the_dead_letters_and_the_pause_from_the_start() -> None:
+    """The daemon's own counters: dead letters and the pause at 0 before anything happened, the
+    lag by topic once it is known."""
+    counters = DaemonCounters()
+    samples = {(s.name, tuple(s.labels.values())): s.value for s in counters.samples()}
+    assert samples == {(EVENTS_DEAD_LETTERED.name, ()): 0, (CONSUMPTION_PAUSED.name, ()): 0}
+    counters.replace(CONSUMER_LAG, {"predictions": 3})
+    assert counters.series(CONSUMER_LAG) == {("predictions",): 3}
+    assert not set(DAEMON_METRICS) & set(PIPELINE_METRICS)

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from alerting.metrics import ALERTING_METRICS
 from monitor.health import CounterCollector, HealthServer
 from monitor.sinks.counters import SINK_METRICS
-from monitor.stream.counters import GATE_METRICS, PIPELINE_METRICS
+from monitor.stream.counters import DAEMON_METRICS, GATE_METRICS, PIPELINE_METRICS
 from monitor.types import CounterSample
 
 
@@ -165,7 +165,7 @@ def test_metric_names_are_exported_as_declared_and_never_patched() -> None:
 def test_every_declared_metric_is_a_valid_prometheus_family() -> None:
     """Each declared counter is exported as one counter family named without ``_total`` (its
     samples with it), each gauge under its own name, with the declared help text."""
-    metrics = [*PIPELINE_METRICS, *GATE_METRICS, *SINK_METRICS, *ALERTING_METRICS]
+    metrics = [*PIPELINE_METRICS, *DAEMON_METRICS, *GATE_METRICS, *SINK_METRICS, *ALERTING_METRICS]
     labels = {name: "x" for metric in metrics for name in metric.labels}
     source = Source([m.sample(1, **{name: labels[name] for name in m.labels}) for m in metrics])
     families = {family.name: family for family in CounterCollector([source]).collect()}

@@ -112,7 +112,8 @@ def seeded(influxdb_database: Any, tmp_path: Path) -> Iterator[Seeded]:
     )
     counters = daemon.pipeline.counters
     assert counters.get(WINDOWS_EVALUATED) >= 12 and counters.get(LABELS_JOINED) > 0
-    assert counters.total(EVENTS_LATE) and counters.get(EVENTS_DEAD_LETTERED) == 2
+    assert counters.total(EVENTS_LATE)
+    assert daemon.counters.get(EVENTS_DEAD_LETTERED) == 2
     extra = sink()
     for step in (1, 2, 3):
         extra.write_pipeline(_supplement(step), now=now - (3 - step) * 60)

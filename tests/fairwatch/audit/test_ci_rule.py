@@ -70,6 +70,20 @@ def test_tests_using_server_fixtures_are_marked_integration(
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
 
+def test_tests_in_an_integration_folder_are_marked_integration(
+    suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a marker or a server fixture: the folder is enough (the folder's name is among
+    the item's keywords, so the rule must look at the markers, not the keywords)."""
+    monkeypatch.setenv("CI", "true")
+    folder = suite.mkpydir("integration")
+    (folder / "test_in_folder.py").write_text("def test_talks_to_a_server():\n    assert 0\n")
+    result = suite.runpytest("-m", "not integration", "integration")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result = suite.runpytest("-m", "integration", "integration")
+    result.assert_outcomes(failed=1)
+
+
 def test_an_empty_run_does_not_pass_under_ci(
     suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from fairwatch.backtest.events_file import EventsFile, EventsFileError, read_events
 from monitor.config import MonitorConfig, config_from_dict
-from monitor.stream.events import Record
+from monitor.stream.decode import Record
 
 CONFIG = config_from_dict(
     {

@@ -82,6 +82,10 @@ ERRORS: dict[str, tuple[Any, str]] = {
         lambda d: {**d, "label_horizon": "soon"},
         "label_horizon: expected a duration",
     ),
+    "bad_engine_setting": (
+        lambda d: {**d, "engine": {"ci_level": 1.5}},
+        "engine.ci_level: must lie in (0, 1), got 1.5",
+    ),
     "missing_section": (
         lambda d: {k: v for k, v in d.items() if k != "sensitive"},
         "sensitive: is required",
@@ -102,6 +106,10 @@ ERRORS: dict[str, tuple[Any, str]] = {
     "alerting_schema": (
         lambda d: {**d, "alerting": {"rules": [{"name": "r", "condition": "nonsense"}]}},
         "alerting.rules[0].condition: ",
+    ),
+    "alerting_duration": (
+        lambda d: {**d, "alerting": {"routing": {"group_wait": "soon"}}},
+        "alerting.routing.group_wait: expected a duration such as 30s, 5m, 1h, 30d",
     ),
     "alerting_reference": (
         lambda d: {

@@ -14,7 +14,7 @@ import pytest
 
 from fairwatch.cli import main
 from fairwatch.demo.settings import SHORT_SCENARIO
-from monitor.stream.events import DecodeRules, Record, decode_labels, decode_predictions
+from monitor.stream.decode import DecodeRules, Record, decode_labels, decode_predictions
 
 pytestmark = pytest.mark.integration
 

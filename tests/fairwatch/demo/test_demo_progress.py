@@ -33,7 +33,7 @@ def recorders() -> tuple[WindowRecorder, EpisodeRecorder]:
         counts,
         EngineConfig(min_group_size=30, bootstrap_samples=50),
     )
-    windows.on_evaluations([evaluation], now=START + 12 * HOUR)
+    windows.on_evaluations([evaluation], now=START + 12 * HOUR, watermark=START + 12 * HOUR)
     return windows, EpisodeRecorder()
 
 

@@ -11,7 +11,7 @@ from fairwatch.demo import dataset, model
 from fairwatch.demo.replay import encode
 from fairwatch.demo.scenario import HOUR, Scenario, simulate
 from fairwatch.demo.settings import SHORT_SCENARIO
-from monitor.stream.events import DecodeRules, decode_labels, decode_predictions
+from monitor.stream.decode import DecodeRules, decode_labels, decode_predictions
 
 SETTINGS = replace(SHORT_SCENARIO, rows=3000)
 

@@ -103,7 +103,7 @@ def test_each_model_has_its_own_favourable_prediction() -> None:
             "models": {"recidivism": {"favourable_prediction": 0}, "credit": {"threshold": 0.6}},
         }
     )
-    engine = config.engine.to_engine_config()
+    engine = config.engine
     assert (engine.favourable("recidivism"), engine.favourable("credit")) == (0, 1)
     assert engine.favourable("unlisted") == 1
     risk = evaluate("recidivism", "1h", 0, 1, RISK, engine)

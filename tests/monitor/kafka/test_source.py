@@ -1,4 +1,4 @@
-"""Sources without a broker: the embedded source, and the Kafka source's outage handling."""
+"""The Kafka source without a broker: its outage handling."""
 
 from __future__ import annotations
 
@@ -7,20 +7,8 @@ from typing import Any
 from kafka.errors import KafkaConnectionError
 
 from monitor.config import KafkaSettings
-from monitor.kafka.source import EmbeddedSource, KafkaSource, default_instance_id
-from monitor.stream.events import Record
-
-
-def test_embedded_source_resumes_from_positions_and_pauses() -> None:
-    records = [Record("predictions", p, o, None, b"{}") for o in range(3) for p in range(2)]
-    source = EmbeddedSource(records)
-    source.start(lambda: {("predictions", 0): 2})
-    source.pause()
-    assert source.poll(100, 0.0) == []
-    source.resume()
-    got = source.poll(100, 0.0)
-    assert [(r.partition, r.offset) for r in got] == [(1, 0), (1, 1), (0, 2), (1, 2)]
-    assert source.is_idle()
+from monitor.kafka.source import KafkaSource
+from monitor.stream.decode import BatchDecoder, DecodeRules
 
 
 class FailingConsumer:
@@ -33,11 +21,5 @@ def test_a_broker_outage_during_poll_returns_nothing_instead_of_raising() -> Non
     source._consumer = FailingConsumer()
     source._owns_all = True
     assert source.poll(100, 0.01) == []
-
-
-def test_instance_id_is_stable_per_state_directory() -> None:
-    settings = KafkaSettings(group_id="g")
-    first = default_instance_id(settings, "/var/lib/fairwatch")
-    assert first == default_instance_id(settings, "/var/lib/fairwatch/")
-    assert first != default_instance_id(settings, "/var/lib/other")
-    assert default_instance_id(KafkaSettings(instance_id="fixed"), "/x") == "fixed"
+    decoder = BatchDecoder(DecodeRules(), "predictions", "labels")
+    assert source.poll_decoded(100, 0.01, decoder) is None

@@ -28,7 +28,7 @@ def test_stores_exactly_the_rows_of_the_schema(
     tmp_path: Path, evaluation: WindowEvaluation
 ) -> None:
     sink = EmbeddedSink(tmp_path / "metrics.db")
-    sink.on_evaluations([evaluation], now=0)
+    sink.on_evaluations([evaluation], now=0, watermark=0)
     expected = evaluation_rows([evaluation])
     for measurement in (GROUP_MEASUREMENT, DISPARITY_MEASUREMENT):
         stored = sink.rows(measurement)
@@ -53,7 +53,7 @@ def test_a_file_written_before_new_fields_gains_their_columns(tmp_path: Path) ->
             "labels, time))"
         )
     sink = EmbeddedSink(path)
-    sink.on_evaluations([make_evaluation()], now=0)
+    sink.on_evaluations([make_evaluation()], now=0, watermark=0)
     (parity,) = sink.disparities(metric="demographic_parity_difference")
     assert parity["value"] == 0.1 and "small_groups" not in parity
     sink.close()
@@ -61,13 +61,13 @@ def test_a_file_written_before_new_fields_gains_their_columns(tmp_path: Path) ->
 
 def test_rewriting_a_window_replaces_its_rows(tmp_path: Path) -> None:
     sink = EmbeddedSink(tmp_path / "metrics.db")
-    sink.on_evaluations([make_evaluation(selection_gap=0.05)], now=0)
-    sink.on_evaluations([make_evaluation(selection_gap=0.25)], now=1)
+    sink.on_evaluations([make_evaluation(selection_gap=0.05)], now=0, watermark=0)
+    sink.on_evaluations([make_evaluation(selection_gap=0.25)], now=1, watermark=1)
     rows = sink.disparities(metric="demographic_parity_difference")
     assert len(rows) == 1
     assert rows[0]["value"] == 0.25 and rows[0]["status"] == "breach"
     assert len(sink.groups()) == 3
-    sink.on_evaluations([make_evaluation(window_end=1_700_007_200.0)], now=2)
+    sink.on_evaluations([make_evaluation(window_end=1_700_007_200.0)], now=2, watermark=2)
     assert len(sink.groups(model_id="credit", attribute="sex")) == 4
     assert [row["time"] for row in sink.groups(attribute="race")] == [
         1_700_003_600.0,
@@ -79,7 +79,7 @@ def test_read_api_filters_and_leaves_undefined_out(
     tmp_path: Path, evaluation: WindowEvaluation
 ) -> None:
     sink = EmbeddedSink(tmp_path / "metrics.db")
-    sink.on_evaluations([evaluation, make_evaluation(model_id="other")], now=0)
+    sink.on_evaluations([evaluation, make_evaluation(model_id="other")], now=0, watermark=0)
     assert sink.models() == ["credit", "other"]
     black = sink.groups(model_id="credit", attribute="race")
     assert len(black) == 1 and "tpr" not in black[0] and black[0]["n"] == 10
@@ -95,7 +95,7 @@ def test_survives_reopening_and_pipeline_samples(
 ) -> None:
     path = tmp_path / "nested" / "metrics.db"
     sink = EmbeddedSink(path)
-    sink.on_evaluations([evaluation], now=0)
+    sink.on_evaluations([evaluation], now=0, watermark=0)
     samples = [
         CounterSample("fairwatch_pipeline_events_invalid_total", 3, {"reason": "bad_json"}),
         CounterSample("fairwatch_pipeline_predictions_awaiting_label", 5, {}, kind="gauge"),

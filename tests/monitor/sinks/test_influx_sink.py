@@ -56,12 +56,12 @@ def test_engine_evaluations_read_back_exactly_and_equal_the_embedded_sink(
     model = f"sink-{uuid.uuid4().hex[:8]}"
     evaluations = engine_evaluations(model, [START + HOUR, START + 2 * HOUR])
     sink = _sink(influx_target)
-    sink.on_evaluations(evaluations, now=START + 2 * HOUR)
+    sink.on_evaluations(evaluations, now=START + 2 * HOUR, watermark=START + 2 * HOUR)
     sink.flush()
     assert sink.backlog() == 0
     sink.close()
     embedded = EmbeddedSink(tmp_path / "metrics.db")
-    embedded.on_evaluations(evaluations, now=START + 2 * HOUR)
+    embedded.on_evaluations(evaluations, now=START + 2 * HOUR, watermark=START + 2 * HOUR)
     for measurement in (GROUP_MEASUREMENT, DISPARITY_MEASUREMENT):
         stored = read_rows(influx_target, measurement, model)
         assert len(stored) == len(
@@ -79,10 +79,11 @@ def test_writing_a_window_again_overwrites_its_points(influx_target: InfluxTarge
     sink = _sink(influx_target)
     first = engine_evaluations(model, [START + HOUR], bias=0.0, seed=1)
     revised = engine_evaluations(model, [START + HOUR], bias=0.3, seed=2)
-    sink.on_evaluations(first, now=0)
+    sink.on_evaluations(first, now=0, watermark=0)
     sink.flush()
-    sink.on_evaluations(revised, now=1)
-    sink.on_evaluations(revised, now=2)  # the same revision twice: still one point each
+    sink.on_evaluations(revised, now=1, watermark=1)
+    # the same revision twice: still one point each
+    sink.on_evaluations(revised, now=2, watermark=2)
     sink.flush()
     sink.close()
     for measurement in (GROUP_MEASUREMENT, DISPARITY_MEASUREMENT):
@@ -122,15 +123,15 @@ def test_survives_the_server_going_away_and_coming_back(
     model = f"outage-{uuid.uuid4().hex[:8]}"
     sink = _sink(target, max_backlog=100)
     before = engine_evaluations(model, [START + HOUR])
-    sink.on_evaluations(before, now=0)
+    sink.on_evaluations(before, now=0, watermark=0)
     sink.flush()
     assert sink.is_reachable()
 
     server.stop()
     during = engine_evaluations(model, [START + 2 * HOUR, START + 3 * HOUR], seed=3)
     revised_before = engine_evaluations(model, [START + HOUR], bias=0.3, seed=4)
-    sink.on_evaluations(during, now=1)
-    sink.on_evaluations(revised_before, now=2)
+    sink.on_evaluations(during, now=1, watermark=1)
+    sink.on_evaluations(revised_before, now=2, watermark=2)
     with pytest.raises(SinkUnavailableError, match="did not accept"):
         sink.flush(timeout=1.0)
     assert sink.backlog() == len(evaluation_rows(during + revised_before))  # nothing dropped
@@ -164,7 +165,9 @@ def test_rows_rejected_by_the_server_raise_on_flush(influxdb_database: Any) -> N
             f"fairness_group,model_id=other n=1.5 {int(window_end * 1e9)}",
         )
     sink = _sink(target)
-    sink.on_evaluations([make_evaluation(model_id=model, window_end=window_end)], now=0)
+    sink.on_evaluations(
+        [make_evaluation(model_id=model, window_end=window_end)], now=0, watermark=0
+    )
     with pytest.raises(SinkRejectedError, match="rejected"):
         sink.flush(timeout=30)
     rejected = next(
@@ -182,7 +185,7 @@ def test_flush_returns_once_rows_are_queryable(influx_target: InfluxTarget) -> N
         make_evaluation(model_id=model, window_end=START + k * HOUR) for k in range(1, 4)
     ]
     started = time.monotonic()
-    sink.on_evaluations(evaluations, now=0)
+    sink.on_evaluations(evaluations, now=0, watermark=0)
     sink.flush(timeout=30)
     assert time.monotonic() - started < 30
     assert len(read_rows(influx_target, GROUP_MEASUREMENT, model)) == 9
@@ -213,7 +216,7 @@ def test_a_missing_bucket_is_retried_until_it_exists(influx_target: InfluxTarget
     )
     sink = _sink(missing)
     evaluation = make_evaluation(model_id="late-bucket", window_end=START + HOUR)
-    sink.on_evaluations([evaluation], now=0)
+    sink.on_evaluations([evaluation], now=0, watermark=0)
     with pytest.raises(SinkUnavailableError, match="not_found"):
         sink.flush(timeout=1.5)
     assert sink.is_reachable() is False  # the server answers, but writes fail

@@ -34,9 +34,12 @@ def test_buffers_reports_and_closes_promptly() -> None:
         close_timeout=0.5,
     )
     sink.on_evaluations(
-        [make_evaluation(window_end=1_700_003_600.0 + 3600 * k) for k in range(3)], now=0
+        [make_evaluation(window_end=1_700_003_600.0 + 3600 * k) for k in range(3)],
+        now=0,
+        watermark=0,
     )
-    sink.on_evaluations([make_evaluation(window_end=1_700_003_600.0)], now=1)  # a revision
+    revision = [make_evaluation(window_end=1_700_003_600.0)]
+    sink.on_evaluations(revision, now=1, watermark=1)
     assert sink.backlog() == 18  # 3 windows × 6 rows; the revision replaced its rows
     assert sink.is_full() and not sink.is_reachable()
     with pytest.raises(SinkUnavailableError, match="connection"):
@@ -49,4 +52,4 @@ def test_buffers_reports_and_closes_promptly() -> None:
     sink.close()  # gives up after close_timeout, logs the loss, never raises
     assert time.monotonic() - started < 3.0
     with pytest.raises(SinkClosedError):
-        sink.on_evaluations([make_evaluation()], now=2)
+        sink.on_evaluations([make_evaluation()], now=2, watermark=2)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from influxdb_client import Point, WritePrecision
 
 from monitor.engine.results import Disparity, WindowEvaluation
-from monitor.sinks.influx import to_line_protocol
+from monitor.sinks.line_protocol import to_line_protocol
 from monitor.sinks.points import (
     DISPARITY_MEASUREMENT,
     FIELD_TYPES,

@@ -12,7 +12,7 @@ import orjson
 
 from monitor.config import WindowSpec
 from monitor.engine.results import WindowEvaluation
-from monitor.stream.events import Record
+from monitor.stream.decode import Record
 
 Counts = dict[tuple[str, str, float, str, str], tuple[int, int, int, int, int, int]]
 
@@ -133,5 +133,7 @@ class Collector:
     def __init__(self) -> None:
         self.evaluations: list[WindowEvaluation] = []
 
-    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
+    def on_evaluations(
+        self, evaluations: Sequence[WindowEvaluation], now: float, watermark: float
+    ) -> None:
         self.evaluations.extend(evaluations)

@@ -13,9 +13,8 @@ from typing import Any
 from alerting import AlertManager, parse_alerting_config
 from fairwatch.app import build_daemon
 from monitor.config import MonitorConfig
-from monitor.kafka.deadletter import MemoryDeadLetters
-from monitor.kafka.source import EmbeddedSource
 from monitor.sinks.embedded import EmbeddedSink
+from monitor.stream.memory import EmbeddedSource, MemoryDeadLetters
 from tests.monitor.stream.conftest import daemon_config
 from tests.monitor.stream.reference import records
 

@@ -7,10 +7,9 @@ import time
 from pathlib import Path
 
 from fairwatch.app import build_daemon
-from monitor.kafka.deadletter import MemoryDeadLetters
-from monitor.kafka.source import EmbeddedSource
 from monitor.sinks.embedded import EmbeddedSink
 from monitor.stream.counters import EVENTS_CONSUMED
+from monitor.stream.memory import EmbeddedSource, MemoryDeadLetters
 from tests.monitor.stream.reference import Counts, make_events, records, reference_counts
 from tests.monitor.stream.test_pipeline import make_config
 

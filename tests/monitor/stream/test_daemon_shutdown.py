@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 
 from fairwatch.app import build_daemon
-from monitor.kafka.deadletter import MemoryDeadLetters
-from monitor.kafka.source import EmbeddedSource, KafkaSource
+from monitor.kafka.source import KafkaSource
 from monitor.sinks.embedded import EmbeddedSink
+from monitor.stream.counters import CHECKPOINTS
 from monitor.stream.daemon import CLOSE_GRACE
+from monitor.stream.memory import EmbeddedSource, MemoryDeadLetters
 from tests.monitor.kafka.test_kafka_connection import closed_port
 from tests.monitor.stream.reference import make_events, records
 from tests.monitor.stream.test_pipeline import make_config
@@ -67,3 +68,35 @@ def test_a_stop_while_the_kafka_source_waits_for_the_broker_ends_the_start_at_on
     assert daemon.run() == 0
     assert time.monotonic() - started < 3.0
     assert daemon.abandoned == []
+
+
+class FailingFlushSink(EmbeddedSink):
+    """A sink whose flush fails with a TypeError raised inside it."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.flushes: list[float | None] = []
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.flushes.append(timeout)
+        raise TypeError("a bug inside the sink")
+
+
+def test_a_type_error_inside_the_sinks_flush_is_not_retried_without_a_timeout(
+    tmp_path: Path,
+) -> None:
+    config = make_config(tmp_path, pipeline={"shutdown_timeout": "2s"})
+    predictions, labels = make_events(50)
+    sink = FailingFlushSink(config.embedded_sink.path)  # type: ignore[union-attr]
+    daemon = build_daemon(
+        config,
+        source=EmbeddedSource(records("predictions", predictions) + records("labels", labels)),
+        sink=sink,
+        dead_letters=MemoryDeadLetters(),
+        health=False,
+        alerting=False,
+    )
+    assert daemon.run(stop_when_idle=True) == 0
+    [timeout] = sink.flushes  # once, with what is left of the shutdown budget
+    assert timeout is not None and 0 < timeout <= 2.0
+    assert daemon.pipeline.counters.get(CHECKPOINTS) >= 1  # the final checkpoint was taken anyway

@@ -22,7 +22,7 @@ from monitor.stream.counters import (
     PREDICTIONS_AWAITING_LABEL,
     PREDICTIONS_EXPIRED_UNLABELED,
 )
-from monitor.stream.events import Record
+from monitor.stream.decode import Record
 from monitor.stream.pipeline import Pipeline
 from monitor.stream.state import StateStore
 from tests.monitor.stream.reference import (

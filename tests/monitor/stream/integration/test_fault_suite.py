@@ -200,7 +200,8 @@ def reported(influx: Any, field: str) -> tuple[int, float, float]:
 
 
 def late_now(port: int) -> float | None:
-    """``events_late`` of the running daemon (``None`` when /metrics does not answer yet)."""
+    """``fairwatch_pipeline_events_late_total`` of the running daemon (``None`` when /metrics
+    does not answer yet)."""
     try:
         return total(scrape(port), "fairwatch_pipeline_events_late_total")
     except OSError:
@@ -303,7 +304,7 @@ def check_counts(outcome: Outcome) -> None:
     assert outcome.rows_equal == outcome.rows_compared, (
         f"{outcome.rows_compared - outcome.rows_equal} of {outcome.rows_compared} window-group "
         f"rows differ from the batch computation; predictions counted "
-        f"{outcome.predictions_counted} of {outcome.predictions_expected}, events_late "
+        f"{outcome.predictions_counted} of {outcome.predictions_expected}, late "
         f"{outcome.late:g}; first differences:\n" + "\n".join(outcome.differences[:8])
     )
 
@@ -328,7 +329,7 @@ def check_single_run(
         (topic, reason) for topic, reason, _value in expected_letters(stream, names).elements()
     )
     check_counts(outcome)
-    assert outcome.late == 0, f"events_late {outcome.late:g}: in-order events counted late"
+    assert outcome.late == 0, f"late {outcome.late:g}: in-order events counted late"
     duplicates = (
         total(samples, "fairwatch_pipeline_events_duplicate_total", kind="prediction"),
         total(samples, "fairwatch_pipeline_events_duplicate_total", kind="label"),
@@ -537,7 +538,7 @@ def test_kill_9_and_outages_while_the_stream_flows_lose_nothing_and_count_nothin
         "b: kill -9 and outages",
         f" broker and InfluxDB down {OUTAGE_SECONDS:.0f}s each; late per incarnation "
         f"{late_by_incarnation}; fairwatch_pipeline: {reporting} series of checkpoints, "
-        f"events_late series={late_series} largest={late_largest:g} sum of last={late_sum:g}; "
+        f"late series={late_series} largest={late_largest:g} sum of last={late_sum:g}; "
         f"{time.monotonic() - started:.0f}s; timeline: {'; '.join(timeline)}",
     )
     assert reporting >= 1, "no fairwatch_pipeline report found: the counter query is broken"
@@ -547,4 +548,4 @@ def test_kill_9_and_outages_while_the_stream_flows_lose_nothing_and_count_nothin
     assert set(letter_contents(letters)) == set(expected_letters(stream, names))
     assert outcome.dead_letters_distinct == len(stream.bad)
     check_counts(outcome)
-    assert outcome.late == 0, f"events_late {outcome.late:g}: in-order events counted late"
+    assert outcome.late == 0, f"late {outcome.late:g}: in-order events counted late"

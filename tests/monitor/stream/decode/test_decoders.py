@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.stream.events import (
+from monitor.stream.decode import (
     MAX_NESTING,
-    REASONS,
     DecodeRules,
+    Reason,
     Record,
     decode_labels,
     decode_predictions,
@@ -291,11 +291,12 @@ _PROPERTY_RULES = dataclasses.replace(RULES, max_event_bytes=16384)
 
 def _expected(raw: bytes | None) -> tuple[str, object]:
     """One record through the field-by-field path alone: its reason, or its accepted row."""
-    from monitor.stream.events import _decode_prediction, _Reject
+    from monitor.stream.decode.fields import decode_prediction
+    from monitor.stream.decode.reasons import Reject
 
     try:
-        row = _decode_prediction(record(raw), _PROPERTY_RULES)
-    except _Reject as reject:
+        row = decode_prediction(record(raw), _PROPERTY_RULES)
+    except Reject as reject:
         return ("rejected", reject.reason)
     prediction_id, model_id, timestamp, decision, score, label, sensitive = row
     return (
@@ -454,11 +455,12 @@ _LABEL_MUTATED = st.dictionaries(
 
 def _expected_label(raw: bytes | None) -> tuple[str, object]:
     """One label record through the field-by-field path alone."""
-    from monitor.stream.events import _decode_label, _Reject
+    from monitor.stream.decode.fields import decode_label
+    from monitor.stream.decode.reasons import Reject
 
     try:
-        prediction_id, label, timestamp = _decode_label(record(raw, "labels"), _PROPERTY_RULES)
-    except _Reject as reject:
+        prediction_id, label, timestamp = decode_label(record(raw, "labels"), _PROPERTY_RULES)
+    except Reject as reject:
         return ("rejected", reject.reason)
     return ("accepted", (prediction_id, label, None if math.isnan(timestamp) else timestamp))
 
@@ -516,7 +518,7 @@ def test_a_value_holding_two_objects_is_never_split_into_two_events() -> None:
 
 
 def test_runs_from_the_consumer_process_decode_with_positions_and_original_records() -> None:
-    from monitor.stream.pipeline import decode_runs
+    from monitor.stream.decode import decode_runs
 
     runs = [
         ("predictions", 0, [10, 11], [b"k10", b"k11"], [predict(prediction_id="x"), b"{bad"]),
@@ -638,7 +640,7 @@ def test_a_poison_label_is_one_invalid_event_and_its_batch_is_kept(
 
 
 def test_poison_messages_from_the_consumer_process_are_rejected_one_by_one() -> None:
-    from monitor.stream.pipeline import decode_runs
+    from monitor.stream.decode import decode_runs
 
     good = _good_predictions(6)
     label = b'{"prediction_id":"g%d","label":1}'
@@ -683,7 +685,7 @@ def test_nesting_up_to_the_limit_is_read_and_deeper_is_rejected(batch_size: int)
 def test_an_exception_the_decoder_does_not_foresee_rejects_only_its_message(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import monitor.stream.events
+    import monitor.stream.decode.decoders
 
     class Broken:
         def decode(self, raw: bytes) -> object:
@@ -696,15 +698,16 @@ def test_an_exception_the_decoder_does_not_foresee_rejects_only_its_message(
             raise ZeroDivisionError("field-by-field decoder broke")
         return ("x", 1, math.nan)
 
-    monkeypatch.setattr(monitor.stream.events, "_LABEL_DECODER", Broken())
-    monkeypatch.setattr(monitor.stream.events, "_decode_label", broken_label)
+    # (patched where decode_labels looks them up)
+    monkeypatch.setattr(monitor.stream.decode.decoders, "LABEL_DECODER", Broken())
+    monkeypatch.setattr(monitor.stream.decode.decoders, "decode_label", broken_label)
     labels, errors = decode_labels(
         [record(b"{}", "labels", 1), record(b"boom", "labels", 2), record(b"{}", "labels", 3)],
         RULES,
     )
     assert labels.prediction_id == ["x", "x"]
     [error] = errors
-    assert error.reason == "decoder_error" and error.reason in REASONS
+    assert error.reason == "decoder_error" and error.reason in Reason
     assert error.record.offset == 2
     assert error.detail == "ZeroDivisionError: field-by-field decoder broke"
 

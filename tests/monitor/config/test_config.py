@@ -25,7 +25,7 @@ def test_example_config_loads_and_passes_every_check(monkeypatch: pytest.MonkeyP
     assert [spec.name for spec in config.windows] == ["1h", "1d/1h"]
     assert config.label_horizon == 30 * 86400 and config.allowed_lateness == 600
     assert config.influxdb is not None and config.influxdb.token() == "secret-token"
-    assert config.engine.to_engine_config().thresholds["demographic_parity_difference"] == 0.1
+    assert config.engine.thresholds["demographic_parity_difference"] == 0.1
     assert config.alerting is not None
 
 

@@ -1,0 +1,48 @@
+"""Per-group counts: the only state of the metric engine.
+
+A group's counts are ``n`` (predictions seen), ``predicted_positive`` and, for the rows whose label
+is known, the confusion counts ``tp``, ``fp``, ``tn``, ``fn``; optionally a histogram of the
+scores of labeled rows, for calibration. Counts add and subtract, so windows retire old data by
+subtraction and consumer instances merge by addition.
+
+- :mod:`~monitor.engine.counts.layout`: the array form (one int64 row per group) and its layout;
+- :mod:`~monitor.engine.counts.group`: :class:`GroupCounts`, one group's counts;
+- :mod:`~monitor.engine.counts.batch`: :func:`count_batch`, a batch of rows counted at once;
+- :mod:`~monitor.engine.counts.table`: :class:`CountTable`, counts rows by key, mergeable.
+"""
+
+from monitor.engine.counts.batch import count_batch
+from monitor.engine.counts.group import GroupCounts, Histogram, sum_counts
+from monitor.engine.counts.layout import (
+    BASE_WIDTH,
+    CELLS_PER_BIN,
+    COUNT_FIELDS,
+    DEFAULT_SCORE_BINS,
+    LEGACY_CELLS_PER_BIN,
+    SCORE_SCALE,
+    UNLABELED,
+    bin_centres,
+    bins_of_width,
+    row_width,
+    widen,
+)
+from monitor.engine.counts.table import CountTable
+
+__all__ = [
+    "BASE_WIDTH",
+    "CELLS_PER_BIN",
+    "COUNT_FIELDS",
+    "DEFAULT_SCORE_BINS",
+    "LEGACY_CELLS_PER_BIN",
+    "SCORE_SCALE",
+    "UNLABELED",
+    "CountTable",
+    "GroupCounts",
+    "Histogram",
+    "bin_centres",
+    "bins_of_width",
+    "count_batch",
+    "row_width",
+    "sum_counts",
+    "widen",
+]
