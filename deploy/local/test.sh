@@ -2,7 +2,7 @@
 # The one test command. From a clean checkout on a machine with Python 3.11, Java 17, Maven and Go:
 # creates .venv, installs fairwatch with its test extras, fetches Kafka's jars and builds InfluxDB
 # (both cached under ~/.cache/fairwatch), starts a private Kafka broker and InfluxDB server on free
-# loopback ports, runs ruff, mypy and the whole pytest suite against them, and stops the servers
+# loopback ports, runs ruff (lint and format check), mypy and the whole pytest suite against them, and stops the servers
 # on exit. Arguments are passed to pytest:  bash deploy/local/test.sh -x -k kafka
 set -euo pipefail
 
@@ -46,6 +46,8 @@ say "servers up in $((SECONDS - started)) s: kafka $FAIRWATCH_TEST_KAFKA_BOOTSTR
 # --- checks: run all three, fail if any failed ------------------------------------------------
 say "ruff check ."
 "$venv/bin/ruff" check . || status=1
+say "ruff format --check ."
+"$venv/bin/ruff" format --check . || status=1
 say "mypy (packages from pyproject: monitor, alerting, fairwatch)"
 "$venv/bin/mypy" || status=1
 say "pytest $*"
