@@ -25,20 +25,14 @@ from monitor.kafka.source import KafkaUnreachableError, SourceError
 from monitor.stream.pipeline import decode_rules
 from tests.monitor.kafka.test_kafka_connection import closed_port
 from tests.monitor.stream.conftest import produce
-from tests.monitor.stream.test_pipeline import make_config
+from tests.monitor.stream.test_pipeline import make_config, prediction
 from tests.waiting import wait_until
 
 CHILD = "fairwatch-consumer"
 
 
-def prediction(key: str, time: float = 1_700_000_000.0) -> dict[str, Any]:
-    return {
-        "prediction_id": key,
-        "model_id": "credit",
-        "timestamp": time,
-        "prediction": 1,
-        "sensitive": {"sex": "F", "race": "A"},
-    }
+def predictions(prefix: str, count: int) -> list[dict[str, Any]]:
+    return [prediction(f"{prefix}{i}", 1_700_000_000.0) for i in range(count)]
 
 
 def children() -> list[Any]:
@@ -64,6 +58,12 @@ class Received:
         for key, offset in batch.positions.items():
             self.positions[key] = max(self.positions.get(key, 0), offset)
         return True
+
+    def drain(self, source: ProcessSource, seconds: float) -> None:
+        """Take whatever comes for ``seconds`` (a period of time, not a wait for something)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.poll(source, 0.2)
 
     def until(self, source: ProcessSource, condition: Callable[[], bool], timeout: float) -> bool:
         def polled() -> bool:
@@ -108,13 +108,17 @@ def topics(kafka_topic: Callable[..., str]) -> tuple[str, str]:
     return kafka_topic(2, "predictions"), kafka_topic(1, "labels")
 
 
+@pytest.fixture
+def config(tmp_path: Path, kafka_bootstrap: str, topics: tuple[str, str]) -> MonitorConfig:
+    return kafka_config(tmp_path, kafka_bootstrap, *topics)
+
+
 def test_every_record_arrives_once_decoded_and_a_restart_resumes_from_positions(
-    tmp_path: Path, kafka_bootstrap: str, topics: tuple[str, str], sources: Callable[..., Any]
+    kafka_bootstrap: str, config: MonitorConfig, sources: Callable[..., Any]
 ) -> None:
-    predictions_topic, labels_topic = topics
-    config = kafka_config(tmp_path, kafka_bootstrap, predictions_topic, labels_topic)
+    predictions_topic, labels_topic = config.kafka.predictions_topic, config.kafka.labels_topic
     ids = [f"p{i:04d}" for i in range(400)]
-    produce(kafka_bootstrap, predictions_topic, [prediction(key) for key in ids])
+    produce(kafka_bootstrap, predictions_topic, [prediction(key, 1_700_000_000.0) for key in ids])
     produce(kafka_bootstrap, predictions_topic, [b"{not json"])
     labels = [{"prediction_id": key, "label": i % 2} for i, key in enumerate(ids[:150])]
     produce(kafka_bootstrap, labels_topic, labels)
@@ -153,13 +157,11 @@ def test_every_record_arrives_once_decoded_and_a_restart_resumes_from_positions(
 
 
 def test_commits_reach_the_broker(
-    tmp_path: Path, kafka_bootstrap: str, topics: tuple[str, str], sources: Callable[..., Any]
+    kafka_bootstrap: str, config: MonitorConfig, sources: Callable[..., Any]
 ) -> None:
     from kafka import KafkaAdminClient
 
-    predictions_topic, labels_topic = topics
-    config = kafka_config(tmp_path, kafka_bootstrap, predictions_topic, labels_topic)
-    produce(kafka_bootstrap, predictions_topic, [prediction(f"c{i}") for i in range(60)])
+    produce(kafka_bootstrap, config.kafka.predictions_topic, predictions("c", 60))
     source = sources(config)
     received = Received()
     assert received.until(source, lambda: len(received.predictions) == 60, 60)
@@ -178,23 +180,17 @@ def test_commits_reach_the_broker(
 
 
 def test_pause_holds_records_back_until_resume(
-    tmp_path: Path, kafka_bootstrap: str, topics: tuple[str, str], sources: Callable[..., Any]
+    kafka_bootstrap: str, config: MonitorConfig, sources: Callable[..., Any]
 ) -> None:
-    predictions_topic, labels_topic = topics
-    config = kafka_config(tmp_path, kafka_bootstrap, predictions_topic, labels_topic)
     source = sources(config)
     received = Received()
     source.pause()
     # the child applies commands between polls; batches fetched before it did are empty (nothing
     # was produced yet) and are drained here for two seconds, so the pause is in force after it
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline:
-        received.poll(source, 0.2)
-    produce(kafka_bootstrap, predictions_topic, [prediction(f"q{i}") for i in range(40)])
+    received.drain(source, 2)
+    produce(kafka_bootstrap, config.kafka.predictions_topic, predictions("q", 40))
     # paused: nothing may arrive in three seconds (a quiet period, not a wait for something)
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:
-        received.poll(source, 0.2)
+    received.drain(source, 3)
     assert received.predictions == []
     source.resume()
     assert received.until(source, lambda: len(received.predictions) == 40, 60), (
@@ -204,10 +200,8 @@ def test_pause_holds_records_back_until_resume(
 
 
 def test_a_child_that_dies_is_reported_and_close_leaves_no_child(
-    tmp_path: Path, kafka_bootstrap: str, topics: tuple[str, str], sources: Callable[..., Any]
+    config: MonitorConfig, sources: Callable[..., Any]
 ) -> None:
-    predictions_topic, labels_topic = topics
-    config = kafka_config(tmp_path, kafka_bootstrap, predictions_topic, labels_topic)
     source = sources(config)
     [child] = children()
     child.kill()
@@ -228,10 +222,8 @@ def test_a_child_that_dies_is_reported_and_close_leaves_no_child(
 
 
 def test_close_stops_a_running_child_within_its_timeout(
-    tmp_path: Path, kafka_bootstrap: str, topics: tuple[str, str], sources: Callable[..., Any]
+    config: MonitorConfig, sources: Callable[..., Any]
 ) -> None:
-    predictions_topic, labels_topic = topics
-    config = kafka_config(tmp_path, kafka_bootstrap, predictions_topic, labels_topic)
     source = sources(config)
     assert len(children()) == 1
     started = time.monotonic()
