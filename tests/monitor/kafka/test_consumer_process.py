@@ -65,12 +65,21 @@ class Received:
         while time.monotonic() < deadline:
             self.poll(source, 0.2)
 
-    def until(self, source: ProcessSource, condition: Callable[[], bool], timeout: float) -> bool:
-        def polled() -> bool:
+    def until(
+        self, source: ProcessSource, condition: Callable[[], object], timeout: float = 120
+    ) -> None:
+        """Poll until ``condition`` holds; fails saying what came and what the child reports."""
+
+        def polled() -> object:
             self.poll(source)
             return condition()
 
-        return wait_until(polled, timeout, 0.0)  # each poll waits up to half a second itself
+        # each poll waits up to half a second itself; the deadline is generous for a busy machine
+        assert wait_until(polled, timeout, 0.0), (
+            f"after {timeout:.0f}s: {len(self.predictions)} predictions, {len(self.labels)} "
+            f"labels, rejected {self.rejected}, positions {self.positions}, lag {source.lag({})}, "
+            f"ready {source.is_ready()}"
+        )
 
 
 @pytest.fixture
@@ -97,7 +106,7 @@ def kafka_config(tmp_path: Path, bootstrap: str, predictions: str, labels: str) 
             "group_id": f"group-{predictions}",
             "predictions_topic": predictions,
             "labels_topic": labels,
-            "startup_timeout": "30s",
+            "startup_timeout": "60s",
             "poll_timeout_ms": 100,
         },
     )
@@ -131,9 +140,9 @@ def test_every_record_arrives_once_decoded_and_a_restart_resumes_from_positions(
         (labels_topic, 0),
     }
     received = Received()
-    assert received.until(source, lambda: len(received.predictions) >= 400, 60)
-    assert received.until(source, lambda: len(received.labels) >= 150, 30)
-    assert received.until(source, lambda: received.rejected, 30)
+    received.until(source, lambda: len(received.predictions) >= 400)
+    received.until(source, lambda: len(received.labels) >= 150)
+    received.until(source, lambda: received.rejected)
     assert sorted(received.predictions) == ids  # each once
     assert sorted(received.labels) == sorted((e["prediction_id"], e["label"]) for e in labels)
     assert received.rejected == ["invalid_json"]
@@ -144,14 +153,14 @@ def test_every_record_arrives_once_decoded_and_a_restart_resumes_from_positions(
         lag = source.lag({})
         return bool(lag) and set(lag.values()) == {0}
 
-    assert wait_until(caught_up, 10, 0.0), source.lag({})
+    assert wait_until(caught_up, 30, 0.0), source.lag({})
     source.close(timeout=5)
 
     # a restart hands in the checkpointed positions: only what lies after them comes again
     resume_at = {key: offset - 10 for key, offset in received.positions.items()}
     again = sources(config, resume_at)
     replay = Received()
-    assert replay.until(again, lambda: replay.positions == received.positions, 60)
+    replay.until(again, lambda: replay.positions == received.positions)
     assert len(replay.predictions) + len(replay.labels) + len(replay.rejected) == 30
     assert set(replay.predictions) <= set(ids)
 
@@ -164,7 +173,7 @@ def test_commits_reach_the_broker(
     produce(kafka_bootstrap, config.kafka.predictions_topic, predictions("c", 60))
     source = sources(config)
     received = Received()
-    assert received.until(source, lambda: len(received.predictions) == 60, 60)
+    received.until(source, lambda: len(received.predictions) == 60)
     source.commit(received.positions)
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     try:
@@ -193,10 +202,7 @@ def test_pause_holds_records_back_until_resume(
     received.drain(source, 3)
     assert received.predictions == []
     source.resume()
-    assert received.until(source, lambda: len(received.predictions) == 40, 60), (
-        len(received.predictions),
-        source.lag({}),
-    )
+    received.until(source, lambda: len(received.predictions) == 40)
 
 
 def test_a_child_that_dies_is_reported_and_close_leaves_no_child(
