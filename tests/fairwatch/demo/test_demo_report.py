@@ -40,7 +40,7 @@ def sink(tmp_path: Path) -> EmbeddedSink:
         evaluations.append(
             evaluate("credit", "1h", end - HOUR, end, counts, EngineConfig(bootstrap_samples=100))
         )
-    sink.on_evaluations(evaluations, START + 7 * HOUR)
+    sink.on_evaluations(evaluations, START + 7 * HOUR, START + 7 * HOUR)
     sink.flush()
     yield sink
     sink.close()

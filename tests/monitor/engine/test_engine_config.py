@@ -30,7 +30,7 @@ def test_the_favourable_prediction_per_model() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"mode": "strict"}, "mode must be"),
+        ({"mode": "strict"}, "mode: must be"),
         ({"ci_level": 1.0}, "ci_level"),
         ({"min_group_size": -1}, "min_group_size"),
         ({"bootstrap_samples": 5}, "bootstrap_samples"),
