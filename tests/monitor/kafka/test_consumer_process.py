@@ -1,5 +1,5 @@
 """The default consumer path (:mod:`monitor.kafka.consumer_process`): the Kafka consumer in a child
-process, handing decoded batches to the daemon.
+process, handing its batches to the daemon, decoded with the decoder the daemon polls with.
 
 Against the real broker (integration): every record arrives once and decoded, a restart resumes
 from the positions handed in, commits reach the broker, pause holds records back until resume,
@@ -12,17 +12,17 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from monitor.config import MonitorConfig
-from monitor.kafka.connection import StartInterrupted
 from monitor.kafka.consumer_process import ProcessSource
-from monitor.kafka.source import KafkaUnreachableError, SourceError
-from monitor.stream.decode import decode_rules
+from monitor.kafka.errors import KafkaUnreachableError, SourceError
+from monitor.stream.decode import batch_decoder
+from monitor.types import StartInterrupted, TopicPartition
 from tests.monitor.kafka.test_kafka_connection import closed_port
 from tests.monitor.stream.conftest import produce
 from tests.monitor.stream.test_pipeline import make_config, prediction
@@ -40,16 +40,19 @@ def children() -> list[Any]:
 
 
 class Received:
-    """What the daemon got from the source: ids, labels, reasons, positions (merged)."""
+    """What the daemon got from the source: ids, labels, reasons, positions (merged); it polls
+    as the daemon does, with the pipeline's decoder of ``config``."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: MonitorConfig) -> None:
+        self.decoder = batch_decoder(config)
+        self.max_records = config.kafka.max_poll_records
         self.predictions: list[str] = []
         self.labels: list[tuple[str, int]] = []
         self.rejected: list[str] = []
         self.positions: dict[tuple[str, int], int] = {}
 
     def poll(self, source: ProcessSource, timeout: float = 0.5) -> bool:
-        batch = source.poll_decoded(timeout)
+        batch = source.poll_decoded(self.max_records, timeout, self.decoder)
         if batch is None:
             return False
         self.predictions.extend(batch.predictions.prediction_id)
@@ -87,10 +90,12 @@ def sources() -> Iterator[Callable[..., ProcessSource]]:
     """``sources(config)``: a started consumer process, closed at the end of the test."""
     made: list[ProcessSource] = []
 
-    def start(config: MonitorConfig, positions: dict | None = None) -> ProcessSource:
-        source = ProcessSource(config.kafka, decode_rules(config), f"instance-{len(made)}")
+    def start(
+        config: MonitorConfig, positions: Mapping[TopicPartition, int] | None = None
+    ) -> ProcessSource:
+        source = ProcessSource(config.kafka, f"instance-{len(made)}")
         made.append(source)
-        source.start(lambda: dict(positions or {}))
+        source.start(dict(positions or {}))
         return source
 
     yield start
@@ -139,7 +144,7 @@ def test_every_record_arrives_once_decoded_and_a_restart_resumes_from_positions(
         (predictions_topic, 1),
         (labels_topic, 0),
     }
-    received = Received()
+    received = Received(config)
     received.until(source, lambda: len(received.predictions) >= 400)
     received.until(source, lambda: len(received.labels) >= 150)
     received.until(source, lambda: received.rejected)
@@ -159,7 +164,7 @@ def test_every_record_arrives_once_decoded_and_a_restart_resumes_from_positions(
     # a restart hands in the checkpointed positions: only what lies after them comes again
     resume_at = {key: offset - 10 for key, offset in received.positions.items()}
     again = sources(config, resume_at)
-    replay = Received()
+    replay = Received(config)
     replay.until(again, lambda: replay.positions == received.positions)
     assert len(replay.predictions) + len(replay.labels) + len(replay.rejected) == 30
     assert set(replay.predictions) <= set(ids)
@@ -172,7 +177,7 @@ def test_commits_reach_the_broker(
 
     produce(kafka_bootstrap, config.kafka.predictions_topic, predictions("c", 60))
     source = sources(config)
-    received = Received()
+    received = Received(config)
     received.until(source, lambda: len(received.predictions) == 60)
     source.commit(received.positions)
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
@@ -192,7 +197,7 @@ def test_pause_holds_records_back_until_resume(
     kafka_bootstrap: str, config: MonitorConfig, sources: Callable[..., Any]
 ) -> None:
     source = sources(config)
-    received = Received()
+    received = Received(config)
     source.pause()
     # the child applies commands between polls; batches fetched before it did are empty (nothing
     # was produced yet) and are drained here for two seconds, so the pause is in force after it
@@ -214,7 +219,7 @@ def test_a_child_that_dies_is_reported_and_close_leaves_no_child(
 
     def reported() -> bool:
         try:
-            source.poll_decoded(0.2)
+            source.poll_decoded(config.kafka.max_poll_records, 0.2, batch_decoder(config))
         except SourceError as error:
             return "died" in str(error)
         return False
@@ -254,11 +259,11 @@ def unreachable_config(tmp_path: Path, startup_timeout: str) -> MonitorConfig:
 
 def test_an_unreachable_cluster_is_reported_after_the_startup_timeout(tmp_path: Path) -> None:
     config = unreachable_config(tmp_path, "2s")
-    source = ProcessSource(config.kafka, decode_rules(config), "instance")
+    source = ProcessSource(config.kafka, "instance")
     started = time.monotonic()
     try:
         with pytest.raises(KafkaUnreachableError) as raised:
-            source.start(lambda: {})
+            source.start({})
         assert 1.5 < time.monotonic() - started < 20
         assert config.kafka.bootstrap_servers[0] in str(raised.value)
     finally:
@@ -268,13 +273,13 @@ def test_an_unreachable_cluster_is_reported_after_the_startup_timeout(tmp_path: 
 
 def test_a_stop_while_starting_ends_the_start_at_once(tmp_path: Path) -> None:
     config = unreachable_config(tmp_path, "60s")
-    source = ProcessSource(config.kafka, decode_rules(config), "instance")
+    source = ProcessSource(config.kafka, "instance")
     timer = threading.Timer(1.0, source.interrupt)
     timer.start()
     started = time.monotonic()
     try:
         with pytest.raises(StartInterrupted):
-            source.start(lambda: {})
+            source.start({})
         assert time.monotonic() - started < 5
     finally:
         timer.cancel()

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 
@@ -23,7 +24,7 @@ from monitor.stream.decode import InvalidEvent, Record
 from monitor.stream.memory import EmbeddedSource, MemoryDeadLetters
 from monitor.stream.pipeline import Pipeline
 from monitor.stream.state import StateStore
-from monitor.types import CounterSample
+from monitor.types import CounterSample, DeadLetters, MetricsSink, Source
 from tests.monitor.stream.reference import (
     evaluation_counts,
     make_events,
@@ -34,19 +35,24 @@ from tests.monitor.stream.test_pipeline import make_config
 
 
 class RecordingSink:
-    """A metrics sink that keeps everything in memory; ``full`` answers ``is_full`` in turn."""
+    """A :class:`monitor.types.MetricsSink` that keeps everything in memory; ``full`` answers
+    ``is_full`` in turn."""
 
     def __init__(self, full: Sequence[bool] = ()) -> None:
         self.evaluations: list[WindowEvaluation] = []
         self.evaluated_at: list[float] = []
+        self.watermarks: list[float] = []
         self.pipeline_writes: list[tuple[list[CounterSample], float]] = []
         self.flushes = 0
         self.closed = False
         self.full = list(full)
 
-    def on_evaluations(self, evaluations: Sequence[WindowEvaluation], now: float) -> None:
+    def on_evaluations(
+        self, evaluations: Sequence[WindowEvaluation], now: float, watermark: float
+    ) -> None:
         self.evaluations.extend(evaluations)
         self.evaluated_at.append(now)
+        self.watermarks.append(watermark)
 
     def write_pipeline(self, samples: Sequence[CounterSample], now: float) -> None:
         self.pipeline_writes.append((list(samples), now))
@@ -81,7 +87,7 @@ class Outlet(MemoryDeadLetters):
     def flush(self, timeout: float) -> bool:
         return self.acknowledge
 
-    def close(self) -> None:
+    def close(self, timeout: float = 0.0) -> None:
         self.closed = True
 
 
@@ -103,7 +109,7 @@ class WatchedSource(EmbeddedSource):
     def interrupt(self) -> None:
         self.calls.append("interrupt")
 
-    def close(self) -> None:
+    def close(self, timeout: float = 0.0) -> None:
         self.calls.append("close")
 
 
@@ -112,12 +118,30 @@ def config(tmp_path: Path) -> MonitorConfig:
     return make_config(tmp_path)
 
 
+class Daemons(Protocol):
+    """``daemons(source, sink, dead_letters, **options)``: a daemon on the test's state dir
+    (the doubles are checked against the Protocols the daemon is typed with)."""
+
+    def __call__(
+        self,
+        source: Source,
+        sink: MetricsSink,
+        dead_letters: DeadLetters | None = None,
+        **options: Any,
+    ) -> Daemon: ...
+
+
 @pytest.fixture
-def daemons(config: MonitorConfig) -> Iterator[Callable[..., Daemon]]:
-    """``daemons(source, sink, dead_letters, **options)``: a daemon on the test's state dir."""
+def daemons(config: MonitorConfig) -> Iterator[Daemons]:
+    """See :class:`Daemons`."""
     made: list[Daemon] = []
 
-    def make(source, sink, dead_letters=None, **options) -> Daemon:
+    def make(
+        source: Source,
+        sink: MetricsSink,
+        dead_letters: DeadLetters | None = None,
+        **options: Any,
+    ) -> Daemon:
         pipeline = Pipeline(config, StateStore(config.state_dir), [sink])
         daemon = Daemon(pipeline, source, dead_letters or Outlet(), sink, **options)
         made.append(daemon)
@@ -142,7 +166,7 @@ def offsets_of(stream: Sequence[Record]) -> dict[tuple[str, int], int]:
 
 
 def test_a_stream_read_to_its_end_is_counted_written_checkpointed_and_committed(
-    config: MonitorConfig, daemons: Callable[..., Daemon]
+    config: MonitorConfig, daemons: Daemons
 ) -> None:
     stream, predictions, labels = stream_of(1500)
     source, sink, outlet = WatchedSource(stream), RecordingSink(), Outlet()
@@ -159,16 +183,17 @@ def test_a_stream_read_to_its_end_is_counted_written_checkpointed_and_committed(
 
 
 def test_dead_letters_not_acknowledged_hold_back_the_checkpoint_and_lose_nothing(
-    config: MonitorConfig, daemons: Callable[..., Daemon]
+    config: MonitorConfig, daemons: Daemons
 ) -> None:
     predictions, _labels = make_events(200)
     stream = records("predictions", [*predictions[:100], b"{broken", *predictions[100:]])
     unacknowledged = Outlet(acknowledge=False)
-    first = daemons(EmbeddedSource(stream), RecordingSink(), unacknowledged)
+    first_source = EmbeddedSource(stream)
+    first = daemons(first_source, RecordingSink(), unacknowledged)
     assert first.run(stop_when_idle=True) == 0
     assert [letter.reason for letter in unacknowledged.letters] == ["invalid_json"]
     # no checkpoint and no commit: a crash now would replay the record and its dead letter
-    assert first.source.committed == {}
+    assert first.source is first_source and first_source.committed == {}
     outlet = Outlet()
     source = EmbeddedSource(stream)
     second = daemons(source, RecordingSink(), outlet)
@@ -180,7 +205,7 @@ def test_dead_letters_not_acknowledged_hold_back_the_checkpoint_and_lose_nothing
 
 
 def test_a_full_sink_pauses_consumption_until_it_drains(
-    config: MonitorConfig, daemons: Callable[..., Daemon]
+    config: MonitorConfig, daemons: Daemons
 ) -> None:
     stream, predictions, labels = stream_of(600, partitions=1)
     source = WatchedSource(stream)
@@ -196,7 +221,7 @@ def test_a_full_sink_pauses_consumption_until_it_drains(
 
 
 def test_a_restart_from_the_checkpoint_counts_every_event_once(
-    config: MonitorConfig, daemons: Callable[..., Daemon]
+    config: MonitorConfig, daemons: Daemons
 ) -> None:
     stream, predictions, labels = stream_of(1200)
     half = len(stream) // 2
@@ -215,7 +240,7 @@ def test_a_restart_from_the_checkpoint_counts_every_event_once(
 
 
 def test_evaluations_and_counters_carry_the_injected_clock(
-    daemons: Callable[..., Daemon],
+    daemons: Daemons,
 ) -> None:
     stream, _predictions, _labels = stream_of(300, partitions=1)
     ticks = iter(range(10**6))
@@ -233,7 +258,7 @@ def test_evaluations_and_counters_carry_the_injected_clock(
 
 
 def test_counter_samples_are_tagged_and_a_failing_source_is_skipped(
-    daemons: Callable[..., Daemon], caplog: pytest.LogCaptureFixture
+    daemons: Daemons, caplog: pytest.LogCaptureFixture
 ) -> None:
     class Broken:
         def samples(self) -> list[CounterSample]:
@@ -263,7 +288,7 @@ def test_counter_samples_are_tagged_and_a_failing_source_is_skipped(
     assert "counter_source_failed source=Broken" in caplog.text
 
 
-def test_stop_interrupts_the_source_and_ends_the_run(daemons: Callable[..., Daemon]) -> None:
+def test_stop_interrupts_the_source_and_ends_the_run(daemons: Daemons) -> None:
     source = WatchedSource(stream_of(100, partitions=1)[0])
     daemon = daemons(source, RecordingSink())
     finished = threading.Event()
@@ -280,7 +305,7 @@ def test_stop_interrupts_the_source_and_ends_the_run(daemons: Callable[..., Daem
 
 
 def test_a_failing_stop_step_does_not_keep_the_others_from_closing(
-    daemons: Callable[..., Daemon], caplog: pytest.LogCaptureFixture
+    daemons: Daemons, caplog: pytest.LogCaptureFixture
 ) -> None:
     closed: list[str] = []
 
