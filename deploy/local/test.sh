@@ -2,8 +2,9 @@
 # The one test command. From a clean checkout on a machine with Python 3.11, Java 17, Maven and Go:
 # creates .venv, installs fairwatch with its test extras, fetches Kafka's jars, builds InfluxDB and
 # unpacks Apache Flink from its PyPI wheels (all cached under ~/.cache/fairwatch), starts a private
-# Kafka broker, InfluxDB server and Flink cluster on free loopback ports, runs ruff, mypy and the
-# whole pytest suite against them, and stops the servers on exit. Arguments are passed to pytest:
+# Kafka broker, InfluxDB server and Flink cluster on free loopback ports, runs ruff (lint and format
+# check), mypy and the whole pytest suite against them, and stops the servers on exit. Arguments
+# are passed to pytest:
 #   bash deploy/local/test.sh -x -k kafka
 set -euo pipefail
 
@@ -60,6 +61,8 @@ say "flink up in $((SECONDS - started)) s: $FAIRWATCH_TEST_FLINK_REST_URL"
 # --- checks: run all three, fail if any failed ------------------------------------------------
 say "ruff check ."
 "$venv/bin/ruff" check . || status=1
+say "ruff format --check ."
+"$venv/bin/ruff" format --check . || status=1
 say "mypy (packages from pyproject: monitor, alerting, fairwatch)"
 "$venv/bin/mypy" || status=1
 say "pytest $*"

@@ -10,9 +10,9 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.image import AxesImage
 
-from fairwatch.audit.plots import INK, to_svg
 from fairwatch.audit.proxies import PROXY_THRESHOLD, ProxyAssociation, ProxyReport
 from fairwatch.audit.render_proxies import number
+from fairwatch.report.svg import INK, to_svg
 
 #: The heat maps show at most this many features (the most strongly associated).
 MOST_PLOTTED_FEATURES = 40

@@ -6,23 +6,19 @@ from html import escape
 
 from fairwatch.audit.core import AuditReport
 from fairwatch.audit.fail_on import GateResult
-from fairwatch.audit.plots import (
+from fairwatch.audit.render_proxies import proxies_section
+from fairwatch.audit.render_table import extremes_cell
+from fairwatch.report.page import Card, badge, cards, figure, number, page
+from fairwatch.report.plots import (
     THIN_BIN_ROWS,
     disparity_figure,
     group_rates_figure,
     reference_figure,
     reliability_figure,
 )
-from fairwatch.audit.render_proxies import proxies_section
 from monitor.engine.disparities import REFERENCE_SUFFIX
 from monitor.engine.results import RATE_LABELS, Disparity, GroupResult, signed
 
-STATUS_TEXT = {
-    "breach": "breach",
-    "undecided": "undecided",
-    "ok": "ok",
-    "not_computable": "not computable",
-}
 TABLE_RATES = (
     ("selection_rate", "Selection rate"),
     ("tpr", "TPR"),
@@ -32,52 +28,14 @@ TABLE_RATES = (
     ("base_rate", "Base rate"),
 )
 
+# What only this report has: the fairness gate's verdict.
 STYLE = """
-:root { --ink:#263238; --muted:#607d8b; --line:#e0e6ea; --ok:#2e7d32; --breach:#c62828;
-        --undecided:#ef8f00; --unsure:#8d8d8d; --bg:#f7f9fa; }
-* { box-sizing: border-box; }
-body { margin:0; font:14px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-       sans-serif; color:var(--ink); background:var(--bg); }
-main { max-width:1180px; margin:0 auto; padding:28px 28px 60px; }
-h1 { font-size:24px; margin:0 0 4px; }
-h2 { font-size:18px; margin:36px 0 10px; padding-bottom:6px; border-bottom:1px solid var(--line); }
-h3 { font-size:15px; margin:22px 0 8px; }
-.source { color:var(--muted); margin:0 0 20px; word-break:break-all; }
-.cards { display:grid; grid-template-columns:repeat(auto-fit,minmax(150px,1fr)); gap:12px; }
-.card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:12px 14px; }
-.card .value { font-size:24px; font-weight:600; }
-.card .label { color:var(--muted); font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
-.card.breach .value { color:var(--breach); } .card.ok .value { color:var(--ok); }
 .verdict { margin:18px 0 0; padding:12px 16px; border-radius:10px; background:#fff;
            border-left:5px solid var(--ok); }
 .verdict.fail { border-left-color:var(--breach); }
 .verdict ul { margin:6px 0 0; padding-left:20px; }
-.figure { background:#fff; border:1px solid var(--line); border-radius:10px; padding:10px;
-          overflow-x:auto; margin:8px 0 14px; }
-.figure svg { max-width:100%; height:auto; display:block; }
 .figure.reliability svg { max-width:860px; }
-table { border-collapse:collapse; width:100%; background:#fff; border:1px solid var(--line);
-        border-radius:10px; overflow:hidden; font-variant-numeric:tabular-nums; }
-th, td { padding:6px 10px; border-bottom:1px solid var(--line); text-align:right;
-         vertical-align:top; }
-th { background:#eef2f4; font-weight:600; font-size:12px; color:var(--muted); }
-th:first-child, td:first-child, td.text, th.text { text-align:left; }
-tr:last-child td { border-bottom:none; }
-.ci { color:var(--muted); font-size:12px; display:block; }
-.na { color:#b0bec5; }
-.small { color:var(--unsure); }
-.badge { display:inline-block; padding:1px 9px; border-radius:999px; font-size:12px;
-         font-weight:600; color:#fff; white-space:nowrap; }
-.badge.ok { background:var(--ok); } .badge.breach { background:var(--breach); }
-.badge.undecided { background:var(--undecided); }
-.badge.not_computable { background:var(--unsure); }
-.note { color:var(--muted); font-size:13px; }
-footer { margin-top:40px; color:var(--muted); font-size:12px; }
 """
-
-
-def _number(value: float | None, digits: int = 3) -> str:
-    return '<span class="na">—</span>' if value is None else f"{value:.{digits}f}"
 
 
 def _rate_cell(group: GroupResult, rate: str) -> str:
@@ -111,13 +69,13 @@ def _groups_table(groups: list[GroupResult], min_group_size: int, level: int, sc
                 gap = signed(group.calibration_gap)
                 if "calibration_gap" in group.small_rates:
                     gap = f'<span class="small">{gap}<span class="ci">small</span></span>'
-            calibration = f"<td>{_number(group.ece)}</td><td>{gap}</td>"
+            calibration = f"<td>{number(group.ece)}</td><td>{gap}</td>"
         rows.append(
             f"<tr><td>{name}</td><td>{group.n:,}</td><td>{group.n_labeled:,}"
             f'<span class="ci">{coverage}</span></td>{cells}{calibration}</tr>'
         )
     return (
-        "<table><thead><tr><th>Group</th><th>n</th><th>Labeled</th>"
+        '<table class="numbers"><thead><tr><th>Group</th><th>n</th><th>Labeled</th>'
         f"{head}{calibration_head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -153,18 +111,19 @@ def _disparity_table(disparities: list[Disparity], level: int) -> str:
         if disparity.metric.endswith(REFERENCE_SUFFIX) and disparity.threshold:
             threshold = f"{disparity.threshold:g}–{1 / disparity.threshold:.3g}"
         status = disparity.status
-        extremes = escape(_extremes(disparity))
+        extremes = escape(extremes_cell(disparity))
         small = escape(", ".join(disparity.small_groups))
         rows.append(
             f'<tr><td class="text">{escape(disparity.attribute)}</td>'
-            f'<td class="text">{_metric_name(disparity)}</td><td>{_number(disparity.value)}</td>'
+            f'<td class="text">{_metric_name(disparity)}</td><td>{number(disparity.value)}</td>'
             f"<td>{interval}</td><td>{threshold}</td>"
-            f'<td class="text"><span class="badge {status}">{STATUS_TEXT[status]}</span></td>'
+            f'<td class="text">{badge(status)}</td>'
             f'<td class="text">{extremes}</td><td>{disparity.min_group_n:,}</td>'
             f'<td class="text small">{small}</td></tr>'
         )
     return (
-        '<table><thead><tr><th>Attribute</th><th class="text">Metric</th><th>Value</th>'
+        '<table class="numbers"><thead><tr><th>Attribute</th><th class="text">Metric</th>'
+        "<th>Value</th>"
         f'<th>{level}% CI</th><th>Threshold</th><th class="text">Status</th>'
         '<th class="text">Highest vs lowest</th><th>Smallest n</th>'
         '<th class="text">Left out (small)</th></tr></thead>'
@@ -172,32 +131,19 @@ def _disparity_table(disparities: list[Disparity], level: int) -> str:
     )
 
 
-def _extremes(disparity: Disparity) -> str:
-    if disparity.group is not None and disparity.group == disparity.reference_group:
-        return "the reference"
-    return disparity.extremes or "—"
-
-
 def _cards(report: AuditReport) -> str:
     statuses = [d.status for d in report.evaluation.disparities]
     breaches = statuses.count("breach")
-    cards = [
-        ("Rows", f"{report.rows:,}", ""),
-        ("Labeled", f"{report.labeled_rows:,}", ""),
-        ("Breaches", str(breaches), "breach" if breaches else "ok"),
-        ("Undecided", str(statuses.count("undecided")), ""),
-        ("Not computable", str(statuses.count("not_computable")), ""),
-        ("Groups", str(len(report.evaluation.groups)), ""),
-        ("Mode", report.options.engine.mode, ""),
-    ]
-    return (
-        '<div class="cards">'
-        + "".join(
-            f'<div class="card {kind}"><div class="label">{label}</div>'
-            f'<div class="value">{value}</div></div>'
-            for label, value, kind in cards
-        )
-        + "</div>"
+    return cards(
+        [
+            Card("Rows", f"{report.rows:,}"),
+            Card("Labeled", f"{report.labeled_rows:,}"),
+            Card("Breaches", str(breaches), "breach" if breaches else "ok"),
+            Card("Undecided", str(statuses.count("undecided"))),
+            Card("Not computable", str(statuses.count("not_computable"))),
+            Card("Groups", str(len(report.evaluation.groups))),
+            Card("Mode", report.options.engine.mode),
+        ]
     )
 
 
@@ -208,7 +154,7 @@ def _verdict(gate: GateResult | None) -> str:
     if gate is None:
         return ""
     items = "".join(
-        f'<li><span class="badge {GATE_BADGE[result.verdict]}">{result.verdict}</span> '
+        f"<li>{badge(GATE_BADGE[result.verdict], result.verdict)} "
         f"<strong>{escape(result.rule)}</strong>: {escape(result.summary)}"
         + (
             "<ul>" + "".join(f"<li>{escape(reason)}</li>" for reason in result.reasons) + "</ul>"
@@ -230,11 +176,6 @@ def render_html(report: AuditReport, gate: GateResult | None = None) -> str:
     level = round(engine.ci_level * 100)
     evaluation = report.evaluation
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Fairness audit — {escape(report.source)}</title>",
-        f"<style>{STYLE}</style></head><body><main>",
         "<h1>Fairness audit</h1>",
         f'<p class="source">{escape(report.source)}</p>',
         _cards(report),
@@ -249,19 +190,19 @@ def render_html(report: AuditReport, gate: GateResult | None = None) -> str:
         f"{engine.min_group_size} rows for the rate). Dashed lines are thresholds.</p>"
     )
     if summary:
-        parts.append(f'<div class="figure">{summary}</div>')
+        parts.append(figure(summary))
     attributes = list(dict.fromkeys(group.attribute for group in evaluation.groups))
     for attribute in attributes:
         groups = [g for g in evaluation.groups if g.attribute == attribute]
         disparities = [d for d in evaluation.disparities if d.attribute == attribute]
         parts.append(f"<h2>{escape(attribute)}</h2>")
-        parts.append(f'<div class="figure">{group_rates_figure(groups)}</div>')
+        parts.append(figure(group_rates_figure(groups)))
         reference = reference_figure([d for d in disparities if d.group is not None])
         if reference:
-            parts.append(f'<div class="figure">{reference}</div>')
+            parts.append(figure(reference))
         reliability = reliability_figure(groups, engine.min_group_size) if report.scored else None
         if reliability:
-            parts.append(f'<div class="figure reliability">{reliability}</div>')
+            parts.append(figure(reliability, kind="reliability"))
             parts.append(_reliability_note(engine.min_group_size, level))
         parts.append(_groups_table(groups, engine.min_group_size, level, report.scored))
         parts.append("<h3>Disparities</h3>")
@@ -279,5 +220,4 @@ def render_html(report: AuditReport, gate: GateResult | None = None) -> str:
         "denominator) are shown as undefined, never as 0. "
         "Definitions: docs/metrics.md. Generated by fairwatch audit.</footer>"
     )
-    parts.append("</main></body></html>")
-    return "\n".join(parts)
+    return page(f"Fairness audit — {report.source}", parts, STYLE)

@@ -14,8 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fairwatch.demo.plots import Span, disparity_figure, rates_figure, timeline_figure
 from fairwatch.episodes import Episode
+from fairwatch.report.page import Card, cards, figure, number, page
+from fairwatch.report.timeseries import (
+    Span,
+    alert_timeline,
+    disparity_over_time,
+    group_rates_over_time,
+)
 from monitor.sinks.embedded import EmbeddedSink
 
 
@@ -53,28 +59,9 @@ def hours(seconds: float | None) -> str:
     return "—" if seconds is None else f"{seconds / 3600:.1f} h"
 
 
+# What only this report has: the alert table's firing and resolved times.
 _CSS = """
-body{font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;margin:0;
-background:#f6f7f9;color:#1d2430}
-main{max-width:1180px;margin:0 auto;padding:28px 32px 60px}
-h1{font-size:26px;margin:0 0 4px}h2{font-size:18px;margin:34px 0 10px}
-.lede{color:#4a5565;margin:0 0 18px;max-width:900px;line-height:1.45}
-.cards{display:flex;gap:14px;flex-wrap:wrap;margin:18px 0}
-.card{background:#fff;border:1px solid #e3e6eb;border-radius:8px;padding:12px 16px;min-width:150px}
-.card b{display:block;font-size:22px;margin-top:2px}.card span{color:#5b6472;font-size:12px}
-.card.bad b{color:#c0392b}.card.good b{color:#2b7a2b}
-figure{background:#fff;border:1px solid #e3e6eb;border-radius:8px;margin:12px 0;padding:10px}
-figure svg{width:100%;height:auto}
-figcaption{color:#5b6472;font-size:13px;margin:4px 6px}
-table{border-collapse:collapse;background:#fff;font-size:13px;width:100%}
-th,td{border-bottom:1px solid #e3e6eb;padding:6px 10px;text-align:left;vertical-align:top}
-th{background:#eef1f5;font-weight:600}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.firing{color:#c0392b;font-weight:600}.resolved{color:#2b7a2b;font-weight:600}
-pre{background:#fff;border:1px solid #e3e6eb;border-radius:8px;padding:12px;overflow:auto;
-font-size:12px;max-height:420px}
-details{margin:8px 0}summary{cursor:pointer;color:#33507a}
-footer{color:#6b7480;font-size:12px;margin-top:40px;line-height:1.5}
+.firing { color:var(--breach); font-weight:600; } .resolved { color:var(--ok); font-weight:600; }
 """
 
 
@@ -103,8 +90,8 @@ def render_html(data: ReportData, sink: EmbeddedSink) -> str:
             "left to compare (not computable)."
         )
         sections.append(
-            _figure(
-                disparity_figure(
+            figure(
+                disparity_over_time(
                     rows,
                     f"{attribute}: {data.metric}",
                     data.threshold,
@@ -114,12 +101,13 @@ def render_html(data: ReportData, sink: EmbeddedSink) -> str:
                     limits=(data.start, data.end),
                 ),
                 caption,
+                "wide",
             )
         )
         group_rows = sink.groups(model_id=data.model_id, attribute=attribute, window=data.window)
         sections.append(
-            _figure(
-                rates_figure(
+            figure(
+                group_rates_over_time(
                     group_rows,
                     f"{attribute}: selection rate per group",
                     data.drift,
@@ -129,18 +117,16 @@ def render_html(data: ReportData, sink: EmbeddedSink) -> str:
                 f"Share of each {html.escape(attribute)} group the model selects, with its Wilson "
                 f"interval; groups below {data.min_group_size} predictions in a window are "
                 "left out of that window.",
+                "wide",
             )
         )
     alert_rows = [asdict(alert) | {"name": alert.name} for alert in data.alerts]
-    timeline = _figure(
-        timeline_figure(alert_rows, data.start, data.end, data.drift),
+    timeline = figure(
+        alert_timeline(alert_rows, data.start, data.end, data.drift),
         "Shaded: the injected drift. Bars: alerts from firing to resolved.",
+        "wide",
     )
     return _page(data, sections, timeline)
-
-
-def _figure(svg: str, caption: str) -> str:
-    return f"<figure>{svg}<figcaption>{caption}</figcaption></figure>"
 
 
 def _cards(data: ReportData) -> str:
@@ -157,21 +143,14 @@ def _cards(data: ReportData) -> str:
         if first is not None and first.resolved_at is not None
         else "not resolved"
     )
-    cards = [
-        ("Alerts before the drift", str(len(before)), "good" if not before else "bad"),
-        ("Drift detected after", detected, "bad" if first is None else ""),
-        ("Resolved after drift end", resolved, "bad" if first is None else ""),
-        ("Alerts fired", str(len(data.alerts)), ""),
-        ("Notifications sent", str(len(data.notifications)), ""),
-    ]
-    return (
-        '<div class="cards">'
-        + "".join(
-            f'<div class="card {kind}"><span>{html.escape(label)}</span><b>{html.escape(value)}</b>'
-            "</div>"
-            for label, value, kind in cards
-        )
-        + "</div>"
+    return cards(
+        [
+            Card("Alerts before the drift", str(len(before)), "ok" if not before else "breach"),
+            Card("Drift detected after", detected, "breach" if first is None else ""),
+            Card("Resolved after drift end", resolved, "breach" if first is None else ""),
+            Card("Alerts fired", str(len(data.alerts))),
+            Card("Notifications sent", str(len(data.notifications))),
+        ]
     )
 
 
@@ -182,21 +161,19 @@ def _alert_table(alerts: Sequence[Episode]) -> str:
         "<tr>"
         f"<td>{html.escape(alert.rule)}</td><td>{html.escape(alert.name)}</td>"
         f'<td class="firing">{when(alert.fired_at)}</td>'
-        f'<td class="num">{_number(alert.value_at_firing)}</td>'
-        f'<td class="num">{_number(alert.peak_value)}</td>'
+        f'<td class="num">{number(alert.value_at_firing)}</td>'
+        f'<td class="num">{number(alert.peak_value)}</td>'
         f'<td class="resolved">{when(alert.resolved_at)}</td>'
         f"<td><code>{html.escape(alert.fingerprint)}</code></td>"
         "</tr>"
         for alert in alerts
     )
     return (
-        "<table><tr><th>Rule</th><th>Alert</th><th>Fired</th><th>Value at firing</th>"
-        "<th>Peak</th><th>Resolved</th><th>Fingerprint</th></tr>" + body + "</table>"
+        '<table><tr><th>Rule</th><th>Alert</th><th>Fired</th><th class="num">Value at firing'
+        '</th><th class="num">Peak</th><th>Resolved</th><th>Fingerprint</th></tr>'
+        + body
+        + "</table>"
     )
-
-
-def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
 
 
 def _facts(facts: Sequence[tuple[str, str]]) -> str:
@@ -237,29 +214,28 @@ def _page(data: ReportData, sections: Sequence[str], timeline: str) -> str:
         if data.config_text
         else ""
     )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(data.title)}</title><style>{_CSS}</style></head>
-<body><main>
-<h1>{html.escape(data.title)}</h1>
-<p class="lede">{data.drift_description}</p>
-{_cards(data)}
-<h2>Alert timeline</h2>
-{timeline}
-{_alert_table(data.alerts)}
-<h2>Disparities and group rates</h2>
-{"".join(sections)}
-<h2>Notifications</h2>
-{_notifications(data.notifications, data.webhook)}
-<h2>Run</h2>
-{_facts(data.facts)}
-{config}
-<footer>Data: UCI Machine Learning Repository, Becker, B. &amp; Kohavi, R. (1996), Adult
-(Census Income), <a href="https://doi.org/10.24432/C5XW20">doi:10.24432/C5XW20</a>,
-licensed CC BY 4.0. Generated by fairwatch demo.</footer>
-</main></body></html>
-"""
+    return page(
+        data.title,
+        [
+            f"<h1>{html.escape(data.title)}</h1>",
+            f'<p class="lede">{data.drift_description}</p>',
+            _cards(data),
+            "<h2>Alert timeline</h2>",
+            timeline,
+            _alert_table(data.alerts),
+            "<h2>Disparities and group rates</h2>",
+            *sections,
+            "<h2>Notifications</h2>",
+            _notifications(data.notifications, data.webhook),
+            "<h2>Run</h2>",
+            _facts(data.facts),
+            config,
+            "<footer>Data: UCI Machine Learning Repository, Becker, B. &amp; Kohavi, R. (1996), "
+            'Adult (Census Income), <a href="https://doi.org/10.24432/C5XW20">'
+            "doi:10.24432/C5XW20</a>, licensed CC BY 4.0. Generated by fairwatch demo.</footer>",
+        ],
+        _CSS,
+    )
 
 
 def write_report(directory: Path, data: ReportData, sink: EmbeddedSink) -> tuple[Path, Path]:

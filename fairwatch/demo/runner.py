@@ -16,7 +16,6 @@ from typing import Any
 
 from alerting.receivers import build_receiver
 from fairwatch.demo import dataset, model
-from fairwatch.demo.plots import Span
 from fairwatch.demo.progress import Display
 from fairwatch.demo.recorder import WindowRecorder
 from fairwatch.demo.replay import encode
@@ -36,6 +35,7 @@ from fairwatch.demo.settings import (
 )
 from fairwatch.episodes import Episode
 from fairwatch.replay import Progress, RecordedEvents
+from fairwatch.report.timeseries import Span
 from fairwatch.simulation import simulated_run
 from monitor.config import config_from_dict
 from monitor.sinks.embedded import EmbeddedSink

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from fairwatch.audit.plots import GRID, INK, RATE_COLOUR, RATE_TITLE, to_svg
 from fairwatch.mitigate.core import MitigationReport
 from fairwatch.mitigate.curve import CurvePoint
+from fairwatch.report.plots import RATE_COLOUR, RATE_TITLE
+from fairwatch.report.svg import GRID, INK, to_svg
 from monitor.engine.results import GroupResult
 
 CHOSEN = "#c62828"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from html import escape
 
-from fairwatch.audit.render_html import STATUS_TEXT, STYLE
 from fairwatch.mitigate.core import MitigationReport
 from fairwatch.mitigate.plots import curve_figure, rates_figure
 from fairwatch.mitigate.render_table import shown_metrics, threshold_text
+from fairwatch.report.page import STATUS_TEXT, STYLE
 from monitor.engine.results import Disparity, GroupResult
 
 EXTRA_STYLE = """

@@ -225,7 +225,8 @@ def rate_spreads(
         (top_high, top_low) if same else _subset_extremes(noise, bottom, row_segment, count)
     )
     log_lower = log_upper = np.full((count, samples), np.nan, dtype=np.float32)
-    logged = np.flatnonzero(with_log[rows] if isinstance(with_log, np.ndarray) else with_log)
+    wanted = with_log[rows] if isinstance(with_log, np.ndarray) else np.full(rows.size, with_log)
+    logged = np.flatnonzero(wanted)
     if logged.size:
         # the log-scale error log p̃ − log p* falls as p* / p̃ rises: its extremes over a set
         # of groups come from the extremes of p* / p̃

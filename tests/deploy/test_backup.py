@@ -21,6 +21,7 @@ from monitor.stream.counters import CHECKPOINTS, EVENTS_CONSUMED
 from monitor.stream.memory import EmbeddedSource, MemoryDeadLetters
 from tests.deploy.dashboard_queries import ROOT
 from tests.deploy.pipeline_seed import events
+from tests.waiting import wait_until
 
 HOUR = 3600.0
 
@@ -83,10 +84,9 @@ def test_online_backup_restores_to_an_exact_resume(tmp_path: Path) -> None:
     )
     thread = threading.Thread(target=daemon.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
-    while not (source.is_idle() and daemon.pipeline.counters.get(CHECKPOINTS) >= 2):
-        assert time.monotonic() < deadline, "the daemon did not checkpoint"
-        time.sleep(0.05)
+    assert wait_until(
+        lambda: source.is_idle() and daemon.pipeline.counters.get(CHECKPOINTS) >= 2, 60, 0.05
+    ), "the daemon did not checkpoint"
     backup_dir = tmp_path / "backup"
     backup_dir.mkdir()
     for command in _backup_commands():

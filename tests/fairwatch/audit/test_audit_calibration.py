@@ -42,7 +42,7 @@ def test_the_html_report_draws_a_reliability_diagram_per_attribute(
 ) -> None:
     code, html, err = run(capsys, scored_rows, "--sensitive", "sex,race", "--format", "html")
     assert code == 0, err
-    figures = re.findall(r'<div class="figure reliability">(.*?)</div>', html, re.DOTALL)
+    figures = re.findall(r'<figure class="figure reliability">(.*?)</figure>', html, re.DOTALL)
     assert len(figures) == 2  # sex and race
     sex_figure = figures[1]  # attributes in order: race, sex
     assert sex_figure.startswith("<svg")

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from fairwatch.cli import main
+from tests.datasets import compas_audit_rows
 
 # (race, sex, tp, fp, tn, fn)
 CELLS = [
@@ -147,3 +148,85 @@ def test_the_gate_fails_on_the_race_breaches(
         err = capsys.readouterr().err
         assert code == 1, (rule, err)
         assert "race" in err
+
+
+# -- the real file (tests/data/compas-scores-two-years.csv.gz) ---------------------------------
+# The same checks on ProPublica's rows themselves; expected values come from pandas on the file.
+
+
+@pytest.fixture(scope="module")
+def real_rows() -> pd.DataFrame:
+    return compas_audit_rows()
+
+
+@pytest.fixture(scope="module")
+def real_csv(tmp_path_factory: pytest.TempPathFactory, real_rows: pd.DataFrame) -> Path:
+    path = tmp_path_factory.mktemp("compas-real") / "compas.csv"
+    real_rows.to_csv(path, index=False)
+    return path
+
+
+def rates_by_race(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per race: rows, selection rate, TPR and FPR with their denominators (pandas, directly)."""
+    grouped = rows.groupby("race")
+    positives = rows[rows["label"] == 1].groupby("race")["prediction"]
+    negatives = rows[rows["label"] == 0].groupby("race")["prediction"]
+    return pd.DataFrame(
+        {
+            "n": grouped.size(),
+            "selection_rate": grouped["prediction"].mean(),
+            "tpr": positives.mean(),
+            "positives": positives.size(),
+            "fpr": negatives.mean(),
+            "negatives": negatives.size(),
+        }
+    )
+
+
+def test_the_synthesized_cells_are_the_real_files(real_rows: pd.DataFrame) -> None:
+    def cells(frame: pd.DataFrame) -> dict:
+        counted = frame.groupby(["race", "sex", "prediction", "label"]).size()
+        return {key: int(value) for key, value in counted.items()}
+
+    assert cells(compas_like()) == cells(real_rows)
+
+
+def test_the_real_file_breaches_race_equalized_odds_and_parity(
+    capsys: pytest.CaptureFixture[str], real_csv: Path, real_rows: pd.DataFrame
+) -> None:
+    code, report = audit(capsys, real_csv)
+    assert code == 0
+    assert report["summary"]["rows"] == len(real_rows) == 7214
+    rates = rates_by_race(real_rows)
+    minimum = 30  # the default --min-group-size
+    parity = find(report, "race", "demographic_parity_difference")
+    compared = rates[rates["n"] >= minimum]["selection_rate"]
+    assert parity["status"] == "breach" and parity["ci"][0] > 0.1
+    assert parity["value"] == pytest.approx(compared.max() - compared.min())
+    assert parity["small_groups"] == sorted(rates.index[rates["n"] < minimum])
+    odds = find(report, "race", "equalized_odds_difference")
+    tpr = rates[rates["positives"] >= minimum]["tpr"]
+    fpr = rates[rates["negatives"] >= minimum]["fpr"]
+    assert odds["status"] == "breach" and odds["ci"][0] > 0.1
+    assert odds["value"] == pytest.approx(max(tpr.max() - tpr.min(), fpr.max() - fpr.min()))
+    assert odds["ci"][0] <= odds["value"] <= odds["ci"][1]
+    small = (rates["positives"] < minimum) | (rates["negatives"] < minimum)
+    assert odds["small_groups"] == sorted(rates.index[small])
+
+
+def test_the_real_file_gives_propublicas_false_positive_rates(
+    capsys: pytest.CaptureFixture[str], real_csv: Path, real_rows: pd.DataFrame
+) -> None:
+    _code, report = audit(capsys, real_csv)
+    groups = {(g["attribute"], g["group"]): g for g in report["groups"]}
+    black, white = groups[("race", "African-American")], groups[("race", "Caucasian")]
+    rates = rates_by_race(real_rows)
+    assert black["fpr"] == pytest.approx(rates.loc["African-American", "fpr"])
+    assert white["fpr"] == pytest.approx(rates.loc["Caucasian", "fpr"])
+    # ProPublica's published figures: 44.8% and 23.5% of those who did not reoffend
+    assert (round(black["fpr"], 3), round(white["fpr"], 3)) == (0.448, 0.235)
+    assert black["fpr_ci"][0] > white["fpr_ci"][1]  # the gap is not chance
+    for group, row in (("African-American", black), ("Caucasian", white)):
+        negatives = real_rows[(real_rows["race"] == group) & (real_rows["label"] == 0)]
+        assert row["fp"] == int(negatives["prediction"].sum())
+        assert row["fp"] + row["tn"] == len(negatives)

@@ -5,8 +5,8 @@ training split; the file holds the test split's scores. Written as Parquet so th
 are the model's floats bit for bit (a threshold is one of them).
 
 COMPAS: ProPublica's two-year data (``compas-scores-two-years.csv``, 7,214 rows), score =
-decile_score / 10, label = two_year_recid. Read from the shared data folder for now; the tests
-that need it are skipped, saying so, when the file is absent.
+decile_score / 10, label = two_year_recid, from the trimmed copy in ``tests/data``
+(``tests.datasets.compas``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import pandas as pd
 import pytest
 
 from fairwatch.cli import main
-
-COMPAS_SOURCE = Path("/work/shared/data/compas/compas-scores-two-years.csv")
+from tests.datasets import compas
 
 
 @pytest.fixture(scope="session")
@@ -39,9 +38,7 @@ def adult_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def compas_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not COMPAS_SOURCE.exists():
-        pytest.skip(f"COMPAS data not available at {COMPAS_SOURCE}")
-    source = pd.read_csv(COMPAS_SOURCE, usecols=["sex", "race", "decile_score", "two_year_recid"])
+    source = compas()
     rows = pd.DataFrame(
         {
             "sex": source["sex"],

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from monitor.kafka.connection import ConnectionLog, StartInterrupted, create_client
+from tests.waiting import wait_until
 
 BOOTSTRAP = "kafka-1:9092,kafka-2:9092"
 
@@ -132,9 +133,7 @@ def test_back_after_the_settle_time_even_when_kafka_python_says_nothing_more(
         handler.handle(record(CONNECTED, logging.INFO, now))
         handler.handle(record(FAILED, logging.ERROR, now))
         handler.handle(record(CONNECTED, logging.INFO, time.time()))
-        deadline = time.monotonic() + 5
-        while len(state_lines(caplog)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: len(state_lines(caplog)) >= 2, 5, 0.05)
         assert [line.split()[0] for line in state_lines(caplog)] == [
             "event=kafka_unreachable",
             "event=kafka_reachable",
@@ -223,10 +222,7 @@ def kafka_threads() -> set[threading.Thread]:
 
 
 def no_new_kafka_threads_within(before: set[threading.Thread], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while kafka_threads() - before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not kafka_threads() - before
+    return wait_until(lambda: not kafka_threads() - before, seconds, 0.05)
 
 
 def test_create_client_gives_up_after_its_timeout_and_leaves_no_thread_behind() -> None:

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from tests.paths import ROOT
+from tests.waiting import wait_until
 
 FAIRWATCH = [sys.executable, "-m", "fairwatch.cli"]
 
@@ -66,16 +67,20 @@ class DaemonProcess:
 
     def wait_for_log(self, text: str, timeout: float = 60.0, count: int = 1) -> None:
         """Wait until ``text`` appears ``count`` times in the log (of every run so far)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def logged() -> bool:
             if self.log().count(text) >= count:
-                return
+                return True
             if not self.alive():
                 raise AssertionError(
                     f"daemon exited before logging {text!r}:\n{self.log()[-3000:]}"
                 )
-            time.sleep(0.1)
-        raise AssertionError(f"daemon did not log {text!r} in {timeout}s:\n{self.log()[-3000:]}")
+            return False
+
+        if not wait_until(logged, timeout, 0.1):
+            raise AssertionError(
+                f"daemon did not log {text!r} in {timeout}s:\n{self.log()[-3000:]}"
+            )
 
     def stop_quietly(self) -> None:
         if self.alive():

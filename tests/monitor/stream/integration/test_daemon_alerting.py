@@ -12,7 +12,8 @@ import pytest
 
 from tests.alerting.alert_servers import RecordingServer, Reply
 from tests.monitor.stream.conftest import DaemonProcess, daemon_config, produce, write_config
-from tests.monitor.stream.integration.test_daemon_kafka import topics, wait_until
+from tests.monitor.stream.integration.test_daemon_kafka import topics
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 HOUR = 3600.0
@@ -84,7 +85,7 @@ def test_injected_bias_fires_once_and_resolves_once(
         fair = [e for hour in range(3, 6) for e in hour_of_events(hour, 0.5, 0.5, rng)]
         produce(kafka_bootstrap, names[0], fair)
         assert wait_until(lambda: "resolved" in statuses(), 60, 0.2), daemon.log()[-3000:]
-        time.sleep(3)  # nothing else may follow
+        time.sleep(3)  # a quiet period, not a wait: no third notification may follow in it
         assert statuses() == ["firing", "resolved"]
         alert = server.requests[0].json()["alerts"][0]
         assert alert["labels"]["attribute"] == "sex" and alert["labels"]["model_id"] == "credit"

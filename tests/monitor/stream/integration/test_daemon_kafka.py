@@ -21,6 +21,7 @@ from tests.monitor.stream.conftest import (
     write_config,
 )
 from tests.monitor.stream.reference import make_events, reference_counts
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 THRESHOLDS = {"credit": 0.5, "fraud": 0.4}
@@ -32,15 +33,6 @@ def topics(kafka_topic: Callable[..., str], partitions: int = 3) -> list[str]:
         kafka_topic(partitions, "labels"),
         kafka_topic(1, "dead-letters"),
     ]
-
-
-def wait_until(check: Callable[[], bool], timeout: float, interval: float = 1.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(interval)
-    return check()
 
 
 def expected_and_sizes(
@@ -79,19 +71,19 @@ def test_kill_9_at_random_moments_loses_nothing_and_counts_nothing_twice(
                     // len(predictions_sent)
                 ],
             )
-            time.sleep(0.7)
+            time.sleep(0.7)  # the stream's pace: events keep arriving over several seconds
 
     flow = threading.Thread(target=producer)
     flow.start()
     daemon = daemon_processes(path, tmp_path / "daemon.log", FAIRWATCH_TEST_TOKEN="x").start()
     for run in range(1, 5):  # killed at a random moment of each of four runs
         daemon.wait_for_log("event=daemon_started", count=run)
-        time.sleep(rng.uniform(0.2, 2.5))
+        time.sleep(rng.uniform(0.2, 2.5))  # a random moment of the run to kill it at
         daemon.kill()
         daemon.start()
     flow.join()
     expected, sizes = expected_and_sizes(config, predictions, labels)
-    assert wait_until(lambda: influx_group_counts(influxdb_database, sizes) == expected, 90), (
+    assert wait_until(lambda: influx_group_counts(influxdb_database, sizes) == expected, 90, 1.0), (
         daemon.log()[-4000:]
     )
     code, seconds = daemon.terminate()
@@ -271,8 +263,7 @@ def test_sigterm_exits_zero_within_seconds_and_a_second_instance_is_refused(
             sink.close()
         return got == expected
 
-    assert wait_until(counted, 60), first.log()[-3000:]
-    time.sleep(0.5)
+    assert wait_until(counted, 60, 1.0), first.log()[-3000:]
     code, seconds = first.terminate()
     assert code == 0 and seconds < 5, first.log()[-2000:]
     assert "event=final_checkpoint taken=True" in first.log()
@@ -307,6 +298,7 @@ def test_metrics_endpoint_carries_the_pipeline_counters(
     assert wait_until(
         lambda: f'fairwatch_pipeline_events_consumed_total{{topic="{names[0]}"}} 301.0' in scrape(),
         30,
+        0.5,
     ), scrape()
     text = scrape()
     assert 'fairwatch_pipeline_events_invalid_total{reason="not_object"' in text

@@ -17,8 +17,9 @@ from tests.monitor.stream.conftest import (
     produce,
     write_config,
 )
-from tests.monitor.stream.integration.test_daemon_kafka import expected_and_sizes, wait_until
+from tests.monitor.stream.integration.test_daemon_kafka import expected_and_sizes
 from tests.monitor.stream.reference import make_events
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -45,10 +46,12 @@ def test_kafka_and_influxdb_outages_lose_nothing(
     send(0)
     daemon = daemon_processes(path, tmp_path / "daemon.log", FAIRWATCH_TEST_TOKEN="x").start()
     daemon.wait_for_log("event=daemon_started")
-    time.sleep(2)
+    expected, sizes = expected_and_sizes(config, predictions, labels)
+    # the daemon has counted and written part of the first third before the broker goes away
+    assert wait_until(lambda: influx_group_counts(influx, sizes), 60, 0.5), daemon.log()[-3000:]
 
     kafka.stop()  # the broker goes away while the daemon runs
-    time.sleep(4)
+    time.sleep(4)  # the outage itself: the daemon must live through 4 s without a broker
     assert daemon.alive()
     kafka.start()
     send(1)
@@ -56,11 +59,10 @@ def test_kafka_and_influxdb_outages_lose_nothing(
     influx_server.stop()  # the database goes away while events flow
     send(2)
     daemon.wait_for_log("event=consumption_paused", timeout=60)
-    time.sleep(2)
+    time.sleep(2)  # the outage goes on while consumption is paused: the daemon must wait, alive
     assert daemon.alive()
     influx_server.start()
 
-    expected, sizes = expected_and_sizes(config, predictions, labels)
     assert wait_until(lambda: influx_group_counts(influx, sizes) == expected, 120, 2.0), (
         daemon.log()[-4000:]
     )

@@ -37,11 +37,7 @@ from tests.monitor.stream.conftest import (
     influx_group_counts,
     write_config,
 )
-from tests.monitor.stream.integration.test_daemon_kafka import (
-    expected_and_sizes,
-    topics,
-    wait_until,
-)
+from tests.monitor.stream.integration.test_daemon_kafka import expected_and_sizes, topics
 from tests.monitor.stream.stream import (
     LABELS,
     PARTITIONS,
@@ -51,6 +47,7 @@ from tests.monitor.stream.stream import (
     make_stream,
     send,
 )
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -443,7 +440,7 @@ class Production(threading.Thread):
                 with self.changed:
                     self.sent = index + 1
                     self.changed.notify_all()
-                time.sleep(self.pace)
+                time.sleep(self.pace)  # the stream's pace: events arrive over time
         except BaseException as failure:  # reported by the test, not lost in the thread
             self.failure = failure
             with self.changed:
@@ -501,7 +498,7 @@ def test_kill_9_and_outages_while_the_stream_flows_lose_nothing_and_count_nothin
         timeline.append(f"{time.monotonic() - started:.0f}s {action} at chunk {production.sent}")
         if action == "kill":
             daemon.wait_for_log("event=daemon_started", count=kills + 1)
-            time.sleep(rng.uniform(0.2, 2.5))
+            time.sleep(rng.uniform(0.2, 2.5))  # a random moment of the run to kill it at
             late_by_incarnation.append(late_now(port))  # its counters die with it
             daemon.kill()
             kills += 1
@@ -509,12 +506,12 @@ def test_kill_9_and_outages_while_the_stream_flows_lose_nothing_and_count_nothin
         elif action == "broker":
             with production.broker:  # the producers wait, as they would for a broker
                 kafka.stop()
-                time.sleep(OUTAGE_SECONDS)
+                time.sleep(OUTAGE_SECONDS)  # the outage's length, not a wait
                 assert daemon.alive(), daemon.log()[-3000:]
                 kafka.start()
         else:
             influx_server.stop()
-            time.sleep(OUTAGE_SECONDS)
+            time.sleep(OUTAGE_SECONDS)  # the outage's length, not a wait
             assert daemon.alive(), daemon.log()[-3000:]
             influx_server.start()
     production.reach(count, timeout=120)

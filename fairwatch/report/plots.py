@@ -1,28 +1,22 @@
-"""Plots of an audit as inline SVG (matplotlib), for the self-contained HTML report."""
+"""Figures of one window's results (``fairwatch audit``), as inline SVG.
+
+Per-group rates with their intervals, disparities with their intervals and thresholds coloured by
+verdict, each group's ratio to a reference group with the four-fifths band, and reliability
+diagrams of scores.
+"""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
-
+from fairwatch.report.svg import GROUP_COLOURS, INK, MUTED, STATUS_COLOUR, style_axes, to_svg
 from monitor.engine.disparities import REFERENCE_SUFFIX
 from monitor.engine.intervals import wilson_interval
 from monitor.engine.results import RATE_LABELS, Disparity, GroupResult, signed
 
-STATUS_COLOUR = {
-    "breach": "#c62828",
-    "undecided": "#ef8f00",
-    "ok": "#2e7d32",
-    "not_computable": "#9e9e9e",
-}
 RATE_COLOUR = {"selection_rate": "#1565c0", "tpr": "#6a1b9a", "fpr": "#ef6c00", "ppv": "#00838f"}
 RATE_TITLE = {
     "selection_rate": "Selection rate",
@@ -30,44 +24,10 @@ RATE_TITLE = {
     "fpr": "False positive rate",
     "ppv": "Precision (PPV)",
 }
-INK = "#263238"
-GRID = "#eceff1"
-#: Colours of the groups of a reliability diagram (colour-blind safe, Okabe–Ito order).
-GROUP_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")
 #: A reliability diagram draws at most this many groups (the largest); more are unreadable.
 MOST_RELIABILITY_GROUPS = len(GROUP_COLOURS)
 #: Bins with fewer rows are drawn faint and off the line: their observed rate says little.
 THIN_BIN_ROWS = 20
-
-matplotlib.rcParams.update(
-    {
-        "svg.fonttype": "none",  # keep text as text: smaller, selectable, uses the page's font
-        "svg.hashsalt": "fairwatch",  # stable element ids: the same audit gives the same page
-        "font.family": "sans-serif",
-        "font.size": 9,
-        "axes.edgecolor": "#b0bec5",
-        "axes.labelcolor": INK,
-        "xtick.color": INK,
-        "ytick.color": INK,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-    }
-)
-
-
-def to_svg(figure: plt.Figure) -> str:
-    """The figure as an ``<svg>`` element (no XML prolog, fixed ids stripped of randomness)."""
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(figure)
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
-def _style(axes: Axes) -> None:
-    axes.grid(axis="x", color=GRID, linewidth=0.8)
-    axes.set_axisbelow(True)
-    axes.tick_params(length=0)
 
 
 def group_rates_figure(groups: Sequence[GroupResult]) -> str:
@@ -80,7 +40,7 @@ def group_rates_figure(groups: Sequence[GroupResult]) -> str:
         1, len(rates), figsize=(2.6 * len(rates) + 1.2, height), sharey=True, squeeze=False
     )
     for axes, rate in zip(axes_list[0], rates, strict=True):
-        _style(axes)
+        style_axes(axes)
         for position, group in enumerate(groups):
             value = group.rates.get(rate)
             interval = group.intervals.get(rate)
@@ -126,7 +86,7 @@ def disparity_figure(disparities: Sequence[Disparity]) -> str | None:
         1, len(panels), figsize=(5.4 * len(panels), 0.3 * rows + 1.0), squeeze=False
     )
     for axes, (items, kind) in zip(axes_list[0], panels, strict=True):
-        _style(axes)
+        style_axes(axes)
         for position, disparity in enumerate(items):
             colour = STATUS_COLOUR[disparity.status]
             if disparity.threshold is not None:
@@ -167,7 +127,7 @@ def reference_figure(disparities: Sequence[Disparity]) -> str | None:
         return None
     threshold = items[0].threshold or 0.8
     figure, axes = plt.subplots(figsize=(6.4, 0.32 * len(items) + 1.0))
-    _style(axes)
+    style_axes(axes)
     axes.axvspan(threshold, 1 / threshold, color="#e8f5e9", zorder=0)
     axes.axvline(1.0, color="#a5d6a7", linewidth=1)
     highest = 1 / threshold
@@ -209,11 +169,9 @@ def reliability_figure(groups: Sequence[GroupResult], min_group_size: int) -> st
     shown = shown[:MOST_RELIABILITY_GROUPS]
     shown.sort(key=lambda g: g.group)
     figure, axes = plt.subplots(figsize=(8.6, 5.2))
-    axes.grid(color=GRID, linewidth=0.8)
-    axes.set_axisbelow(True)
-    axes.tick_params(length=0)
+    style_axes(axes, "both")
     axes.plot(
-        [0, 1], [0, 1], color="#78909c", linewidth=1.2, linestyle=(0, (4, 3)), zorder=1,
+        [0, 1], [0, 1], color=MUTED, linewidth=1.2, linestyle=(0, (4, 3)), zorder=1,
         label="perfectly calibrated",
     )  # fmt: skip
     largest = max(b.n for g in shown for b in g.reliability)
@@ -251,8 +209,8 @@ def reliability_figure(groups: Sequence[GroupResult], min_group_size: int) -> st
     axes.set_xlabel("mean predicted score in the bin")
     axes.set_ylabel("observed rate of label 1 in the bin")
     axes.text(0.98, 0.03, "below the diagonal: scores too high", ha="right", fontsize=8,
-              color="#78909c")  # fmt: skip
-    axes.text(0.02, 0.95, "above: scores too low", ha="left", fontsize=8, color="#78909c")
+              color=MUTED)  # fmt: skip
+    axes.text(0.02, 0.95, "above: scores too low", ha="left", fontsize=8, color=MUTED)
     title = "Reliability per group: observed rate vs mean score, per score bin"
     if len(scored) > len(shown):
         title += f" ({len(shown)} largest of {len(scored)} groups)"

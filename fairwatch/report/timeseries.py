@@ -1,30 +1,30 @@
-"""The demo report's figures, drawn with matplotlib and returned as inline SVG text.
+"""Figures of results over time (``fairwatch demo``, period reports), as inline SVG.
 
-Each function takes plain rows (as read back from the embedded sink) and returns an ``<svg>``
-element; nothing here knows about the pipeline. Times are epoch seconds, shown as UTC dates.
+Each function takes plain rows (as read back from a sink: epoch-second ``time`` = window end) and
+returns an ``<svg>`` element; times are shown as UTC dates. Every figure has the same width and
+margins, so that the time axes of figures stacked on a page line up.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: render to SVG only
-
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
+from fairwatch.report.svg import GROUP_COLOURS, INK, MUTED, STATUS_COLOUR, Margins, style_axes
+from fairwatch.report.svg import to_svg as _to_svg
+
 DRIFT_COLOUR = "#f2c94c"
-FIRING_COLOUR = "#d62728"
+FIRING_COLOUR = STATUS_COLOUR["breach"]
+CLEAR_COLOUR = STATUS_COLOUR["undecided"]
+INTERVAL_COLOUR = GROUP_COLOURS[0]
 WIDTH_INCHES = 11.0
+MARGINS = Margins()
 
 
 @dataclass(frozen=True)
@@ -42,33 +42,15 @@ def _dates(times: Sequence[float]) -> list[float]:
     return [float(value) for value in mdates.date2num(moments)]
 
 
-MARGINS_INCHES = {"left": 0.85, "right": 0.45, "top": 0.4, "bottom": 0.5}
-
-
-def _svg(figure: Figure) -> str:
-    # Fixed margins in inches (not a tight bounding box) so that every figure's time axis lines
-    # up with the others whatever its height or labels.
-    width, height = figure.get_size_inches()
-    figure.subplots_adjust(
-        left=MARGINS_INCHES["left"] / width,
-        right=1 - MARGINS_INCHES["right"] / width,
-        top=1 - MARGINS_INCHES["top"] / height,
-        bottom=MARGINS_INCHES["bottom"] / height,
-    )
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg")
-    plt.close(figure)
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]  # drop the XML prolog and doctype: inline in HTML
+def _svg(figure: plt.Figure) -> str:
+    return _to_svg(figure, MARGINS)
 
 
 def _style(
     axes: Axes, drift: Span | None, end: float | None, limits: tuple[float, float] | None = None
 ) -> None:
-    axes.grid(True, color="#e5e5e5", linewidth=0.8)
-    axes.set_axisbelow(True)
-    for side in ("top", "right"):
-        axes.spines[side].set_visible(False)
+    style_axes(axes, "both")
+    axes.tick_params(axis="x", which="both", length=3)
     if drift is not None:
         axes.axvspan(
             *_dates([drift.start, drift.end if drift.end is not None else end or drift.start]),
@@ -83,10 +65,9 @@ def _style(
     axes.xaxis.set_major_locator(mdates.DayLocator(tz=UTC))
     axes.xaxis.set_major_formatter(mdates.DateFormatter("%a %d %b", tz=UTC))
     axes.xaxis.set_minor_locator(mdates.HourLocator(byhour=(6, 12, 18), tz=UTC))
-    axes.tick_params(axis="x", which="major", labelsize=9)
 
 
-def disparity_figure(
+def disparity_over_time(
     rows: Sequence[Mapping[str, Any]],
     title: str,
     threshold: float | None,
@@ -119,9 +100,9 @@ def disparity_figure(
         low = [row.get("ci_low", row["value"]) for row in judged]
         high = [row.get("ci_high", row["value"]) for row in judged]
         axes.fill_between(
-            times, low, high, color=PALETTE[0], alpha=0.2, linewidth=0, label="95% interval"
+            times, low, high, color=INTERVAL_COLOUR, alpha=0.2, linewidth=0, label="95% interval"
         )
-        axes.plot(times, values, color=PALETTE[0], linewidth=1.8, label="value")
+        axes.plot(times, values, color=INTERVAL_COLOUR, linewidth=1.8, label="value")
     if starved:
         axes.scatter(
             _dates([row["time"] for row in starved]),
@@ -129,7 +110,7 @@ def disparity_figure(
             transform=axes.get_xaxis_transform(),  # y in axes fraction: off the value scale
             marker="|",
             s=30,
-            color="#9a9a9a",
+            color=MUTED,
             label="not computable",
             zorder=3,
         )
@@ -144,7 +125,7 @@ def disparity_figure(
     if clear_threshold is not None and clear_threshold != threshold:
         axes.axhline(
             clear_threshold,
-            color="#e08a00",
+            color=CLEAR_COLOUR,
             linestyle=":",
             linewidth=1.2,
             label=f"resolves below {clear_threshold:g}",
@@ -158,7 +139,7 @@ def disparity_figure(
     return _svg(figure)
 
 
-def rates_figure(
+def group_rates_over_time(
     rows: Sequence[Mapping[str, Any]],
     title: str,
     drift: Span | None,
@@ -186,7 +167,7 @@ def rates_figure(
         ]
         if not points:
             continue
-        colour = PALETTE[index % len(PALETTE)]
+        colour = GROUP_COLOURS[index % len(GROUP_COLOURS)]
         times = _dates([row["time"] for row in points])
         low = [row.get(f"{rate}_ci_low", row[rate]) for row in points]
         high = [row.get(f"{rate}_ci_high", row[rate]) for row in points]
@@ -199,7 +180,15 @@ def rates_figure(
     return _svg(figure)
 
 
-def timeline_figure(
+def _mark(axes: Axes, text: str, x: float, row: int, colour: str) -> None:
+    """A small label just right of ``x`` on a timeline row."""
+    axes.annotate(
+        text, (x, row), xytext=(4, 0), textcoords="offset points", va="center", fontsize=8,
+        color=colour,
+    )  # fmt: skip
+
+
+def alert_timeline(
     alerts: Sequence[Mapping[str, Any]], start: float, end: float, drift: Span | None
 ) -> str:
     """One bar per alert instance from firing to resolve, on the stream's time axis."""
@@ -211,25 +200,9 @@ def timeline_figure(
         fired, resolved = alert["fired_at"], alert.get("resolved_at")
         left, right = _dates([fired, resolved if resolved is not None else end])
         axes.barh(row, right - left, left=left, height=0.42, color=FIRING_COLOUR, alpha=0.85)
-        axes.annotate(
-            "firing",
-            (left, row),
-            xytext=(4, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=8,
-            color="white",
-        )
+        _mark(axes, "firing", left, row, "white")
         if resolved is not None:
-            axes.annotate(
-                "resolved",
-                (right, row),
-                xytext=(4, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=8,
-                color="#2b7a2b",
-            )
+            _mark(axes, "resolved", right, row, STATUS_COLOUR["ok"])
     for row, name in enumerate(names):
         axes.annotate(
             name,
@@ -239,7 +212,7 @@ def timeline_figure(
             textcoords="offset points",
             va="bottom",
             fontsize=8,
-            color="#333333",
+            color=INK,
         )
     axes.set_yticks([])
     axes.set_ylim(-0.8, max(0.6, len(names) - 0.4))
@@ -251,7 +224,7 @@ def timeline_figure(
             transform=axes.transAxes,
             ha="center",
             va="center",
-            color="#666666",
+            color=MUTED,
         )
     axes.set_title("Alert timeline (event time)", loc="left", fontsize=11)
     axes.invert_yaxis()

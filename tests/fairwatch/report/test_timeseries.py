@@ -1,4 +1,4 @@
-"""The demo's disparity plot: a window that is not computable is never drawn as a value of 0."""
+"""A disparity over time: a window that is not computable is never drawn as a value of 0."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from matplotlib.figure import Figure
 
-from fairwatch.demo import plots
+from fairwatch.report import timeseries
 
 HOUR = 3600.0
 
@@ -20,7 +20,7 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> list[Figure]:
         figures.append(figure)
         return "<svg/>"
 
-    monkeypatch.setattr(plots, "_svg", keep)
+    monkeypatch.setattr(timeseries, "_svg", keep)
     return figures
 
 
@@ -30,7 +30,7 @@ def test_not_computable_windows_are_ticks_on_the_axis_not_zeros(drawn: list[Figu
         {"time": 12 * HOUR, "value": 0.04, "ci_low": 0.0, "ci_high": 0.1, "status": "ok"},
         {"time": 14 * HOUR, "value": 0.03, "ci_low": 0.0, "ci_high": 0.09, "status": "ok"},
     ]
-    plots.disparity_figure(rows, "race: demographic_parity_difference", 0.1, None, None)
+    timeseries.disparity_over_time(rows, "race: demographic_parity_difference", 0.1, None, None)
     (axes,) = drawn[0].axes
     labels = axes.get_legend_handles_labels()[1]
     assert "not computable" in labels
