@@ -1,14 +1,21 @@
 """Per-group counts: the only state of the metric engine.
 
 A group's counts are ``n`` (predictions seen), ``predicted_positive`` and, for the rows whose label
-is known, the confusion counts ``tp``, ``fp``, ``tn``, ``fn``; optionally, for calibration, a
-fixed-bin histogram of the scores of labeled rows, one per label, and per bin the sum of the
-scores' offsets from the bin's centre. Counts add and subtract, so windows retire old data by
-subtraction and consumer instances merge by addition.
+is known, the confusion counts ``tp``, ``fp``, ``tn``, ``fn``; optionally, for calibration and for
+threshold advice, fixed-bin histograms of the scores: of labeled rows, one per label, with per bin
+the sum of the scores' offsets from the bin's centre, and of every scored prediction (counted with
+``n``, labeled or not). Counts add and subtract, so windows retire old data by subtraction and
+consumer instances merge by addition.
 
 The array form is one int64 row per group: the six :data:`COUNT_FIELDS`, then ``score_bins``
-histogram cells for label 0, ``score_bins`` cells for label 1, and ``score_bins`` score-offset
-sums.
+histogram cells for label 0, ``score_bins`` cells for label 1, ``score_bins`` score-offset sums and
+``score_bins`` cells of scored predictions.
+
+Bin ``b`` of ``bins`` holds the scores ``s`` with ``edges[b] <= s < edges[b + 1]`` (the last bin
+also holds 1), ``edges[b] = b / bins`` in float64 (:func:`bin_edges`): exactly the scores that the
+decision ``s >= edges[b]`` selects among those of bins ``b`` and above. So the counts selected by
+any threshold at a bin edge are exact sums of bins (what threshold advice relies on,
+:mod:`monitor.engine.thresholds`).
 
 Score offsets are fixed point: a labeled row with score ``s`` in bin ``b`` adds
 ``round((s − mid_b) · SCORE_SCALE)`` to the bin's sum, ``mid_b = (b + ½) / bins`` its centre and
@@ -16,10 +23,11 @@ Score offsets are fixed point: a labeled row with score ``s`` in bin ``b`` adds
 the rows it added is exactly 0 again, whatever the order of additions (floats would leave
 residues and differ between a window summed from panes and one counted at once). The mean score
 of a bin is ``mid_b + offsets_b / (SCORE_SCALE · count_b)``, within 5·10⁻⁷ of the mean of the
-scores themselves. Offsets from the centre (not the scores themselves) make a row of the earlier
+scores themselves. Offsets from the centre (not the scores themselves) make a row of an earlier
 layout, without offset sums, read as "every score at its bin's centre" once padded with zeros:
 exactly what calibration assumed before. Each row adds at most ``SCORE_SCALE / 2`` in absolute
-value, so an int64 sum holds 1.8·10¹³ rows.
+value, so an int64 sum holds 1.8·10¹³ rows. A row of a layout without the predictions' cells reads
+as "no scored prediction" once padded: threshold advice then declines such windows.
 """
 
 from __future__ import annotations
@@ -35,12 +43,16 @@ BASE_WIDTH = len(COUNT_FIELDS)
 UNLABELED = -1
 #: Score offsets are stored in units of 1 / SCORE_SCALE (micro-units).
 SCORE_SCALE = 1_000_000
-#: Cells per histogram bin: label-0 count, label-1 count, score-offset sum.
-CELLS_PER_BIN = 3
-#: Cells per bin of the layout before score-offset sums were kept (checkpoints written then).
-LEGACY_CELLS_PER_BIN = 2
-#: Score bins of the calibration histogram unless configured (``engine.score_bins``).
-DEFAULT_SCORE_BINS = 10
+#: Cells per histogram bin: label-0 count, label-1 count, score-offset sum, scored predictions.
+CELLS_PER_BIN = 4
+#: Cells per bin of the earlier layouts (checkpoints written then): without score-offset sums,
+#: then without the scored predictions' cells.
+LEGACY_CELLS_PER_BIN: tuple[int, ...] = (2, 3)
+#: Score bins of the histograms unless configured (``engine.score_bins``): thresholds in steps of
+#: 0.02 (calibration merges them into ``engine.calibration_bins``).
+DEFAULT_SCORE_BINS = 50
+#: Where each block of ``score_bins`` cells starts, after the base counts (in bins).
+NEGATIVES_BLOCK, POSITIVES_BLOCK, OFFSETS_BLOCK, PREDICTIONS_BLOCK = 0, 1, 2, 3
 
 Histogram = tuple[tuple[int, ...], tuple[int, ...]]
 
@@ -48,6 +60,28 @@ Histogram = tuple[tuple[int, ...], tuple[int, ...]]
 def row_width(score_bins: int = 0) -> int:
     """Width of a counts row holding ``score_bins`` histogram bins (0: no histogram)."""
     return BASE_WIDTH + CELLS_PER_BIN * score_bins
+
+
+def block(score_bins: int, which: int) -> slice:
+    """The cells of one block of a row (``NEGATIVES_BLOCK`` … ``PREDICTIONS_BLOCK``)."""
+    start = BASE_WIDTH + which * score_bins
+    return slice(start, start + score_bins)
+
+
+def bin_edges(score_bins: int) -> np.ndarray:
+    """The ``score_bins + 1`` edges ``b / bins`` of equal bins on [0, 1] (float64 division)."""
+    return np.arange(score_bins + 1, dtype=np.float64) / score_bins
+
+
+def score_bin(scores: np.ndarray, score_bins: int) -> np.ndarray:
+    """The bin of each score: ``b`` with ``edges[b] <= s < edges[b + 1]`` (1 and above in the last
+    bin, below 0 in the first). ``floor(s · bins)`` can land one bin off next to an edge
+    (``0.29 · 100 = 28.999…``); it is corrected against the edges themselves."""
+    edges = bin_edges(score_bins)
+    index = np.clip(np.floor(scores * score_bins), 0, score_bins - 1).astype(np.int64)
+    index -= (scores < edges[index]) & (index > 0)
+    index += (scores >= edges[index + 1]) & (index < score_bins - 1)
+    return index
 
 
 def bins_of_width(width: int) -> int:
@@ -67,31 +101,46 @@ def bin_centres(score_bins: int) -> np.ndarray:
 
 def widen(matrix: np.ndarray, score_bins: int) -> np.ndarray:
     """A counts matrix in the current layout for ``score_bins`` bins: rows without a histogram
-    (:data:`BASE_WIDTH` cells) or of the earlier layout without score-offset sums get zero
-    cells on the right (an offset sum of 0 reads as scores at their bins' centres). A matrix of
-    the current width is returned as it is."""
+    (:data:`BASE_WIDTH` cells) or of an earlier layout (without score-offset sums, without the
+    scored predictions' cells) get zero cells on the right (an offset sum of 0 reads as scores at
+    their bins' centres; no predictions' cells as no scored prediction). A matrix of the current
+    width is returned as it is."""
     array = np.asarray(matrix, dtype=np.int64)
     width = row_width(score_bins)
     if array.shape[-1] == width:
         return array
-    legacy = BASE_WIDTH + LEGACY_CELLS_PER_BIN * score_bins
-    if array.shape[-1] not in (BASE_WIDTH, legacy):
+    earlier = [BASE_WIDTH + cells * score_bins for cells in LEGACY_CELLS_PER_BIN]
+    if array.shape[-1] not in (BASE_WIDTH, *earlier):
         raise ValueError(
             f"a counts row for {score_bins} score bins has {width} cells "
-            f"({legacy} before score sums were kept), got {array.shape[-1]}: counts written "
-            "with another engine.score_bins cannot be combined (use a new state_dir, or "
-            "restore the setting)"
+            f"({' or '.join(map(str, earlier))} in earlier layouts), got {array.shape[-1]} "
+            f"({_stored_bins(array.shape[-1])}): counts written with another engine.score_bins "
+            "cannot be combined (use a new state_dir, or restore the setting; the default was "
+            f"10 bins before it became {DEFAULT_SCORE_BINS})"
         )
     widened = np.zeros((*array.shape[:-1], width), dtype=np.int64)
     widened[..., : array.shape[-1]] = array
     return widened
 
 
+def _stored_bins(width: int) -> str:
+    """What a row of ``width`` cells may hold, in words (``10 bins``, ``10 or 15 bins``)."""
+    extra = width - BASE_WIDTH
+    options = sorted(
+        {extra // cells for cells in (CELLS_PER_BIN, *LEGACY_CELLS_PER_BIN) if extra % cells == 0}
+    )
+    if extra <= 0 or not options:
+        return "not a counts row"
+    return " or ".join(map(str, options)) + " bins"
+
+
 @dataclass(frozen=True)
 class GroupCounts:
     """Counts of one group; ``score_histogram[label][bin]`` counts labeled rows by score bin,
     ``score_offsets[bin]`` sums their offsets from the bin's centre in units of
-    1 / :data:`SCORE_SCALE` (all 0 when not given: scores at the centres)."""
+    1 / :data:`SCORE_SCALE` (all 0 when not given: scores at the centres),
+    ``score_predictions[bin]`` counts every scored prediction by score bin, labeled or not (all 0
+    when not given)."""
 
     n: int = 0
     predicted_positive: int = 0
@@ -101,15 +150,20 @@ class GroupCounts:
     fn: int = 0
     score_histogram: Histogram | None = None
     score_offsets: tuple[int, ...] | None = None
+    score_predictions: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.score_histogram is None:
-            if self.score_offsets is not None:
-                raise ValueError("score_offsets need a score_histogram")
-        elif self.score_offsets is None:
-            object.__setattr__(self, "score_offsets", (0,) * len(self.score_histogram[0]))
-        elif len(self.score_offsets) != len(self.score_histogram[0]):
-            raise ValueError("score_offsets need one sum per histogram bin")
+            if self.score_offsets is not None or self.score_predictions is not None:
+                raise ValueError("score_offsets and score_predictions need a score_histogram")
+            return
+        bins = len(self.score_histogram[0])
+        for name in ("score_offsets", "score_predictions"):
+            value = getattr(self, name)
+            if value is None:
+                object.__setattr__(self, name, (0,) * bins)
+            elif len(value) != bins:
+                raise ValueError(f"{name} need one value per histogram bin")
 
     @classmethod
     def zero(cls, score_bins: int = 0) -> GroupCounts:
@@ -132,14 +186,16 @@ class GroupCounts:
         row = np.zeros(row_width(bins), dtype=np.int64)
         row[:BASE_WIDTH] = (self.n, self.predicted_positive, self.tp, self.fp, self.tn, self.fn)
         offsets = self.score_offsets or ()
+        predictions = self.score_predictions or ()
         if self.score_histogram is not None and (
-            any(map(any, self.score_histogram)) or any(offsets)
+            any(map(any, self.score_histogram)) or any(offsets) or any(predictions)
         ):
             if self.score_bins != bins:
                 raise ValueError(f"histogram has {self.score_bins} bins, row asked for {bins}")
-            row[BASE_WIDTH : BASE_WIDTH + bins] = self.score_histogram[0]
-            row[BASE_WIDTH + bins : BASE_WIDTH + 2 * bins] = self.score_histogram[1]
-            row[BASE_WIDTH + 2 * bins :] = offsets
+            row[block(bins, NEGATIVES_BLOCK)] = self.score_histogram[0]
+            row[block(bins, POSITIVES_BLOCK)] = self.score_histogram[1]
+            row[block(bins, OFFSETS_BLOCK)] = offsets
+            row[block(bins, PREDICTIONS_BLOCK)] = predictions
         return row
 
     @classmethod
@@ -149,14 +205,16 @@ class GroupCounts:
         bins = bins_of_width(len(values))
         histogram: Histogram | None = None
         offsets: tuple[int, ...] | None = None
+        predictions: tuple[int, ...] | None = None
         if bins:
             histogram = (
-                tuple(values[BASE_WIDTH : BASE_WIDTH + bins]),
-                tuple(values[BASE_WIDTH + bins : BASE_WIDTH + 2 * bins]),
+                tuple(values[block(bins, NEGATIVES_BLOCK)]),
+                tuple(values[block(bins, POSITIVES_BLOCK)]),
             )
-            offsets = tuple(values[BASE_WIDTH + 2 * bins :])
+            offsets = tuple(values[block(bins, OFFSETS_BLOCK)])
+            predictions = tuple(values[block(bins, PREDICTIONS_BLOCK)])
         n, predicted_positive, tp, fp, tn, fn = values[:BASE_WIDTH]
-        return cls(n, predicted_positive, tp, fp, tn, fn, histogram, offsets)
+        return cls(n, predicted_positive, tp, fp, tn, fn, histogram, offsets, predictions)
 
     def to_list(self) -> list[int]:
         """JSON-able form: the row as a list of ints."""
@@ -215,11 +273,12 @@ def count_batch(
 
     ``group_index`` gives each row's group in ``[0, n_groups)``; ``prediction`` is 0/1;
     ``label`` is 0/1 or ``-1`` (unlabeled), ``None`` meaning no row is labeled. ``score`` (floats in
-    [0, 1], NaN for none) adds a ``score_bins``-bin histogram per label for labeled rows and each
-    bin's score-offset sum (see the module's docstring); without scores the matrix has the six
-    base columns only. Rows whose ``count_n`` is False add only their
-    labeled counts (confusion cells and histogram), not ``n`` or ``predicted_positive``: that is how
-    a label arriving after its prediction updates the window that already counted the prediction.
+    [0, 1], NaN for none) adds a ``score_bins``-bin histogram per label for labeled rows, each
+    bin's score-offset sum and the histogram of scored predictions (see the module's docstring);
+    without scores the matrix has the six base columns only. Rows whose ``count_n`` is False add
+    only their labeled counts (confusion cells and labeled histogram), not ``n``,
+    ``predicted_positive`` or the predictions' histogram: that is how a label arriving after its
+    prediction updates the window that already counted the prediction.
     """
     groups = _as_int_array(group_index, "group_index")
     rows = groups.shape[0]
@@ -243,6 +302,7 @@ def count_batch(
         if rows and (labels.min() < UNLABELED or labels.max() > 1):
             raise ValueError("label must be 0, 1 or -1 (unlabeled)")
         code += 2 * (labels.astype(np.int64) + 1)
+    only_labels: np.ndarray | None = None
     if count_n is not None:
         only_labels = ~np.asarray(count_n, dtype=bool)
         if only_labels.shape[0] != rows:
@@ -262,7 +322,9 @@ def count_batch(
     if score is not None:
         if score_bins < 1:
             raise ValueError("score_bins must be at least 1")
-        out[:, BASE_WIDTH:] = _score_histogram(groups, n_groups, labels, score, score_bins)
+        out[:, BASE_WIDTH:] = _score_histogram(
+            groups, n_groups, labels, score, score_bins, only_labels
+        )
     return out
 
 
@@ -272,26 +334,34 @@ def _score_histogram(
     labels: np.ndarray | None,
     score: np.ndarray,
     score_bins: int,
+    only_labels: np.ndarray | None,
 ) -> np.ndarray:
-    """Per group: labeled scored rows by (label, bin), then each bin's score-offset sum."""
+    """Per group: labeled scored rows by (label, bin), each bin's score-offset sum, then the
+    scored predictions by bin (rows that count ``n``)."""
     width = CELLS_PER_BIN * score_bins
-    if labels is None:
-        return np.zeros((n_groups, width), dtype=np.int64)
     scores = np.asarray(score, dtype=np.float64)
     if scores.shape[0] != groups.shape[0]:
         raise ValueError("score and group_index differ in length")
-    keep = (labels >= 0) & np.isfinite(scores)
-    kept_scores = scores[keep]
-    bin_index = np.clip((kept_scores * score_bins).astype(np.int64), 0, score_bins - 1)
-    kept_groups = groups[keep].astype(np.int64)
-    code = kept_groups * width + labels[keep] * score_bins + bin_index
-    counted = np.bincount(code, minlength=n_groups * width)
-    offsets = np.rint((kept_scores - bin_centres(score_bins)[bin_index]) * SCORE_SCALE)
-    # float64 sums of integers are exact below 2⁵³: 1.8·10¹⁰ rows per bin and batch
-    sums = np.bincount(
-        kept_groups * width + 2 * score_bins + bin_index, offsets, minlength=n_groups * width
-    )
-    counted += np.rint(sums).astype(np.int64)
+    scored = np.isfinite(scores)
+    bin_index = np.zeros(scores.shape[0], dtype=np.int64)
+    bin_index[scored] = score_bin(scores[scored], score_bins)
+    cell = groups.astype(np.int64) * width + bin_index
+    predicted = scored if only_labels is None else scored & ~only_labels
+    codes = [cell[predicted] + PREDICTIONS_BLOCK * score_bins]
+    labeled = np.zeros(0, dtype=bool)
+    if labels is not None:
+        labeled = scored & (labels >= 0)
+        codes.append(cell[labeled] + labels[labeled].astype(np.int64) * score_bins)
+    counted = np.bincount(np.concatenate(codes), minlength=n_groups * width)
+    if labels is not None:
+        offsets = np.rint(
+            (scores[labeled] - bin_centres(score_bins)[bin_index[labeled]]) * SCORE_SCALE
+        )
+        # float64 sums of integers are exact below 2⁵³: 1.8·10¹⁰ rows per bin and batch
+        sums = np.bincount(
+            cell[labeled] + OFFSETS_BLOCK * score_bins, offsets, minlength=n_groups * width
+        )
+        counted += np.rint(sums).astype(np.int64)
     return counted.reshape(n_groups, width)
 
 
