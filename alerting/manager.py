@@ -12,9 +12,11 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from alerting import notify
+from alerting.advice import alert_advice
 from alerting.config import AlertingConfig
 from alerting.delivery import Outbox
 from alerting.errors import AlertingError
@@ -28,6 +30,7 @@ from alerting.routing import AggregationGroup, group_key, route_for
 from alerting.rules import Alert, observe
 from alerting.store import AlertStore
 from alerting.types import Receiver, Ticker
+from monitor.engine.config import EngineConfig
 from monitor.engine.results import WindowEvaluation
 from monitor.types import CounterSample
 
@@ -42,7 +45,8 @@ class AlertManager:
     ``CounterSource`` of the daemon. Thread-safe: the daemon calls ``on_evaluations`` while the
     ``ticker`` (started by :meth:`start`) calls :meth:`tick`; without a ticker the owner calls
     ``tick(now)`` itself. ``durable=False`` skips the fsync of each change of its store (a
-    replay whose state is thrown away)."""
+    replay whose state is thrown away). ``engine`` is the configuration the windows were
+    evaluated with: the threshold advice of a firing alert is evaluated with it."""
 
     def __init__(
         self,
@@ -53,8 +57,10 @@ class AlertManager:
         ticker: Ticker | None = None,
         rand: Callable[[], float] = random.random,
         durable: bool = True,
+        engine: EngineConfig | None = None,
     ) -> None:
         self.config = config
+        self._engine = engine or EngineConfig()
         self.store = AlertStore(Path(state_dir) / config.storage.path, durable=durable)
         self._receivers: dict[str, Receiver] = dict(
             receivers
@@ -115,8 +121,10 @@ class AlertManager:
                     fingerprint = observation.key.fingerprint
                     previous = self._states.get(fingerprint)
                     state = evaluate(previous, observation, now)
-                    self._states[fingerprint] = changed[fingerprint] = state
                     before = previous.status if previous else "inactive"
+                    if state.status == "firing" and before != "firing":
+                        state = self._with_advice(state, evaluation)
+                    self._states[fingerprint] = changed[fingerprint] = state
                     if before != state.status:
                         self._on_transition(before, state)
                     newly = before != state.status and state.status in ("firing", "resolved")
@@ -128,6 +136,14 @@ class AlertManager:
                             self._retrain(alert, now)
             if changed:
                 self.store.save_alerts(list(changed.values()))
+
+    def _with_advice(self, state: AlertState, evaluation: WindowEvaluation) -> AlertState:
+        """The state of an alert that starts firing, with the threshold advice of the window
+        that made it fire (computed once per firing)."""
+        rule = self.config.rule(state.key.rule)
+        if rule is None:
+            return state
+        return replace(state, advice=alert_advice(rule, state.key, evaluation, self._engine))
 
     def _on_transition(self, before: str, state: AlertState) -> None:
         self._counters.inc(

@@ -161,6 +161,7 @@ def build_alerting(
         receivers={receiver.name: build(receiver) for receiver in settings.receivers},
         ticker=SchedulerTicker(settings.tick_interval, clock) if ticker is None else ticker,
         durable=durable,
+        engine=config.engine,
     )
     front: EvaluationListener = manager if judge is None else judge(manager)
     # Rules judge each window once, when it has closed: not while it fills, nor again when a

@@ -49,9 +49,16 @@ def counts_of(
     }
 
 
-def window_of(rows: Rows, config: EngineConfig, model_id: str = "m") -> WindowEvaluation:
-    counts = counts_of(rows, rows.decision, config.score_bins)
-    return evaluate(model_id, "1h", 0.0, 3600.0, counts, config)
+def window_of(
+    rows: Rows,
+    config: EngineConfig,
+    model_id: str = "m",
+    attribute: str = "group",
+    window_end: float = 3600.0,
+) -> WindowEvaluation:
+    """The window of ``rows`` (one hour ending at ``window_end``) as the engine evaluates it."""
+    counts = counts_of(rows, rows.decision, config.score_bins, attribute)
+    return evaluate(model_id, "1h", window_end - 3600.0, window_end, counts, config)
 
 
 def recount(
