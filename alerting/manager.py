@@ -25,11 +25,12 @@ from alerting.metrics import Counters, gauge
 from alerting.model import AlertState
 from alerting.notify.enqueue import Queue
 from alerting.receivers import build_receiver
+from alerting.receivers.advice_topic import ADVICE_RECEIVER, AdviceTopicReceiver
 from alerting.receivers.retraining import RetrainingConfig
 from alerting.routing import AggregationGroup, group_key, route_for
 from alerting.rules import Alert, observe
 from alerting.store import AlertStore
-from alerting.types import Receiver, Ticker
+from alerting.types import MessageProducer, Receiver, Ticker
 from monitor.engine.config import EngineConfig
 from monitor.engine.results import WindowEvaluation
 from monitor.types import CounterSample
@@ -46,7 +47,9 @@ class AlertManager:
     ``ticker`` (started by :meth:`start`) calls :meth:`tick`; without a ticker the owner calls
     ``tick(now)`` itself. ``durable=False`` skips the fsync of each change of its store (a
     replay whose state is thrown away). ``engine`` is the configuration the windows were
-    evaluated with: the threshold advice of a firing alert is evaluated with it."""
+    evaluated with: the threshold advice of a firing alert is evaluated with it. With
+    ``alerting.advice.topic`` set, ``advice_producer`` publishes that advice (none: not
+    published)."""
 
     def __init__(
         self,
@@ -58,6 +61,7 @@ class AlertManager:
         rand: Callable[[], float] = random.random,
         durable: bool = True,
         engine: EngineConfig | None = None,
+        advice_producer: MessageProducer | None = None,
     ) -> None:
         self.config = config
         self._engine = engine or EngineConfig()
@@ -67,6 +71,10 @@ class AlertManager:
             if receivers is not None
             else {c.name: build_receiver(c) for c in config.receivers}
         )
+        publish = config.advice.topic is not None and advice_producer is not None
+        if publish:
+            assert advice_producer is not None
+            self._receivers[ADVICE_RECEIVER] = AdviceTopicReceiver(config.advice, advice_producer)
         self._ticker = ticker
         self._counters = Counters()
         self._outbox = Outbox(self.store, self._receivers, self._counters, rand)
@@ -77,6 +85,7 @@ class AlertManager:
             for receiver in config.receivers
             if isinstance(receiver, RetrainingConfig)
         ]
+        self._advice = notify.advice(self.store, self._counters) if publish else None
         self._lock = threading.RLock()
         self._delivery_lock = threading.Lock()
         self._states: dict[str, AlertState] = {}
@@ -134,6 +143,7 @@ class AlertManager:
                             self._route(alert, now)
                         if state.status == "firing":
                             self._retrain(alert, now)
+                            self._publish_advice(alert, now)
             if changed:
                 self.store.save_alerts(list(changed.values()))
 
@@ -208,6 +218,27 @@ class AlertManager:
                 episode=f"{state.fingerprint}@{state.fired_at}",
             )
             pipeline.process(trigger)
+
+    def _publish_advice(self, alert: Alert, now: float) -> None:
+        """Hand a firing alert's advice to the advice topic (``notify.advice``: once per
+        episode, not while silenced)."""
+        advice = alert.state.advice
+        if self._advice is None or not advice or advice.get("status") != "advised":
+            return
+        if not self.config.advice.selects(alert.rule.name):
+            return
+        state = alert.state
+        self._advice.process(
+            notify.Batch(
+                receiver=ADVICE_RECEIVER,
+                group_key=state.fingerprint,
+                group_labels={"model_id": state.key.model_id},
+                alerts=(alert,),
+                now=now,
+                send_resolved=False,
+                episode=f"{state.fingerprint}@{state.fired_at}",
+            )
+        )
 
     # timers and delivery --------------------------------------------------------------------
     def tick(self, now: float) -> int:

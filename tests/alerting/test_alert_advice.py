@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
 from alerting import AlertManager
@@ -209,3 +210,68 @@ def test_a_ratio_rule_is_advised_towards_its_clear_threshold(
     ]
     assert ratio.value == advice["after"]["value"]
     m.stop()
+
+
+# the advice topic (alerting.advice) with a producer that records; against the real broker in
+# test_alert_advice_topic.py -------------------------------------------------------------------
+class RecordingProducer:
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.messages: list[tuple[str, bytes, bytes]] = []
+        self.closed = False
+
+    def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise TimeoutError("no acknowledgement")
+        self.messages.append((topic, key, value))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_the_advice_topic_gets_one_message_per_firing_keyed_by_model(
+    servers: dict[str, RecordingServer], tmp_path: Path
+) -> None:
+    cfg = config(receivers(servers), rule=RULE, advice={"topic": "fairwatch-advice"})
+    producer = RecordingProducer(failures=1)
+    m = AlertManager(cfg, tmp_path, rand=lambda: 0.0, engine=ENGINE, advice_producer=producer)
+    fired = fire(m, window(scored_rows(seed=0), T0), window(scored_rows(seed=1), T0 + HOUR))
+    assert producer.messages == []  # the broker did not acknowledge: retried later
+    m.on_evaluations([window(scored_rows(seed=2), fired + HOUR)], fired + HOUR)  # still firing
+    m.tick(fired + HOUR + 30)
+    [(topic, key, value)] = producer.messages
+    message = orjson.loads(value)
+    assert (topic, key) == ("fairwatch-advice", MODEL.encode())
+    assert (message["type"], message["model_id"], message["rule"]) == (
+        "threshold_advice",
+        MODEL,
+        "dp",
+    )
+    assert message["advice"] == servers["hook"].requests[0].json()["advice"]
+    assert message["advice"]["status"] == "advised"
+    m.stop()
+    assert producer.closed
+
+
+def test_no_advice_message_without_a_topic_a_selected_rule_or_an_advice(
+    servers: dict[str, RecordingServer], tmp_path: Path
+) -> None:
+    producer = RecordingProducer()
+    for index, (rule, advice) in enumerate(
+        [
+            (RULE, {}),  # no topic
+            (RULE, {"topic": "t", "rules": ["other-*"]}),  # the rule is not selected
+            ({}, {"topic": "t"}),  # a model without scores: no advice
+        ]
+    ):
+        cfg = config(receivers(servers), rule=rule, advice=advice)
+        m = AlertManager(cfg, tmp_path / str(index), engine=ENGINE, advice_producer=producer)
+        scored = bool(rule)
+        first = window(scored_rows(seed=0), T0) if scored else unscored_window(0.12, T0)
+        second = (
+            window(scored_rows(seed=1), T0 + HOUR) if scored else unscored_window(0.13, T0 + HOUR)
+        )
+        fire(m, first, second)
+        m.stop()
+    assert producer.messages == []
