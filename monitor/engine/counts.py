@@ -74,13 +74,15 @@ def bin_edges(score_bins: int) -> np.ndarray:
 
 
 def score_bin(scores: np.ndarray, score_bins: int) -> np.ndarray:
-    """The bin of each score: ``b`` with ``edges[b] <= s < edges[b + 1]`` (1 and above in the last
-    bin, below 0 in the first). ``floor(s · bins)`` can land one bin off next to an edge
-    (``0.29 · 100 = 28.999…``); it is corrected against the edges themselves."""
+    """The bin of each (finite) score: ``b`` with ``edges[b] <= s < edges[b + 1]`` (1 and above
+    in the last bin, below 0 in the first). ``floor(s · bins)`` can land one bin off next to an
+    edge (``0.29 · 100 = 28.999…``); it is corrected against the edges themselves."""
     edges = bin_edges(score_bins)
-    index = np.clip(np.floor(scores * score_bins), 0, score_bins - 1).astype(np.int64)
-    index -= (scores < edges[index]) & (index > 0)
-    index += (scores >= edges[index + 1]) & (index < score_bins - 1)
+    index = np.multiply(scores, score_bins).astype(np.int64)
+    np.clip(index, 0, score_bins - 1, out=index)
+    index -= scores < np.take(edges, index)
+    index += scores >= np.take(edges, index + 1)
+    np.clip(index, 0, score_bins - 1, out=index)
     return index
 
 
@@ -201,7 +203,7 @@ class GroupCounts:
     @classmethod
     def from_row(cls, row: np.ndarray | Sequence[int]) -> GroupCounts:
         """Inverse of :meth:`to_row` (the histogram width is read from the row's length)."""
-        values = [int(value) for value in row]
+        values: list[int] = np.asarray(row, dtype=np.int64).tolist()
         bins = bins_of_width(len(values))
         histogram: Histogram | None = None
         offsets: tuple[int, ...] | None = None
@@ -339,29 +341,42 @@ def _score_histogram(
     """Per group: labeled scored rows by (label, bin), each bin's score-offset sum, then the
     scored predictions by bin (rows that count ``n``)."""
     width = CELLS_PER_BIN * score_bins
+    size = n_groups * width
     scores = np.asarray(score, dtype=np.float64)
     if scores.shape[0] != groups.shape[0]:
         raise ValueError("score and group_index differ in length")
     scored = np.isfinite(scores)
-    bin_index = np.zeros(scores.shape[0], dtype=np.int64)
-    bin_index[scored] = score_bin(scores[scored], score_bins)
-    cell = groups.astype(np.int64) * width + bin_index
-    predicted = scored if only_labels is None else scored & ~only_labels
-    codes = [cell[predicted] + PREDICTIONS_BLOCK * score_bins]
-    labeled = np.zeros(0, dtype=bool)
-    if labels is not None:
-        labeled = scored & (labels >= 0)
-        codes.append(cell[labeled] + labels[labeled].astype(np.int64) * score_bins)
-    counted = np.bincount(np.concatenate(codes), minlength=n_groups * width)
-    if labels is not None:
-        offsets = np.rint(
-            (scores[labeled] - bin_centres(score_bins)[bin_index[labeled]]) * SCORE_SCALE
-        )
-        # float64 sums of integers are exact below 2⁵³: 1.8·10¹⁰ rows per bin and batch
-        sums = np.bincount(
-            cell[labeled] + OFFSETS_BLOCK * score_bins, offsets, minlength=n_groups * width
-        )
-        counted += np.rint(sums).astype(np.int64)
+    all_scored = bool(scored.all())
+    if all_scored:
+        bin_index = score_bin(scores, score_bins)
+    else:
+        bin_index = np.zeros(scores.shape[0], dtype=np.int64)
+        bin_index[scored] = score_bin(scores[scored], score_bins)
+    cell = groups.astype(np.int64)
+    cell *= width
+    cell += bin_index
+    if only_labels is None:
+        predicted = cell if all_scored else cell[scored]
+    else:
+        predicted = cell[scored & ~only_labels]
+    counted = np.bincount(predicted, minlength=size)
+    counted = np.roll(counted, PREDICTIONS_BLOCK * score_bins)  # into the predictions' cells
+    if labels is None:
+        return counted.reshape(n_groups, width)
+    labeled = scored & (labels >= 0)
+    labeled_cell = cell[labeled]
+    labeled_bin = bin_index[labeled]
+    label_of = labels[labeled].astype(np.int64)
+    label_of *= score_bins
+    label_of += labeled_cell
+    counted += np.bincount(label_of, minlength=size)
+    offsets = scores[labeled]
+    offsets -= bin_centres(score_bins)[labeled_bin]
+    offsets *= SCORE_SCALE
+    np.rint(offsets, out=offsets)
+    # float64 sums of integers are exact below 2⁵³: 1.8·10¹⁰ rows per bin and batch
+    sums = np.bincount(labeled_cell, offsets, minlength=size)
+    counted += np.roll(np.rint(sums).astype(np.int64), OFFSETS_BLOCK * score_bins)
     return counted.reshape(n_groups, width)
 
 
