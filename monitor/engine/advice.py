@@ -28,10 +28,11 @@ from typing import Literal
 import numpy as np
 
 from monitor.engine.config import EngineConfig
-from monitor.engine.counts import GroupCounts, bin_edges
+from monitor.engine.counts import GroupCounts
 from monitor.engine.disparities import REFERENCE_SUFFIX
 from monitor.engine.evaluate import evaluate
 from monitor.engine.results import Disparity, GroupResult, WindowEvaluation
+from monitor.engine.score_bins import bin_edges
 from monitor.engine.thresholds.candidates import (
     SELECT_NONE,
     Aggregation,

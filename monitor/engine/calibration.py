@@ -37,7 +37,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.engine.config import EngineConfig
-from monitor.engine.counts import (
+from monitor.engine.disparities import SCORE_METRICS, DisparityMetric, judge
+from monitor.engine.disparity_intervals import Segments
+from monitor.engine.intervals import jeffreys_draws, normal_matrix, row_quantiles, window_generator
+from monitor.engine.rates import divide
+from monitor.engine.results import Disparity, ReliabilityBin
+from monitor.engine.score_bins import (
     BASE_WIDTH,
     NEGATIVES_BLOCK,
     OFFSETS_BLOCK,
@@ -47,11 +52,6 @@ from monitor.engine.counts import (
     bins_of_width,
     block,
 )
-from monitor.engine.disparities import SCORE_METRICS, DisparityMetric, judge
-from monitor.engine.disparity_intervals import Segments
-from monitor.engine.intervals import jeffreys_draws, normal_matrix, row_quantiles, window_generator
-from monitor.engine.rates import divide
-from monitor.engine.results import Disparity, ReliabilityBin
 
 CALIBRATION_GAP = "calibration_gap"
 CALIBRATION_DIFFERENCE = SCORE_METRICS[0]

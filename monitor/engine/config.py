@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from monitor.engine.counts import DEFAULT_SCORE_BINS
 from monitor.engine.disparities import DEFAULT_THRESHOLDS, METRIC_BY_NAME
 from monitor.engine.results import Mode
+from monitor.engine.score_bins import DEFAULT_SCORE_BINS
 
 SIMULATED_RATES: tuple[str, ...] = ("selection_rate", "tpr", "fpr", "ppv", "accuracy")
 FAVOURABLE_PREDICTIONS = (0, 1)

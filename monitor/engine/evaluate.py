@@ -21,16 +21,7 @@ from monitor.engine.calibration import (
     reliability,
 )
 from monitor.engine.config import SIMULATED_RATES, EngineConfig
-from monitor.engine.counts import (
-    BASE_WIDTH,
-    NEGATIVES_BLOCK,
-    POSITIVES_BLOCK,
-    PREDICTIONS_BLOCK,
-    GroupCounts,
-    bins_of_width,
-    block,
-    row_width,
-)
+from monitor.engine.counts import GroupCounts
 from monitor.engine.disparities import (
     METRIC_BY_NAME,
     METRICS,
@@ -59,6 +50,15 @@ from monitor.engine.intervals import (
 from monitor.engine.rates import RATE_NAMES, all_rate_counts, divide, label_coverage, to_optional
 from monitor.engine.reference import compared_rate, reference_ratios
 from monitor.engine.results import Disparity, GroupResult, ScoreHistogram, WindowEvaluation
+from monitor.engine.score_bins import (
+    BASE_WIDTH,
+    NEGATIVES_BLOCK,
+    POSITIVES_BLOCK,
+    PREDICTIONS_BLOCK,
+    bins_of_width,
+    block,
+    row_width,
+)
 
 __all__ = ["SIMULATED_RATES", "EngineConfig", "counts_matrix", "evaluate"]
 
