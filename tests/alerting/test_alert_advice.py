@@ -275,3 +275,27 @@ def test_no_advice_message_without_a_topic_a_selected_rule_or_an_advice(
         fire(m, first, second)
         m.stop()
     assert producer.messages == []
+
+
+def test_a_new_episode_gets_the_advice_of_its_own_window(
+    servers: dict[str, RecordingServer], tmp_path: Path
+) -> None:
+    m = manager(config(receivers(servers), rule=RULE), tmp_path)
+    fired = fire(m, window(scored_rows(seed=0), T0), window(scored_rows(seed=1), T0 + HOUR))
+    first = servers["hook"].requests[0].json()["advice"]
+    m.on_evaluations([unscored_window(0.05, fired + HOUR)], fired + HOUR)  # clears: resolved
+    (state,) = m.alerts()
+    assert state.status == "resolved" and state.advice == first  # kept, not shown
+    m.tick(fired + HOUR + 300)
+    resolved = servers["hook"].requests[-1].json()
+    assert resolved["status"] == "resolved" and resolved["advice"] is None
+    again = fired + 3 * HOUR
+    m.on_evaluations([unscored_window(0.12, again - HOUR)], again - HOUR)  # pending: no advice yet
+    assert m.alerts()[0].status == "pending" and m.alerts()[0].advice is None
+    m.on_evaluations([window(scored_rows(seed=3), again)], again)  # fires on a scored window
+    m.tick(again + 30)
+    latest = servers["hook"].requests[-1].json()
+    assert latest["status"] == "firing" and latest["advice"]["status"] == "advised"
+    assert latest["advice"]["window_end"] == "2023-11-15T02:13:20+00:00"
+    assert latest["advice"] != first
+    m.stop()
