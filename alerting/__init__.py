@@ -32,6 +32,10 @@ It is wired in one place, :func:`fairwatch.app.build_alerting` (the composition 
   dedup → snapshot → idempotency key → durable outbox) and delivers what is due, with retries.
   The injected ticker (``alerting.types.Ticker``) calls it; tests call it with explicit ``now``.
   The manager never reads a clock.
+* An alert that starts firing on a rate of decisions of a model with scores carries threshold
+  advice (``alerting.advice``: per-group thresholds that would bring the window back within the
+  rule's clear threshold), shown by every receiver and, with ``alerting.advice.topic``,
+  published to Kafka.
 * State (alerts, notification log, outbox, Slack threads, cooldowns, silences) lives in SQLite
   under ``state_dir``: a new ``AlertManager`` on the same directory resumes without a duplicate
   page and still sends pending resolves. ``fairwatch silence`` edits silences in the same file.

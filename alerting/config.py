@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from alerting.receivers import ReceiverConfig
+from alerting.receivers.advice_topic import ADVICE_RECEIVER, AdviceConfig
 from alerting.receivers.retraining import RetrainingConfig
 from alerting.sequential import METRIC_RATES, DetectorSpec
 from monitor.config.durations import Duration, format_duration, parse_duration
@@ -326,6 +327,7 @@ class AlertingConfig(Section):
     silences: SilencesConfig = SilencesConfig()
     tick_interval: Duration = Field(default=5.0, gt=0)
     resolved_retention: Duration = 900.0
+    advice: AdviceConfig = AdviceConfig()
 
     @model_validator(mode="after")
     def _check_references(self) -> AlertingConfig:
@@ -333,6 +335,11 @@ class AlertingConfig(Section):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"receiver names must be unique, repeated: {', '.join(duplicates)}")
+        if ADVICE_RECEIVER in names:
+            raise ValueError(
+                f"receiver name {ADVICE_RECEIVER!r} is reserved for the advice topic "
+                "(alerting.advice)"
+            )
         rule_names = [rule.name for rule in self.rules]
         repeated = sorted({name for name in rule_names if rule_names.count(name) > 1})
         if repeated:

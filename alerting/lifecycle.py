@@ -64,7 +64,9 @@ def evaluate(previous: AlertState | None, observation: Observation, now: float) 
     if state.status in ("inactive", "resolved"):
         if not breach:
             return seen
-        pending = replace(seen, status="pending", active_at=now, fired_at=None, resolved_at=None)
+        pending = replace(
+            seen, status="pending", active_at=now, fired_at=None, resolved_at=None, advice=None
+        )
         return _maybe_fire(pending, observation, now)
 
     if state.status == "pending":

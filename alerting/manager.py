@@ -12,9 +12,11 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from alerting import notify
+from alerting.advice import alert_advice
 from alerting.config import AlertingConfig
 from alerting.delivery import Outbox
 from alerting.errors import AlertingError
@@ -28,12 +30,14 @@ from alerting.metrics import (
 from alerting.model import AlertState
 from alerting.notify.enqueue import Queue
 from alerting.receivers import build_receiver
+from alerting.receivers.advice_topic import ADVICE_RECEIVER, AdviceTopicReceiver
 from alerting.receivers.retraining import RetrainingConfig
 from alerting.routing import AggregationGroup, group_key, route_for
 from alerting.rules import Alert, observe
 from alerting.store import AlertStore
-from alerting.types import Receiver, Ticker
+from alerting.types import MessageProducer, Receiver, Ticker
 from monitor.counters import Counters
+from monitor.engine.config import EngineConfig
 from monitor.engine.results import WindowEvaluation
 from monitor.types import CounterSample
 
@@ -48,7 +52,10 @@ class AlertManager:
     ``CounterSource`` of the daemon. Thread-safe: the daemon calls ``on_evaluations`` while the
     ``ticker`` (started by :meth:`start`) calls :meth:`tick`; without a ticker the owner calls
     ``tick(now)`` itself. ``durable=False`` skips the fsync of each change of its store (a
-    replay whose state is thrown away)."""
+    replay whose state is thrown away). ``engine`` is the configuration the windows were
+    evaluated with: the threshold advice of a firing alert is evaluated with it. With
+    ``alerting.advice.topic`` set, ``advice_producer`` publishes that advice (none: not
+    published)."""
 
     def __init__(
         self,
@@ -59,14 +66,21 @@ class AlertManager:
         ticker: Ticker | None = None,
         rand: Callable[[], float] = random.random,
         durable: bool = True,
+        engine: EngineConfig | None = None,
+        advice_producer: MessageProducer | None = None,
     ) -> None:
         self.config = config
+        self._engine = engine or EngineConfig()
         self.store = AlertStore(Path(state_dir) / config.storage.path, durable=durable)
         self._receivers: dict[str, Receiver] = dict(
             receivers
             if receivers is not None
             else {c.name: build_receiver(c) for c in config.receivers}
         )
+        publish = config.advice.topic is not None and advice_producer is not None
+        if publish:
+            assert advice_producer is not None
+            self._receivers[ADVICE_RECEIVER] = AdviceTopicReceiver(config.advice, advice_producer)
         self._ticker = ticker
         self._counters = Counters()
         self._outbox = Outbox(self.store, self._receivers, self._counters, rand)
@@ -77,6 +91,7 @@ class AlertManager:
             for receiver in config.receivers
             if isinstance(receiver, RetrainingConfig)
         ]
+        self._advice = notify.advice(self.store, self._counters) if publish else None
         self._lock = threading.RLock()
         self._delivery_lock = threading.Lock()
         self._states: dict[str, AlertState] = {}
@@ -123,8 +138,10 @@ class AlertManager:
                     fingerprint = observation.key.fingerprint
                     previous = self._states.get(fingerprint)
                     state = evaluate(previous, observation, now)
-                    self._states[fingerprint] = changed[fingerprint] = state
                     before = previous.status if previous else "inactive"
+                    if state.status == "firing" and before != "firing":
+                        state = self._with_advice(state, evaluation)
+                    self._states[fingerprint] = changed[fingerprint] = state
                     if before != state.status:
                         self._on_transition(before, state)
                     newly = before != state.status and state.status in ("firing", "resolved")
@@ -134,8 +151,17 @@ class AlertManager:
                             self._route(alert, now)
                         if state.status == "firing":
                             self._retrain(alert, now)
+                            self._publish_advice(alert, now)
             if changed:
                 self.store.save_alerts(list(changed.values()))
+
+    def _with_advice(self, state: AlertState, evaluation: WindowEvaluation) -> AlertState:
+        """The state of an alert that starts firing, with the threshold advice of the window
+        that made it fire (computed once per firing)."""
+        rule = self.config.rule(state.key.rule)
+        if rule is None:
+            return state
+        return replace(state, advice=alert_advice(rule, state.key, evaluation, self._engine))
 
     def _on_transition(self, before: str, state: AlertState) -> None:
         self._counters.inc(TRANSITIONS, rule=state.key.rule, to=state.status)
@@ -198,6 +224,27 @@ class AlertManager:
                 episode=f"{state.fingerprint}@{state.fired_at}",
             )
             pipeline.process(trigger)
+
+    def _publish_advice(self, alert: Alert, now: float) -> None:
+        """Hand a firing alert's advice to the advice topic (``notify.advice``: once per
+        episode, not while silenced)."""
+        advice = alert.state.advice
+        if self._advice is None or not advice or advice.get("status") != "advised":
+            return
+        if not self.config.advice.selects(alert.rule.name):
+            return
+        state = alert.state
+        self._advice.process(
+            notify.Batch(
+                receiver=ADVICE_RECEIVER,
+                group_key=state.fingerprint,
+                group_labels={"model_id": state.key.model_id},
+                alerts=(alert,),
+                now=now,
+                send_resolved=False,
+                episode=f"{state.fingerprint}@{state.fired_at}",
+            )
+        )
 
     # timers and delivery --------------------------------------------------------------------
     def tick(self, now: float) -> int:

@@ -113,7 +113,9 @@ class AlertState:
     started firing, ``resolved_at`` when it resolved; ``consecutive`` counts consecutive breaching
     windows, ``distinct_windows`` those of them that do not overlap (``distinct_until`` is the end
     of the last one counted); ``last`` is the latest observation; ``recent`` the last few windows
-    (evidence); ``detector`` the evidence of a sequential rule (``alerting.sequential``).
+    (evidence); ``detector`` the evidence of a sequential rule (``alerting.sequential``);
+    ``advice`` the threshold advice computed when it started firing (``alerting.advice``, a
+    JSON-ready dict; None when none applies).
     """
 
     key: AlertKey
@@ -129,6 +131,7 @@ class AlertState:
     distinct_windows: int = 0
     distinct_until: float | None = None
     detector: DetectorState | None = None
+    advice: dict[str, Any] | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -174,7 +177,8 @@ def _interval(value: Any) -> Interval | None:
 
 @dataclass(frozen=True)
 class AlertSnapshot:
-    """One alert as a receiver sees it: the documented webhook payload of one alert."""
+    """One alert as a receiver sees it: the documented webhook payload of one alert. ``advice``
+    is the threshold advice of a firing alert (``alerting.advice``; None when none applies)."""
 
     status: Literal["firing", "resolved"]
     rule: str
@@ -201,6 +205,7 @@ class AlertSnapshot:
     annotations: dict[str, str] = field(default_factory=dict)
     extremes: dict[str, Any] | None = None
     small_groups: tuple[str, ...] = ()
+    advice: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

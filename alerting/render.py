@@ -94,6 +94,41 @@ def small_groups_line(alert: AlertSnapshot) -> str | None:
     return "left out (too few rows): " + ", ".join(alert.small_groups)
 
 
+#: Groups named in the one-line form of an advice; the payloads list them all.
+ADVICE_LINE_GROUPS = 6
+
+
+def advice_line(alert: AlertSnapshot) -> str | None:
+    """The threshold advice in one line (None without advice), e.g. ``thresholds (score >=, not
+    applied): African-American 0.62, Caucasian 0.5; Other kept → demographic_parity_difference
+    0.412 → 0.075 (target <= 0.08), accuracy 0.661 → 0.648``."""
+    advice = alert.advice
+    if not advice:
+        return None
+    if advice.get("status") != "advised":
+        return f"no threshold advice: {advice.get('reason', 'not available')}"
+    thresholds = advice.get("thresholds") or {}
+    moved = [(name, value) for name, value in thresholds.items() if value is not None]
+    kept = [name for name, value in thresholds.items() if value is None]
+    shown = ", ".join(f"{name} {_threshold(value)}" for name, value in moved[:ADVICE_LINE_GROUPS])
+    if len(moved) > ADVICE_LINE_GROUPS:
+        shown += f", … {len(moved) - ADVICE_LINE_GROUPS} more"
+    if kept:
+        shown += "; " + ", ".join(kept[:ADVICE_LINE_GROUPS]) + " kept"
+    before, after, target = advice["before"], advice["after"], advice["target"]
+    reached = "" if advice.get("meets_target") else " (target not reached)"
+    return (
+        f"thresholds (score >=, not applied): {shown} → {advice['metric']} "
+        f"{format_value(before['value'])} → {format_value(after['value'])} "
+        f"(target {target['op']} {target['value']:g}){reached}, accuracy "
+        f"{format_value(before['accuracy'])} → {format_value(after['accuracy'])}"
+    )
+
+
+def _threshold(value: float) -> str:
+    return "nobody" if value > 1.0 else f"{value:g}"
+
+
 def alert_line(alert: AlertSnapshot) -> str:
     """One line: status, title, value with interval, who it is about, window."""
     value = f"{format_value(alert.value)} {format_interval(alert.ci)}".strip()

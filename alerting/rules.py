@@ -246,6 +246,7 @@ class Alert:
             annotations=rule.annotations.as_dict(),
             extremes=last.extremes if last and not low_volume else None,
             small_groups=last.small_groups if last else (),
+            advice=state.advice if status == "firing" else None,
         )
 
 

@@ -3,7 +3,8 @@
 * ``Clock`` and ``Ticker``: what drives the manager's timers. The manager never reads a clock
   itself; a ticker calls ``tick(now)`` periodically (``alerting.tickers``: a scheduler thread on
   the wall clock for ``fairwatch run``, a clock moved by hand for replays and tests).
-* ``Receiver``: one notification integration (``alerting.receivers``).
+* ``Receiver``: one notification integration (``alerting.receivers``); ``MessageProducer``: what
+  the advice topic publishes with (Kafka, built by the composition root).
 * ``Stage``: one step of the notification path (``alerting.notify``), and the views of the store
   the stages read and write (``SilenceSource``, ``NotificationLog``, ``TriggerLog``; all
   implemented by ``alerting.store.AlertStore``).
@@ -53,6 +54,15 @@ class Receiver(Protocol):
 
     def send(self, notification: Notification, context: DeliveryContext) -> DeliveryResult:
         """Deliver once or raise ``ReceiverError`` (never retries itself)."""
+
+    def close(self) -> None: ...
+
+
+class MessageProducer(Protocol):
+    """Publishes messages to a topic (``fairwatch.advice_topic.KafkaMessageProducer``)."""
+
+    def publish(self, topic: str, key: bytes, value: bytes) -> None:
+        """Send one message and wait for the broker's acknowledgement; raise on failure."""
 
     def close(self) -> None: ...
 

@@ -1,7 +1,8 @@
 """Engine speed: counting rows into groups, and evaluating a window of groups.
 
 Targets: counting 10 million rows into 1,000 groups at 20 million rows/s or more on one core;
-all metrics and intervals for 100 groups in under 5 ms. Run: ``python bench/bench_engine.py``.
+all metrics and intervals for 100 groups in under 5 ms; the threshold advice of a firing alert
+(no target: once per firing). Run: ``python bench/bench_engine.py``.
 The machine may be shared: each figure is the best of several runs (the least disturbed one), in
 this thread's CPU time, with the wall time next to it.
 """
@@ -16,7 +17,8 @@ from functools import partial
 
 import numpy as np
 
-from monitor.engine.counts import GroupCounts, count_batch
+from monitor.engine.advice import Target, advise
+from monitor.engine.counts import DEFAULT_SCORE_BINS, GroupCounts, count_batch, row_width
 from monitor.engine.evaluate import EngineConfig, evaluate
 
 
@@ -58,10 +60,13 @@ def bench_counting(rows: int, groups: int, repeat: int) -> None:
         lambda: count_batch(group_index, groups, prediction, label, count_n=late), repeat
     )
     print(f"  with count_n (late labels):     {rows / cpu / 1e6:6.1f} M rows/s")
-    _wall, cpu = timings(
-        lambda: count_batch(group_index, groups, prediction, label, score, score_bins=10), repeat
-    )
-    print(f"  with a 10-bin score histogram:  {rows / cpu / 1e6:6.1f} M rows/s (no target)")
+    for bins in (10, DEFAULT_SCORE_BINS):
+        count = partial(count_batch, group_index, groups, prediction, label, score, score_bins=bins)
+        _wall, cpu = timings(count, repeat)
+        print(
+            f"  with {bins}-bin score histograms:  {rows / cpu / 1e6:6.1f} M rows/s (no target; "
+            f"{row_width(bins) * 8:,} bytes of state per group and pane)"
+        )
 
 
 def window(
@@ -114,6 +119,30 @@ def bench_evaluate(repeat: int) -> None:
         )
 
 
+def bench_advice(repeat: int) -> None:
+    """Threshold advice of one firing alert: a window of 6,000 scored rows in three groups."""
+    rows = 6000
+    rng = np.random.default_rng(3)
+    codes = rng.choice(3, size=rows, p=[0.6, 0.396, 0.004])
+    truth = (rng.random(rows) < 0.4).astype(np.int8)
+    score = np.clip(0.3 * truth + 0.2 * (codes == 0) + 0.55 * rng.random(rows), 0.0, 1.0)
+    label = np.where(rng.random(rows) < 0.25, -1, truth).astype(np.int8)
+    config = EngineConfig()
+    matrix = count_batch(codes, 3, (score >= 0.5).astype(np.int8), label, score)
+    counts = {("sex", name): GroupCounts.from_row(matrix[i]) for i, name in enumerate("ABC")}
+    window = evaluate("m", "1h", 0, 3600, counts, config)
+    for metric, target in (
+        ("demographic_parity_difference", Target("<=", 0.08)),
+        ("equalized_odds_difference", Target("<=", 0.05)),
+    ):
+        wall, cpu = timings(partial(advise, window, "sex", metric, target, config), repeat)
+        print(
+            f"advise {metric} ({config.score_bins} bins, 3 groups): {cpu * 1e3:6.2f} ms CPU "
+            f"(wall {wall * 1e3:.2f} ms; once per firing alert, the engine's evaluation of the "
+            "advised window included)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -123,6 +152,7 @@ def main() -> None:
     print(f"numpy {np.__version__}, {os.cpu_count()} CPU(s), one thread of work")
     bench_counting(args.rows, args.groups, args.repeat)
     bench_evaluate(max(args.repeat, 30))
+    bench_advice(max(args.repeat, 30))
 
 
 if __name__ == "__main__":

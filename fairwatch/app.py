@@ -139,7 +139,9 @@ def build_alerting(
 
     Args:
         receivers: builds each configured receiver (default
-            :func:`alerting.receivers.build_receiver`; a replay's record what they get).
+            :func:`alerting.receivers.build_receiver`; a replay's record what they get). With
+            the default, ``alerting.advice.topic`` publishes the advice of firing alerts to
+            Kafka (:mod:`fairwatch.advice_topic`, the ``kafka:`` settings); a replay's does not.
         clock: what the default ticker reads: the daemon's clock.
         ticker: calls the manager's ``tick(now)``; default an APScheduler thread every
             ``alerting.tick_interval`` seconds of ``clock``. A replay passes its simulated clock
@@ -162,12 +164,19 @@ def build_alerting(
     validated = validate(config)
     settings: AlertingConfig = parse_alerting_config(None) if validated is None else validated
     build = build_receiver if receivers is None else receivers
+    producer = None
+    if receivers is None and settings.advice.topic is not None:  # a replay publishes nothing
+        from fairwatch.advice_topic import KafkaMessageProducer
+
+        producer = KafkaMessageProducer(config.kafka, timeout=settings.advice.timeout)
     manager = AlertManager(
         settings,
         config.state_dir,
         receivers={receiver.name: build(receiver) for receiver in settings.receivers},
         ticker=SchedulerTicker(settings.tick_interval, clock) if ticker is None else ticker,
         durable=durable,
+        engine=config.engine,
+        advice_producer=producer,
     )
     front: EvaluationListener = manager if judge is None else judge(manager)
     # Rules judge each window once, when it has closed: not while it fills, nor again when a

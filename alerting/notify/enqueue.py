@@ -49,10 +49,12 @@ class Queue:
 
 
 class QueueTrigger:
-    """Writes a retraining trigger to the outbox with its episode and cooldown."""
+    """Writes a retraining trigger (or an advice message) to the outbox with its episode and
+    cooldown; ``event`` names the log line."""
 
-    def __init__(self, triggers: TriggerLog) -> None:
+    def __init__(self, triggers: TriggerLog, event: str = "retraining_queued") -> None:
         self._triggers = triggers
+        self._event = event
 
     def process(self, batch: Batch) -> Batch | None:
         assert batch.notification is not None and batch.episode is not None
@@ -60,7 +62,8 @@ class QueueTrigger:
         item = Enqueue(batch.receiver, batch.group_key, batch.idempotency_key, batch.notification)
         self._triggers.enqueue_trigger(item, model_of(batch), batch.episode, batch.now)
         log.info(
-            "event=retraining_queued receiver=%s model_id=%s rule=%s fingerprint=%s",
+            "event=%s receiver=%s model_id=%s rule=%s fingerprint=%s",
+            self._event,
             batch.receiver,
             model_of(batch),
             alert.rule.name,

@@ -9,6 +9,7 @@ routed receivers   Mute → Notifiable → Dedup (notification log) → Snapshot
                    → Queue (written with the tick's other groups)
 retraining         OncePerEpisode → Mute → Cooldown → Snapshot (with evidence) → IdempotencyKey
                    → QueueTrigger (written at once, with the episode and the cooldown)
+advice topic       OncePerEpisode → Mute → Snapshot → IdempotencyKey → QueueTrigger
 =================  ============================================================================
 """
 
@@ -67,5 +68,18 @@ def retraining(store: AlertStore, counters: Counters, cooldown: float) -> Pipeli
             Snapshot(evidence=True),
             IdempotencyKey(),
             QueueTrigger(store),
+        ]
+    )
+
+
+def advice(store: AlertStore, counters: Counters) -> Pipeline:
+    """The path of a firing alert's advice to the advice topic (one message per episode)."""
+    return Pipeline(
+        [
+            OncePerEpisode(store),
+            Mute(store, counters),
+            Snapshot(),
+            IdempotencyKey(),
+            QueueTrigger(store, event="advice_queued"),
         ]
     )

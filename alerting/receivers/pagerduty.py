@@ -94,6 +94,7 @@ class PagerDutyReceiver:
                     "groups": [dict(zip(rows[0], row, strict=True)) for row in rows[1:]],
                     "labels": alert.labels,
                     "annotations": alert.annotations,
+                    "advice": alert.advice,
                 },
             },
             "links": links,

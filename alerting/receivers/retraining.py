@@ -1,6 +1,7 @@
 """Retraining webhook: asks a training pipeline to retrain a model when configured rules fire.
 
-The body carries the evidence (the breach, the recent windows, per-group statistics). The
+The body carries the evidence (the breach, the recent windows, per-group statistics) and the
+threshold advice of the breach (``alerting.advice``: what thresholds alone would do). The
 ``Idempotency-Key`` header is derived from the receiver, the alert fingerprint and the time the
 alert started firing, so every retry of one trigger carries the same key and the training service
 can refuse to start two retrainings. A per-model ``cooldown`` limits triggers per model.
@@ -63,4 +64,5 @@ class RetrainingReceiver(WebhookReceiver):
             "breach": alert_payload(alert),
             "recent_windows": evidence.get("recent_windows", []),
             "groups": list(alert.groups),
+            "advice": alert.advice,
         }

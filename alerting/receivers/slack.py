@@ -28,6 +28,7 @@ from alerting.receivers.common import (
     read_secret,
 )
 from alerting.render import (
+    advice_line,
     alert_title,
     extremes_line,
     format_interval,
@@ -147,6 +148,11 @@ def _alert_blocks(alert: AlertSnapshot) -> list[dict[str, Any]]:
             for row in rows
         )
         out.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{table[:2900]}```"}})
+    advice = advice_line(alert)
+    if advice:
+        out.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*Advice*: {advice[:2900]}"}}
+        )
     links = [
         f"<{alert.annotations[key]}|{text}>"
         for key, text in (("dashboard_url", "Dashboard"), ("runbook_url", "Runbook"))

@@ -15,8 +15,8 @@ DEFAULT_MIN_GROUP_SIZE = 30
 
 
 def register(subparsers: Any) -> None:
-    from fairwatch.mitigate.candidates import CONSTRAINTS, OBJECTIVES
     from fairwatch.mitigate.curve import DEFAULT_CURVE_POINTS
+    from monitor.engine.thresholds.candidates import CONSTRAINTS, OBJECTIVES
 
     parser = subparsers.add_parser(
         "mitigate",

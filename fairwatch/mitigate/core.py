@@ -2,7 +2,7 @@
 
 The file is read and validated as ``fairwatch audit`` reads it (:mod:`fairwatch.audit.reader`,
 :mod:`fairwatch.audit.columns`); the thresholds come from the exact search
-(:mod:`fairwatch.mitigate.search`), the trade-off curve from :mod:`fairwatch.mitigate.curve`.
+(:mod:`monitor.engine.thresholds.search`), the trade-off curve from :mod:`fairwatch.mitigate.curve`.
 The before and after figures are the engine's (:func:`monitor.engine.evaluate.evaluate` on the
 counts of the decisions ``score >= threshold``), so they carry its intervals and statuses.
 """
@@ -20,12 +20,6 @@ from fairwatch.audit.columns import AuditColumns, attribute_column, extract_colu
 from fairwatch.audit.core import count_groups
 from fairwatch.audit.errors import AuditInputError
 from fairwatch.audit.reader import Rows, read_rows
-from fairwatch.mitigate.candidates import (
-    CONSTRAINTS,
-    OBJECTIVES,
-    Problem,
-    group_candidates,
-)
 from fairwatch.mitigate.curve import (
     DEFAULT_CURVE_POINTS,
     CurvePoint,
@@ -34,12 +28,18 @@ from fairwatch.mitigate.curve import (
     tradeoff_curve,
 )
 from fairwatch.mitigate.errors import InfeasibleError
-from fairwatch.mitigate.outcome import Outcome, outcome
 from fairwatch.mitigate.reference import Reference
 from monitor.engine.disparities import DEFAULT_DIFFERENCE_THRESHOLD
 from monitor.engine.evaluate import EngineConfig, evaluate
 from monitor.engine.groups import group_codes
 from monitor.engine.results import RATE_LABELS, WindowEvaluation
+from monitor.engine.thresholds.candidates import (
+    CONSTRAINTS,
+    OBJECTIVES,
+    Problem,
+    group_candidates,
+)
+from monitor.engine.thresholds.outcome import Outcome, outcome
 
 #: The default tolerance: the threshold of the engine's (and the alert rules') differences.
 DEFAULT_TOLERANCE = DEFAULT_DIFFERENCE_THRESHOLD

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fairwatch.mitigate.candidates import Problem
-from fairwatch.mitigate.outcome import Outcome, outcome
-from fairwatch.mitigate.search import search, unconstrained
+from monitor.engine.thresholds.candidates import Problem
+from monitor.engine.thresholds.outcome import Outcome, outcome
+from monitor.engine.thresholds.search import search, unconstrained
 
 DEFAULT_CURVE_POINTS = 21
 

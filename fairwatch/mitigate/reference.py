@@ -7,7 +7,7 @@ fairlearn post-processes a fitted estimator; the file's scores become one throug
 ``equalized_odds`` at exact parity only. Its solution is *randomised*: each group mixes two
 thresholds (and, for equalized odds, a constant decision) with fixed probabilities, which a
 decision system cannot explain to the person decided about. So fairwatch's thresholds come from
-its own exact search (:mod:`fairwatch.mitigate.search`), and fairlearn's solution is reported
+its own exact search (:mod:`monitor.engine.thresholds.search`), and fairlearn's solution is reported
 beside them:
 
 * **expected** figures: the randomised rule's expected accuracy, balanced accuracy and
@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from fairwatch.mitigate.candidates import Problem
-from fairwatch.mitigate.outcome import Outcome, outcome
+from monitor.engine.thresholds.candidates import Problem
+from monitor.engine.thresholds.outcome import Outcome, outcome
 
 FAIRLEARN_CONSTRAINT = {
     "demographic_parity": "demographic_parity",

@@ -8,8 +8,8 @@ import orjson
 
 from fairwatch.audit.render_json import disparity_dict, group_dict
 from fairwatch.mitigate.core import Decisions, MitigationReport
-from fairwatch.mitigate.outcome import Outcome
 from fairwatch.mitigate.reference import FAIRLEARN_CONSTRAINT, Reference
+from monitor.engine.thresholds.outcome import Outcome
 
 
 def _thresholds(report: MitigationReport, result: Outcome) -> dict[str, float]:

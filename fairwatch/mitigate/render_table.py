@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from fairwatch.mitigate.candidates import SELECT_NONE
 from fairwatch.mitigate.core import MitigationReport
 from monitor.engine.results import Disparity, GroupResult
+from monitor.engine.thresholds.candidates import SELECT_NONE
 
 RATES = (("selection_rate", "selection rate"), ("tpr", "TPR"), ("fpr", "FPR"))
 #: The difference metrics shown before → after (the constraint's first).

@@ -1,6 +1,7 @@
 """Calibration per group and across groups, from the score histograms and score sums.
 
-Per group, over its labeled rows that carry a score, with ``bins`` equal score bins on [0, 1]:
+Per group, over its labeled rows that carry a score, with ``bins`` equal score bins on [0, 1]
+(``engine.calibration_bins``: the histogram's finer bins merged, :meth:`ScoreBins.from_matrix`):
 ``c_b`` rows in bin ``b``, ``k_b`` of them with label 1, ``S_b`` the sum of their scores
 (``mid_b · c_b`` plus the bin's offset sum, :mod:`monitor.engine.counts`), ``N = Σ c_b``:
 
@@ -36,7 +37,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.engine.config import EngineConfig
-from monitor.engine.counts import BASE_WIDTH, SCORE_SCALE, bin_centres, bins_of_width
+from monitor.engine.counts.layout import (
+    BASE_WIDTH,
+    NEGATIVES_BLOCK,
+    OFFSETS_BLOCK,
+    POSITIVES_BLOCK,
+    SCORE_SCALE,
+    bin_centres,
+    bins_of_width,
+    block,
+)
 from monitor.engine.disparities import SCORE_METRICS, DisparityMetric, judge
 from monitor.engine.disparity_intervals import Segments
 from monitor.engine.intervals import jeffreys_draws, normal_matrix, row_quantiles, window_generator
@@ -60,14 +70,21 @@ class ScoreBins:
     score_sum: np.ndarray
 
     @classmethod
-    def from_matrix(cls, matrix: np.ndarray) -> ScoreBins:
-        """The bins of a counts matrix (no columns when it holds no histogram)."""
+    def from_matrix(cls, matrix: np.ndarray, calibration_bins: int | None = None) -> ScoreBins:
+        """The bins of a counts matrix (no columns when it holds no histogram), merged into
+        ``calibration_bins`` when that number divides the histogram's bins (runs of equal
+        length: the counts and score sums add), else the histogram's own bins."""
         bins = bins_of_width(matrix.shape[1])
-        negatives = matrix[:, BASE_WIDTH : BASE_WIDTH + bins].astype(np.float64)
-        positives = matrix[:, BASE_WIDTH + bins : BASE_WIDTH + 2 * bins].astype(np.float64)
-        offsets = matrix[:, BASE_WIDTH + 2 * bins :].astype(np.float64)
+        negatives = matrix[:, block(bins, NEGATIVES_BLOCK)].astype(np.float64)
+        positives = matrix[:, block(bins, POSITIVES_BLOCK)].astype(np.float64)
+        offsets = matrix[:, block(bins, OFFSETS_BLOCK)].astype(np.float64)
         count = negatives + positives
         score_sum = bin_centres(bins) * count + offsets / SCORE_SCALE
+        if bins and calibration_bins and calibration_bins < bins and bins % calibration_bins == 0:
+            shape = (matrix.shape[0], calibration_bins, bins // calibration_bins)
+            count = count.reshape(shape).sum(axis=2)
+            positives = positives.reshape(shape).sum(axis=2)
+            score_sum = score_sum.reshape(shape).sum(axis=2)
         return cls(count, positives, score_sum)
 
     @property
@@ -188,12 +205,15 @@ def calibration_disparities(
     """``calibration_difference`` of every attribute (one per attribute, in order), with its
     interval, status, extremes (``rate: calibration_gap``) and small groups."""
     metric: DisparityMetric = CALIBRATION_DIFFERENCE
-    bins = ScoreBins.from_matrix(matrix)
+    bins = ScoreBins.from_matrix(matrix, config.calibration_bins_in_use)
     gaps = calibration_gap(bins)
     evidence = bins.rows.astype(np.int64)
     taking_part = evidence >= max(config.min_group_size, 1)
     threshold = config.threshold(metric.name)
-    generator = window_generator(matrix[:, BASE_WIDTH:], segments.sizes)
+    # seeded by the labeled rows' cells (not the predictions'): what the interval is about
+    offsets = block(bins_of_width(matrix.shape[1]), OFFSETS_BLOCK)
+    labeled_cells = matrix[:, BASE_WIDTH : offsets.stop]
+    generator = window_generator(labeled_cells, segments.sizes)
     group_names = [name for attribute_names in names for name in attribute_names]
     result = []
     for position, attribute in enumerate(attributes):

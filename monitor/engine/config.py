@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from monitor.engine.counts import DEFAULT_SCORE_BINS
+from monitor.engine.counts.layout import DEFAULT_SCORE_BINS
 from monitor.engine.disparities import DEFAULT_THRESHOLDS, METRIC_BY_NAME
 from monitor.engine.results import Mode
 
@@ -21,6 +21,8 @@ SIMULATED_RATES: tuple[str, ...] = ("selection_rate", "tpr", "fpr", "ppv", "accu
 FAVOURABLE_PREDICTIONS = (0, 1)
 MODES: tuple[Mode, ...] = ("point", "confident")
 MAX_SCORE_BINS = 1000
+#: Calibration's bins when ``score_bins`` is a multiple of it (and none is configured).
+DEFAULT_CALIBRATION_BINS = 10
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,11 @@ class EngineConfig:
     group is reported (``<rate>_ratio_to_reference``). ``max_groups`` caps the groups kept per
     attribute (largest first; the rest are counted in ``dropped_groups``). ``metrics`` restricts
     the disparities computed (default: all). ``bootstrap_samples`` draws, from ``seed``, give the
-    disparities' intervals. ``score_bins`` equal score bins on [0, 1] hold each group's
-    calibration counts.
+    disparities' intervals. ``score_bins`` equal score bins on [0, 1] hold each group's score
+    histograms (labeled rows by label, scored predictions): the thresholds that alert advice can
+    name are their edges. ``calibration_bins`` merges them for calibration (ECE, reliability
+    diagram, ``calibration_difference``); it must divide ``score_bins``; by default 10 when 10
+    divides ``score_bins``, else ``score_bins`` itself.
     """
 
     min_group_size: int = 30
@@ -60,12 +65,27 @@ class EngineConfig:
     favourable_prediction: int = 1
     favourable_predictions: Mapping[str, int] = field(default_factory=dict)
     score_bins: int = DEFAULT_SCORE_BINS
+    calibration_bins: int | None = None
 
     def __post_init__(self) -> None:
         for name, check in FIELD_CHECKS.items():
             problem = check(getattr(self, name))
             if problem is not None:
                 raise ValueError(f"{name}: {problem}")
+        if self.calibration_bins is not None and self.score_bins % self.calibration_bins:
+            raise ValueError(
+                f"calibration_bins: must divide score_bins ({self.score_bins}), got "
+                f"{self.calibration_bins}"
+            )
+
+    @property
+    def calibration_bins_in_use(self) -> int:
+        """The bins calibration is computed on (``calibration_bins`` or its default)."""
+        if self.calibration_bins is not None:
+            return self.calibration_bins
+        if self.score_bins % DEFAULT_CALIBRATION_BINS == 0:
+            return DEFAULT_CALIBRATION_BINS
+        return self.score_bins
 
     def threshold(self, metric: str) -> float | None:
         if metric in self.thresholds:
@@ -116,6 +136,11 @@ FIELD_CHECKS: Mapping[str, Callable[[Any], str | None]] = MappingProxyType(
             None
             if 1 <= value <= MAX_SCORE_BINS
             else f"must lie in [1, {MAX_SCORE_BINS}], got {value}"
+        ),
+        "calibration_bins": lambda value: (
+            None
+            if value is None or 1 <= value <= MAX_SCORE_BINS
+            else f"must lie in [1, {MAX_SCORE_BINS}] (or be unset), got {value}"
         ),
     }
 )

@@ -21,7 +21,16 @@ from monitor.engine.calibration import (
     reliability,
 )
 from monitor.engine.config import SIMULATED_RATES, EngineConfig
-from monitor.engine.counts import BASE_WIDTH, GroupCounts, row_width
+from monitor.engine.counts import GroupCounts
+from monitor.engine.counts.layout import (
+    BASE_WIDTH,
+    NEGATIVES_BLOCK,
+    POSITIVES_BLOCK,
+    PREDICTIONS_BLOCK,
+    bins_of_width,
+    block,
+    row_width,
+)
 from monitor.engine.disparities import (
     METRIC_BY_NAME,
     METRICS,
@@ -49,7 +58,7 @@ from monitor.engine.intervals import (
 )
 from monitor.engine.rates import RATE_NAMES, all_rate_counts, divide, label_coverage, to_optional
 from monitor.engine.reference import compared_rate, reference_ratios
-from monitor.engine.results import Disparity, GroupResult, WindowEvaluation
+from monitor.engine.results import Disparity, GroupResult, ScoreHistogram, WindowEvaluation
 
 __all__ = ["SIMULATED_RATES", "EngineConfig", "counts_matrix", "evaluate"]
 
@@ -116,6 +125,29 @@ def counts_matrix(values: list[GroupCounts]) -> np.ndarray:
     return matrix
 
 
+def score_histograms(matrix: np.ndarray) -> list[ScoreHistogram | None]:
+    """Each row's :class:`ScoreHistogram` (None for a row without any scored row, and for every
+    row of a matrix without histograms)."""
+    bins = bins_of_width(matrix.shape[1])
+    if not bins:
+        return [None] * matrix.shape[0]
+    predicted = matrix[:, block(bins, PREDICTIONS_BLOCK)]
+    labeled = matrix[:, BASE_WIDTH : block(bins, POSITIVES_BLOCK).stop]
+    flags = np.asarray(predicted.any(axis=1) | labeled.any(axis=1), dtype=bool)
+    scored: list[bool] = flags.tolist()
+    if not any(scored):
+        return [None] * matrix.shape[0]
+    predictions = predicted.tolist()
+    negatives = matrix[:, block(bins, NEGATIVES_BLOCK)].tolist()
+    positives = matrix[:, block(bins, POSITIVES_BLOCK)].tolist()
+    return [
+        ScoreHistogram(tuple(predictions[row]), tuple(negatives[row]), tuple(positives[row]))
+        if flag
+        else None
+        for row, flag in enumerate(scored)
+    ]
+
+
 def _group_results(
     attributes: list[str], names: list[list[str]], matrix: np.ndarray, config: EngineConfig
 ) -> list[GroupResult]:
@@ -133,10 +165,11 @@ def _group_results(
     low, high = wilson_interval(numerators, denominators, config.ci_level)
     lows, highs = low.tolist(), high.tolist()
     coverage = to_optional(label_coverage(matrix))
-    bins = ScoreBins.from_matrix(matrix)
+    bins = ScoreBins.from_matrix(matrix, config.calibration_bins_in_use)
     ece = to_optional(expected_calibration_error(bins))
     gaps = to_optional(calibration_gap(bins))
     diagrams = reliability(bins)
+    histograms = score_histograms(matrix)
     if bins.any_scored():  # a group with too few labeled scored rows is small for calibration
         too_few = (bins.rows < max(config.min_group_size, 1)).tolist()
         small = [
@@ -176,6 +209,7 @@ def _group_results(
                     small_rates=small[index],
                     calibration_gap=gaps[index],
                     reliability=diagrams[index] if ece[index] is not None else (),
+                    score_histogram=histograms[index],
                 )
             )
             index += 1

@@ -76,6 +76,21 @@ class ReliabilityBin(NamedTuple):
     observed_rate: float | None
 
 
+class ScoreHistogram(NamedTuple):
+    """A group's scores in the engine's ``score_bins`` equal bins on [0, 1] (bin ``b`` holds
+    ``b / bins <= score < (b + 1) / bins``, the last bin also 1): per bin the scored predictions
+    (labeled or not), and the labeled rows with label 0 and with label 1. What threshold advice
+    is computed from (:mod:`monitor.engine.advice`)."""
+
+    predictions: tuple[int, ...]
+    negatives: tuple[int, ...]
+    positives: tuple[int, ...]
+
+    @property
+    def bins(self) -> int:
+        return len(self.predictions)
+
+
 @dataclass(frozen=True)
 class GroupResult:
     """Per-group metrics of one attribute (or one intersection such as ``race&sex``).
@@ -90,6 +105,8 @@ class GroupResult:
     ``calibration_gap`` the mean score minus the observed rate of label 1 (positive: the scores
     overstate the group's outcome rate), ``reliability`` the reliability diagram, one
     :class:`ReliabilityBin` per score bin; ``None`` and ``()`` without scored labeled rows.
+    ``score_histogram`` holds its scores by bin (:class:`ScoreHistogram`; ``None`` without any
+    scored row): not written to the sinks, it is what alert advice is computed from.
     """
 
     attribute: str
@@ -108,6 +125,7 @@ class GroupResult:
     small_rates: tuple[str, ...] = ()
     calibration_gap: float | None = None
     reliability: tuple[ReliabilityBin, ...] = ()
+    score_histogram: ScoreHistogram | None = None
 
 
 @dataclass(frozen=True)

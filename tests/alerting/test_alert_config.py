@@ -43,6 +43,13 @@ def test_defaults() -> None:
         config.routing.repeat_interval,
     ) == (30, 300, 14400)
     assert config.storage.path == "alerting.sqlite"
+    assert config.advice.topic is None and not config.advice.selects("any")  # not published
+
+
+def test_the_advice_topic_selects_rules_by_glob() -> None:
+    advice = parse_alerting_config({"advice": {"topic": "fw-advice", "rules": ["dp*"]}}).advice
+    assert (advice.topic, advice.timeout) == ("fw-advice", 10.0)
+    assert advice.selects("dp-credit") and not advice.selects("calibration")
 
 
 @pytest.mark.parametrize(
@@ -175,6 +182,16 @@ ERRORS = [
         "duplicate receiver names",
         {"receivers": [{"type": "webhook", "name": "w", "url": "http://127.0.0.1/"}] * 2},
         "alerting: receiver names must be unique, repeated: w",
+    ),
+    (
+        "a receiver named like the advice topic",
+        {"receivers": [{"type": "webhook", "name": "advice-topic", "url": "http://127.0.0.1/"}]},
+        "alerting: receiver name 'advice-topic' is reserved for the advice topic",
+    ),
+    (
+        "an empty advice topic",
+        {"advice": {"topic": ""}},
+        "alerting.advice.topic:",
     ),
     (
         "retraining webhook listed as a rule receiver",

@@ -6,12 +6,10 @@ import numpy as np
 
 from monitor.engine.counts.layout import (
     BASE_WIDTH,
-    CELLS_PER_BIN,
     DEFAULT_SCORE_BINS,
-    SCORE_SCALE,
     UNLABELED,
-    bin_centres,
     row_width,
+    score_histogram,
 )
 
 
@@ -39,11 +37,12 @@ def count_batch(
 
     ``group_index`` gives each row's group in ``[0, n_groups)``; ``prediction`` is 0/1;
     ``label`` is 0/1 or ``-1`` (unlabeled), ``None`` meaning no row is labeled. ``score`` (floats in
-    [0, 1], NaN for none) adds a ``score_bins``-bin histogram per label for labeled rows and each
-    bin's score-offset sum (see the module's docstring); without scores the matrix has the six
-    base columns only. Rows whose ``count_n`` is False add only their
-    labeled counts (confusion cells and histogram), not ``n`` or ``predicted_positive``: that is how
-    a label arriving after its prediction updates the window that already counted the prediction.
+    [0, 1], NaN for none) adds a ``score_bins``-bin histogram per label for labeled rows, each
+    bin's score-offset sum and the histogram of scored predictions (see the module's docstring);
+    without scores the matrix has the six base columns only. Rows whose ``count_n`` is False add
+    only their labeled counts (confusion cells and labeled histogram), not ``n``,
+    ``predicted_positive`` or the predictions' histogram: that is how a label arriving after its
+    prediction updates the window that already counted the prediction.
     """
     groups = _as_int_array(group_index, "group_index")
     rows = groups.shape[0]
@@ -67,6 +66,7 @@ def count_batch(
         if rows and (labels.min() < UNLABELED or labels.max() > 1):
             raise ValueError("label must be 0, 1 or -1 (unlabeled)")
         code += 2 * (labels.astype(np.int64) + 1)
+    only_labels: np.ndarray | None = None
     if count_n is not None:
         only_labels = ~np.asarray(count_n, dtype=bool)
         if only_labels.shape[0] != rows:
@@ -86,34 +86,7 @@ def count_batch(
     if score is not None:
         if score_bins < 1:
             raise ValueError("score_bins must be at least 1")
-        out[:, BASE_WIDTH:] = _score_histogram(groups, n_groups, labels, score, score_bins)
+        out[:, BASE_WIDTH:] = score_histogram(
+            groups, n_groups, labels, score, score_bins, only_labels
+        )
     return out
-
-
-def _score_histogram(
-    groups: np.ndarray,
-    n_groups: int,
-    labels: np.ndarray | None,
-    score: np.ndarray,
-    score_bins: int,
-) -> np.ndarray:
-    """Per group: labeled scored rows by (label, bin), then each bin's score-offset sum."""
-    width = CELLS_PER_BIN * score_bins
-    if labels is None:
-        return np.zeros((n_groups, width), dtype=np.int64)
-    scores = np.asarray(score, dtype=np.float64)
-    if scores.shape[0] != groups.shape[0]:
-        raise ValueError("score and group_index differ in length")
-    keep = (labels >= 0) & np.isfinite(scores)
-    kept_scores = scores[keep]
-    bin_index = np.clip((kept_scores * score_bins).astype(np.int64), 0, score_bins - 1)
-    kept_groups = groups[keep].astype(np.int64)
-    code = kept_groups * width + labels[keep] * score_bins + bin_index
-    counted = np.bincount(code, minlength=n_groups * width)
-    offsets = np.rint((kept_scores - bin_centres(score_bins)[bin_index]) * SCORE_SCALE)
-    # float64 sums of integers are exact below 2⁵³: 1.8·10¹⁰ rows per bin and batch
-    sums = np.bincount(
-        kept_groups * width + 2 * score_bins + bin_index, offsets, minlength=n_groups * width
-    )
-    counted += np.rint(sums).astype(np.int64)
-    return counted.reshape(n_groups, width)

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.engine.counts.layout import BASE_WIDTH, bins_of_width, row_width
+from monitor.engine.counts.layout import (
+    BASE_WIDTH,
+    NEGATIVES_BLOCK,
+    OFFSETS_BLOCK,
+    POSITIVES_BLOCK,
+    PREDICTIONS_BLOCK,
+    bins_of_width,
+    block,
+    row_width,
+)
 
 Histogram = tuple[tuple[int, ...], tuple[int, ...]]
 
@@ -17,7 +26,9 @@ Histogram = tuple[tuple[int, ...], tuple[int, ...]]
 class GroupCounts:
     """Counts of one group; ``score_histogram[label][bin]`` counts labeled rows by score bin,
     ``score_offsets[bin]`` sums their offsets from the bin's centre in units of
-    1 / :data:`SCORE_SCALE` (all 0 when not given: scores at the centres)."""
+    1 / :data:`SCORE_SCALE` (all 0 when not given: scores at the centres),
+    ``score_predictions[bin]`` counts every scored prediction by score bin, labeled or not (all 0
+    when not given)."""
 
     n: int = 0
     predicted_positive: int = 0
@@ -27,15 +38,20 @@ class GroupCounts:
     fn: int = 0
     score_histogram: Histogram | None = None
     score_offsets: tuple[int, ...] | None = None
+    score_predictions: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.score_histogram is None:
-            if self.score_offsets is not None:
-                raise ValueError("score_offsets need a score_histogram")
-        elif self.score_offsets is None:
-            object.__setattr__(self, "score_offsets", (0,) * len(self.score_histogram[0]))
-        elif len(self.score_offsets) != len(self.score_histogram[0]):
-            raise ValueError("score_offsets need one sum per histogram bin")
+            if self.score_offsets is not None or self.score_predictions is not None:
+                raise ValueError("score_offsets and score_predictions need a score_histogram")
+            return
+        bins = len(self.score_histogram[0])
+        for name in ("score_offsets", "score_predictions"):
+            value = getattr(self, name)
+            if value is None:
+                object.__setattr__(self, name, (0,) * bins)
+            elif len(value) != bins:
+                raise ValueError(f"{name} need one value per histogram bin")
 
     @classmethod
     def zero(cls, score_bins: int = 0) -> GroupCounts:
@@ -58,31 +74,35 @@ class GroupCounts:
         row = np.zeros(row_width(bins), dtype=np.int64)
         row[:BASE_WIDTH] = (self.n, self.predicted_positive, self.tp, self.fp, self.tn, self.fn)
         offsets = self.score_offsets or ()
+        predictions = self.score_predictions or ()
         if self.score_histogram is not None and (
-            any(map(any, self.score_histogram)) or any(offsets)
+            any(map(any, self.score_histogram)) or any(offsets) or any(predictions)
         ):
             if self.score_bins != bins:
                 raise ValueError(f"histogram has {self.score_bins} bins, row asked for {bins}")
-            row[BASE_WIDTH : BASE_WIDTH + bins] = self.score_histogram[0]
-            row[BASE_WIDTH + bins : BASE_WIDTH + 2 * bins] = self.score_histogram[1]
-            row[BASE_WIDTH + 2 * bins :] = offsets
+            row[block(bins, NEGATIVES_BLOCK)] = self.score_histogram[0]
+            row[block(bins, POSITIVES_BLOCK)] = self.score_histogram[1]
+            row[block(bins, OFFSETS_BLOCK)] = offsets
+            row[block(bins, PREDICTIONS_BLOCK)] = predictions
         return row
 
     @classmethod
     def from_row(cls, row: np.ndarray | Sequence[int]) -> GroupCounts:
         """Inverse of :meth:`to_row` (the histogram width is read from the row's length)."""
-        values = [int(value) for value in row]
+        values: list[int] = np.asarray(row, dtype=np.int64).tolist()
         bins = bins_of_width(len(values))
         histogram: Histogram | None = None
         offsets: tuple[int, ...] | None = None
+        predictions: tuple[int, ...] | None = None
         if bins:
             histogram = (
-                tuple(values[BASE_WIDTH : BASE_WIDTH + bins]),
-                tuple(values[BASE_WIDTH + bins : BASE_WIDTH + 2 * bins]),
+                tuple(values[block(bins, NEGATIVES_BLOCK)]),
+                tuple(values[block(bins, POSITIVES_BLOCK)]),
             )
-            offsets = tuple(values[BASE_WIDTH + 2 * bins :])
+            offsets = tuple(values[block(bins, OFFSETS_BLOCK)])
+            predictions = tuple(values[block(bins, PREDICTIONS_BLOCK)])
         n, predicted_positive, tp, fp, tn, fn = values[:BASE_WIDTH]
-        return cls(n, predicted_positive, tp, fp, tn, fn, histogram, offsets)
+        return cls(n, predicted_positive, tp, fp, tn, fn, histogram, offsets, predictions)
 
     def to_list(self) -> list[int]:
         """JSON-able form: the row as a list of ints."""

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from fairwatch.cli import build_parser
-from fairwatch.mitigate.candidates import SELECT_NONE
+from monitor.engine.thresholds.candidates import SELECT_NONE
 
 SUMMARY_KEYS = {
     "source", "rows", "labeled_rows", "attribute", "constraint", "metric", "objective",

@@ -34,6 +34,7 @@ SAMPLES: dict[str, Any] = {
     "seed": 7,
     "metrics": ["demographic_parity_difference"],
     "score_bins": 20,
+    "calibration_bins": 5,
 }
 # a value each field's check refuses
 REFUSED: dict[str, Any] = {
@@ -47,6 +48,7 @@ REFUSED: dict[str, Any] = {
     "favourable_prediction": 2,
     "favourable_predictions": {"m": -1},
     "score_bins": 0,
+    "calibration_bins": 0,
 }
 
 
@@ -98,6 +100,14 @@ def test_the_favourable_prediction_is_set_per_model() -> None:
     for key in FROM_MODELS:
         with pytest.raises(ConfigError, match=rf"^engine\.{key}: is set per model, in models"):
             engine({key: 0})
+
+
+def test_calibration_bins_must_divide_the_score_bins() -> None:
+    assert EngineConfig().calibration_bins_in_use == 10
+    assert EngineConfig(score_bins=15).calibration_bins_in_use == 15  # 10 does not divide 15
+    assert EngineConfig(score_bins=20, calibration_bins=20).calibration_bins_in_use == 20
+    with pytest.raises(ConfigError, match=r"^engine\.calibration_bins: must divide score_bins"):
+        engine({"score_bins": 50, "calibration_bins": 7})
 
 
 def test_unknown_and_deprecated_keys() -> None:

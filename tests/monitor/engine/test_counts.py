@@ -14,8 +14,10 @@ from monitor.engine.counts import (
     COUNT_FIELDS,
     CountTable,
     GroupCounts,
+    bin_edges,
     count_batch,
     row_width,
+    score_bin,
     sum_counts,
 )
 
@@ -34,19 +36,35 @@ def naive_counts(groups, n_groups, prediction, label, score, count_n, bins):
             out[g, 2 if p else 5] += 1
         elif y == 0:
             out[g, 3 if p else 4] += 1
-        if score is not None and y >= 0 and np.isfinite(score[row]):
-            b = min(max(int(score[row] * bins), 0), bins - 1)
+        if score is None or not np.isfinite(score[row]):
+            continue
+        # the bin whose edges b / bins hold the score: ``score >= b / bins`` for bins b and up
+        b = max(k for k in range(bins) if k == 0 or score[row] >= k / bins)
+        if y >= 0:
             out[g, BASE_WIDTH + y * bins + b] += 1
             out[g, BASE_WIDTH + 2 * bins + b] += round((score[row] - (b + 0.5) / bins) * 1e6)
+        if count_n is None or count_n[row]:
+            out[g, BASE_WIDTH + 3 * bins + b] += 1  # every scored prediction, labeled or not
     return out
 
 
+# scores at and next to bin edges, where ``floor(score · bins)`` can land one bin off
+edge_scores = st.builds(
+    lambda k, bins, step: float(np.clip(np.nextafter(k / bins, 2.0 * step), 0.0, 1.0)),
+    st.integers(0, 7),
+    st.integers(1, 7),
+    st.sampled_from([-1.0, 0.5, 1.0]),
+).map(lambda value: min(value, 1.0))
 batches = st.integers(min_value=0, max_value=60).flatmap(
     lambda size: st.tuples(
         st.lists(st.integers(0, 3), min_size=size, max_size=size),
         st.lists(st.integers(0, 1), min_size=size, max_size=size),
         st.lists(st.integers(-1, 1), min_size=size, max_size=size),
-        st.lists(st.one_of(st.floats(0, 1), st.just(float("nan"))), min_size=size, max_size=size),
+        st.lists(
+            st.one_of(st.floats(0, 1), edge_scores, st.just(float("nan"))),
+            min_size=size,
+            max_size=size,
+        ),
         st.lists(st.booleans(), min_size=size, max_size=size),
     )
 )
@@ -157,7 +175,37 @@ def test_count_table_accepts_rows_without_histogram():
     table.add_matrix([("a", "x")], count_batch(np.array([0]), 1, np.array([0]), np.array([0])))
     # 0.9 lies 0.15 above the centre of bin [0.5, 1): 150,000 micro-units
     assert table.counts()[("a", "x")] == GroupCounts(
-        2, 1, 1, 0, 1, 0, ((0, 0), (0, 1)), (0, 150_000)
+        2, 1, 1, 0, 1, 0, ((0, 0), (0, 1)), (0, 150_000), (0, 1)
     )
     with pytest.raises(ValueError, match="cells"):
         table.add_row(("a", "x"), np.zeros(9, dtype=np.int64))
+
+
+def test_bins_agree_with_thresholds_at_their_edges():
+    """``score >= b / bins`` selects exactly the scores of bins b and up, also next to an edge
+    where ``floor(score · bins)`` is one bin off (0.29 · 100 = 28.999…)."""
+    bins = 100
+    edges = bin_edges(bins)
+    near = np.concatenate([edges, np.nextafter(edges, -1.0), np.nextafter(edges, 2.0)])
+    scores = np.clip(near, 0.0, 1.0)
+    assert (np.floor(0.29 * bins) == 28) and score_bin(np.array([0.29]), bins)[0] == 29
+    found = score_bin(scores, bins)
+    for b in range(bins):
+        np.testing.assert_array_equal(found >= b, scores >= edges[b])
+
+
+def test_scored_predictions_are_counted_with_n_labeled_or_not():
+    scores = np.array([0.05, 0.55, 0.95, np.nan])
+    matrix = count_batch(
+        np.zeros(4, dtype=np.int64), 1, np.array([0, 1, 1, 0]), np.array([-1, 1, -1, 0]),
+        score=scores, score_bins=2,
+    )  # fmt: skip
+    counts = GroupCounts.from_row(matrix[0])
+    assert counts.n == 4
+    assert counts.score_predictions == (1, 2)  # the NaN score is not in the histogram
+    assert counts.score_histogram == ((0, 0), (0, 1))
+    late = count_batch(
+        np.zeros(1, dtype=np.int64), 1, np.array([1]), np.array([1]), score=np.array([0.95]),
+        count_n=np.array([False]), score_bins=2,
+    )  # fmt: skip
+    assert GroupCounts.from_row(late[0]).score_predictions == (0, 0)  # the prediction counted it

@@ -1,7 +1,8 @@
-"""A checkpoint written before score sums were kept still loads, and its counts keep adding up.
+"""A checkpoint of an earlier layout still loads, and its counts keep adding up.
 
-Counts rows used to hold 6 + 2 × bins cells (no score-offset sums); they now hold 6 + 3 × bins.
-A state directory of the earlier layout is emulated by cutting the sums off every stored pane.
+Counts rows held 6 + 2 × bins cells (no score-offset sums), then 6 + 3 × bins (no histogram of
+scored predictions); they now hold 6 + 4 × bins. A state directory of an earlier layout is
+emulated by cutting the later cells off every stored pane.
 """
 
 from __future__ import annotations
@@ -22,15 +23,16 @@ BINS = 10
 HOUR = 3600.0
 
 
-def legacy_checkpoint(state: Path) -> int:
-    """Rewrite every pane of ``state`` in the layout without score sums; returns the panes."""
+def legacy_checkpoint(state: Path, cells: int = 2) -> int:
+    """Rewrite every pane of ``state`` in the layout of ``cells`` per bin (2: without score sums,
+    3: without scored predictions); returns the panes."""
     connection = sqlite3.connect(state / "state.sqlite")
     panes = connection.execute("SELECT spec, model, pane_start, partition, rows, counts FROM panes")
     rewritten = []
     for spec, model, start, partition, rows, blob in panes.fetchall():
         matrix = np.frombuffer(blob, dtype=np.int64).reshape(rows, -1)
         assert matrix.shape[1] == row_width(BINS)
-        legacy = np.ascontiguousarray(matrix[:, : BASE_WIDTH + 2 * BINS])
+        legacy = np.ascontiguousarray(matrix[:, : BASE_WIDTH + cells * BINS])
         rewritten.append((legacy.tobytes(), spec, model, start, partition))
     connection.executemany(
         "UPDATE panes SET counts = ? WHERE spec = ? AND model = ? AND pane_start = ? "
@@ -55,8 +57,13 @@ def direct_bin_means(predictions, labels, start: float, end: float, sex: str) ->
     return {b: float(np.mean(values)) for b, values in scores.items()}
 
 
-def test_a_checkpoint_without_score_sums_loads_and_keeps_counting(tmp_path: Path) -> None:
-    config = make_config(tmp_path, windows=["1h"])
+@pytest.mark.parametrize("cells", [2, 3])
+def test_a_checkpoint_of_an_earlier_layout_loads_and_keeps_counting(
+    tmp_path: Path, cells: int
+) -> None:
+    config = make_config(
+        tmp_path, windows=["1h"], engine={"bootstrap_samples": 10, "score_bins": BINS}
+    )
     predictions, labels = make_events(2000)  # about 3.9 hours, 70% labeled
     first_window = math.floor(predictions[0]["timestamp"] / HOUR) * HOUR
     cut = first_window + 2 * HOUR
@@ -71,13 +78,14 @@ def test_a_checkpoint_without_score_sums_loads_and_keeps_counting(tmp_path: Path
     pipeline.evaluate(now=0.0)
     pipeline.checkpoint()  # windows handed but not confirmed written: evaluated again on restart
     pipeline.close()
-    assert legacy_checkpoint(Path(config.state_dir)) > 0
+    assert legacy_checkpoint(Path(config.state_dir), cells) > 0
 
     pipeline, collector = open_pipeline(config)
     for key in pipeline.panes:
         matrix = pipeline.panes.matrix(key)
         assert matrix is not None and matrix.shape[1] == row_width(BINS)
-        assert not matrix[:, BASE_WIDTH + 2 * BINS :].any()  # no sums: scores read as centres
+        # no sums: scores read as centres; no scored predictions
+        assert not matrix[:, BASE_WIDTH + cells * BINS :].any()
     restored = pipeline.evaluate(now=1.0)
     assert {e.window_start for e in restored} == {first_window, first_window + HOUR}
     pipeline.process(
@@ -104,7 +112,11 @@ def test_a_checkpoint_without_score_sums_loads_and_keeps_counting(tmp_path: Path
             for b, item in enumerate(group.reliability):
                 if not item.n:
                     continue
-                if restored_window:  # written without sums: the bin's centre, as before
+                if restored_window and cells == 2:  # written without sums: the bin's centre
                     assert item.mean_score == pytest.approx(centres[b], abs=1e-12)
-                else:  # counted after the restart: the exact mean
+                else:  # with sums: the exact mean
                     assert item.mean_score == pytest.approx(direct[b], abs=1e-6)
+            # scored predictions: none in the panes of the earlier layout
+            assert group.score_histogram is not None
+            scored = sum(group.score_histogram.predictions)
+            assert scored == (0 if restored_window else group.n)

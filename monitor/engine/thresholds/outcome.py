@@ -1,10 +1,11 @@
 """What a choice of candidates gives: objective, accuracy, balanced accuracy and the disparity.
 
-The disparity is the engine's difference for the constraint (:mod:`monitor.engine.disparities`):
-per rate, ``max − min`` over the groups taking part in its comparison, the worst case over the
-constraint's rates, undefined (``None``) when fewer than two groups take part in a rate. The
-same float operations as the engine (rates divided in float64, one subtraction), so a disparity
-found here within the tolerance is within it when the engine recomputes it from the counts.
+The disparity is the engine's for the constraint (:mod:`monitor.engine.disparities`): per rate,
+``max − min`` (or, for a ratio, ``min / max``) over the groups taking part in its comparison, the
+worst case over the constraint's rates, undefined (``None``) when fewer than two groups take part
+in a rate (or, for a ratio, the largest rate is 0). The same float operations as the engine
+(rates divided in float64, one subtraction or division), so a disparity found here within the
+tolerance is within it when the engine recomputes it from the counts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fairwatch.mitigate.candidates import Problem
+from monitor.engine.thresholds.candidates import Problem
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ class Outcome:
 
 
 def rate_gap(problem: Problem, indices: np.ndarray, rate: str) -> float | None:
-    """``max − min`` of ``rate`` over the groups taking part in its comparison, None if < 2."""
+    """``max − min`` (``min / max`` for a ratio) of ``rate`` over the groups taking part in its
+    comparison; None if fewer than two take part (or the largest rate of a ratio is 0)."""
     taking_part = problem.taking_part(rate)
     values = [
         float(group.rate(rate)[index])
@@ -40,6 +42,8 @@ def rate_gap(problem: Problem, indices: np.ndarray, rate: str) -> float | None:
     ]
     if len(values) < 2:
         return None
+    if problem.aggregation == "ratio":
+        return None if max(values) == 0 else min(values) / max(values)
     return max(values) - min(values)
 
 
@@ -48,7 +52,20 @@ def disparity(problem: Problem, indices: np.ndarray) -> float | None:
     gaps = [rate_gap(problem, indices, rate) for rate in problem.rates]
     if any(gap is None for gap in gaps):
         return None
-    return max(gap for gap in gaps if gap is not None)
+    known = [gap for gap in gaps if gap is not None]
+    return min(known) if problem.aggregation == "ratio" else max(known)
+
+
+def comparable(problem: Problem) -> bool:
+    """Whether at least two groups take part in each of the constraint's rates (else no choice
+    has a disparity)."""
+    return all(int(problem.taking_part(rate).sum()) >= 2 for rate in problem.rates)
+
+
+def meets(problem: Problem, value: float, tolerance: float) -> bool:
+    """Whether a disparity is within the tolerance: at most it for a difference, at least it
+    for a ratio."""
+    return value >= tolerance if problem.aggregation == "ratio" else value <= tolerance
 
 
 def outcome(problem: Problem, indices: np.ndarray) -> Outcome:

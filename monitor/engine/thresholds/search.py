@@ -16,6 +16,11 @@ is then one query per group. The ``a`` go best bound first (the objective if FPR
 vectorized chunks of pairs, until no remaining ``a`` can reach the best choice found: branch
 and bound, with the exhaustive search's answer.
 
+A ratio constraint (``min / max >= tolerance``, the four-fifths rule) is the same search with
+the band ``[L, U]`` of the rates ``r`` with ``L / r >= tolerance`` (the engine's division); a
+rate that falls as more rows are selected (the favourable rate, FNR) is searched on its
+candidates in reverse order, where it rises.
+
 When the unconstrained choice (each group's best candidate) is within the tolerance, it is the
 answer. Ties between choices of the same objective go to the smaller disparity, then to the
 lowest band (``L``, or ``a`` then ``b``); within a group to the fewest rows selected. The same
@@ -28,8 +33,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from fairwatch.mitigate.candidates import Problem
-from fairwatch.mitigate.outcome import Outcome, disparity, outcome
+from monitor.engine.thresholds.candidates import DESCENDING_RATES, Aggregation, Problem
+from monitor.engine.thresholds.outcome import Outcome, comparable, disparity, meets, outcome
 
 #: Band pairs evaluated per vectorized step of the equalized-odds search (memory bound).
 CHUNK_PAIRS = 1 << 20
@@ -69,26 +74,64 @@ class RangeArgmax:
         return np.where(self.values[right] > self.values[left], right, left)
 
 
+def within(
+    rates: np.ndarray, lower: np.ndarray, tolerance: float, aggregation: Aggregation
+) -> np.ndarray:
+    """Whether each rate lies in the band from ``lower``, tested as the engine computes the
+    disparity: ``rate − lower <= tolerance`` (one float subtraction) or, for a ratio (tolerance
+    above 0), ``lower / rate >= tolerance`` with ``rate > 0`` (a largest rate of 0 leaves the
+    ratio undefined)."""
+    if aggregation == "difference":
+        return np.asarray(rates - lower <= tolerance)
+    positive = rates > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.divide(lower, np.where(positive, rates, 1.0))
+    return np.asarray(positive & (ratio >= tolerance))
+
+
 def band_window(
-    rates: np.ndarray, lower: np.ndarray, tolerance: float
+    rates: np.ndarray,
+    lower: np.ndarray,
+    tolerance: float,
+    aggregation: Aggregation = "difference",
+    descending: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each ``lower``: the run ``[lo, hi]`` of candidates with ``rate >= lower`` and
-    ``rate − lower <= tolerance`` (computed as the engine does: one float subtraction)."""
+    """For each ``lower``: the run ``[lo, hi]`` of candidates with ``rate >= lower`` and the
+    rate within the band (:func:`within`). ``rates`` are non-decreasing, or non-increasing with
+    ``descending`` (the run is then found on the reversed candidates and mapped back)."""
+    if descending:
+        lo, hi = band_window(rates[::-1], lower, tolerance, aggregation)
+        last = len(rates) - 1
+        return last - hi, last - lo
     size = len(rates)
     lo = np.searchsorted(rates, lower, side="left")
-    hi = np.searchsorted(rates, lower + tolerance, side="right") - 1
-    while True:  # lower + tolerance rounds: step to the exact boundary (a step or two)
-        too_far = (hi >= 0) & (rates[np.clip(hi, 0, size - 1)] - lower > tolerance)
+    if aggregation == "difference":
+        guess = lower + tolerance
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            guess = np.where(tolerance > 0, lower / tolerance, np.inf)
+    hi = np.searchsorted(rates, guess, side="right") - 1
+    while True:  # the guess rounds: step to the exact boundary (a step or two)
+        at = rates[np.clip(hi, 0, size - 1)]
+        too_far = (hi >= lo) & (hi >= 0) & ~within(at, lower, tolerance, aggregation)
         if not too_far.any():
             break
         hi = hi - too_far
     while True:
-        nxt = np.clip(hi + 1, 0, size - 1)
-        room = (hi + 1 < size) & (rates[nxt] - lower <= tolerance)
+        nxt = rates[np.clip(hi + 1, 0, size - 1)]
+        room = (hi + 1 < size) & within(nxt, lower, tolerance, aggregation) & (hi + 1 >= lo)
         if not room.any():
             break
         hi = hi + room
     return lo, hi
+
+
+def lowest_start(smallest: np.ndarray, tolerance: float, aggregation: Aggregation) -> np.ndarray:
+    """The least value the smallest chosen rate can take when some group's rate is at least
+    ``smallest`` (widened by :data:`SLACK`: a prefilter, the exact test comes after)."""
+    if aggregation == "difference":
+        return smallest - tolerance - SLACK
+    return smallest * tolerance - SLACK
 
 
 def unconstrained(problem: Problem) -> np.ndarray:
@@ -104,11 +147,16 @@ def unconstrained(problem: Problem) -> np.ndarray:
 
 def search(problem: Problem, tolerance: float) -> Outcome:
     """The best deterministic thresholds whose disparity is at most ``tolerance``."""
-    if tolerance < 0:
-        raise ValueError(f"the tolerance must be >= 0, got {tolerance:g}")
+    if tolerance < 0 or (problem.aggregation == "ratio" and tolerance <= 0):
+        bound = "> 0 for a ratio" if problem.aggregation == "ratio" else ">= 0"
+        raise ValueError(f"the tolerance must be {bound}, got {tolerance:g}")
     free = unconstrained(problem)
     found = disparity(problem, free)
-    if found is None or found <= tolerance:
+    # undefined: fewer than two groups to compare (nothing to constrain), or a ratio whose
+    # largest rate is 0 (the search then finds defined ones)
+    if (found is None and not comparable(problem)) or (
+        found is not None and meets(problem, found, tolerance)
+    ):
         return outcome(problem, free)
     if problem.constraint == "equalized_odds":
         indices = _two_rate_search(problem, tolerance)
@@ -152,8 +200,10 @@ class _Best:
             self.indices = indices
 
     def _gaps(self, positions: Sequence[int], choices: np.ndarray) -> np.ndarray:
-        """The disparity of every pair's choice (the worst rate gap over taking-part groups)."""
-        worst = np.zeros(choices.shape[1])
+        """How far every pair's choice is from parity, smaller is fairer: the worst rate gap
+        over taking-part groups, or minus the worst ratio."""
+        ratio = self.problem.aggregation == "ratio"
+        worst = np.full(choices.shape[1], -1.0 if ratio else 0.0)
         for rate in self.problem.rates:
             part = self.problem.taking_part(rate)
             rows = [
@@ -163,7 +213,12 @@ class _Best:
             ]
             if len(rows) >= 2:
                 stacked = np.stack(rows)
-                worst = np.maximum(worst, stacked.max(axis=0) - stacked.min(axis=0))
+                if ratio:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        quotient = stacked.min(axis=0) / stacked.max(axis=0)
+                    worst = np.maximum(worst, -np.nan_to_num(quotient, nan=0.0))
+                else:
+                    worst = np.maximum(worst, stacked.max(axis=0) - stacked.min(axis=0))
         return worst
 
 
@@ -174,9 +229,10 @@ def _one_rate_search(problem: Problem, rate: str, tolerance: float) -> np.ndarra
     choices = np.empty((len(groups), lower.size), dtype=np.int64)
     totals = np.zeros(lower.size, dtype=np.int64)
     feasible = np.ones(lower.size, dtype=bool)
+    descending = rate in DESCENDING_RATES
     for row, group in enumerate(groups):
         values = problem.values(group)
-        lo, hi = band_window(group.rate(rate), lower, tolerance)
+        lo, hi = band_window(group.rate(rate), lower, tolerance, problem.aggregation, descending)
         choices[row] = RangeArgmax(values).query(lo, hi)
         feasible &= lo <= hi
         totals += values[choices[row]]
@@ -200,13 +256,14 @@ class _TwoRates:
         self.values = [problem.values(group) for group in groups]
         self.tables = [RangeArgmax(values) for values in self.values]
         self.tolerance = tolerance
+        self.aggregation = problem.aggregation
         tpr_rates = [rates for rates, part in zip(self.tprs, self.in_tpr, strict=True) if part]
         # no group compared on TPR: one "band" holding every candidate
         self.lower_a = np.unique(np.concatenate(tpr_rates)) if tpr_rates else np.zeros(1)
         self.runs = []  # per group: the run of k inside the TPR band of each a
         for row, rates in enumerate(self.tprs):
             if self.in_tpr[row]:
-                self.runs.append(band_window(rates, self.lower_a, tolerance))
+                self.runs.append(band_window(rates, self.lower_a, tolerance, self.aggregation))
             else:
                 size = len(rates)
                 self.runs.append(
@@ -233,7 +290,7 @@ class _TwoRates:
         largest = np.min([_at(self.fprs[r], self.runs[r][1]) for r in self.fpr_rows], axis=0)
         for row in self.fpr_rows:
             lo, hi = self.runs[row]
-            floor = smallest - self.tolerance - SLACK
+            floor = lowest_start(smallest, self.tolerance, self.aggregation)
             first = np.maximum(lo, np.searchsorted(self.fprs[row], floor, side="left"))
             last = np.minimum(hi, np.searchsorted(self.fprs[row], largest, side="right") - 1)
             self.starts.append(first)
@@ -267,7 +324,9 @@ class _TwoRates:
         for row in range(len(self.positions)):
             lo, hi = self.runs[row][0][pair_a], self.runs[row][1][pair_a]
             if self.in_fpr[row]:
-                fpr_lo, fpr_hi = band_window(self.fprs[row], pair_b, self.tolerance)
+                fpr_lo, fpr_hi = band_window(
+                    self.fprs[row], pair_b, self.tolerance, self.aggregation
+                )
                 lo, hi = np.maximum(lo, fpr_lo), np.minimum(hi, fpr_hi)
             choices[row] = self.tables[row].query(lo, hi)
             ok &= lo <= hi

@@ -1,4 +1,6 @@
-"""The exact threshold search against brute force, and its building blocks against naive ones."""
+"""The exact threshold search against brute force, and its building blocks against naive ones:
+differences and ratios (the four-fifths rule), rates that rise and fall with the threshold,
+candidates from rows and from score histograms."""
 
 from __future__ import annotations
 
@@ -9,15 +11,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fairwatch.mitigate.candidates import (
+from monitor.engine.counts import bin_edges, count_batch
+from monitor.engine.thresholds.candidates import (
+    CONSTRAINT_RATES,
     CONSTRAINTS,
     OBJECTIVES,
     SELECT_NONE,
+    Aggregation,
     Problem,
+    binned_candidates,
     group_candidates,
 )
-from fairwatch.mitigate.outcome import disparity, outcome
-from fairwatch.mitigate.search import RangeArgmax, band_window, search
+from monitor.engine.thresholds.outcome import comparable, disparity, meets, outcome
+from monitor.engine.thresholds.search import RangeArgmax, band_window, search
 
 
 def problem_of(
@@ -27,6 +33,8 @@ def problem_of(
     constraint: str,
     objective: str = "accuracy",
     min_group_size: int = 0,
+    aggregation: Aggregation = "difference",
+    favourable: int = 1,
 ) -> Problem:
     names = [f"g{index}" for index in range(int(codes.max()) + 1)]
     return Problem(
@@ -37,11 +45,14 @@ def problem_of(
         baseline=0.5,
         positives=int(np.count_nonzero(label == 1)),
         negatives=int(np.count_nonzero(label == 0)),
+        aggregation=aggregation,
+        favourable=favourable,
     )
 
 
 def brute_force(problem: Problem, tolerance: float) -> int:
-    """The best objective score over every combination of candidate thresholds."""
+    """The best objective score over every combination of candidate thresholds whose
+    disparity is within the tolerance (defined, when groups can be compared at all)."""
     searched = problem.searched()
     baseline = problem.baseline_indices()
     choices = [
@@ -49,10 +60,13 @@ def brute_force(problem: Problem, tolerance: float) -> int:
         for group, flag, index in zip(problem.groups, searched, baseline, strict=True)
     ]
     best = None
+    can_compare = comparable(problem)
     for combination in itertools.product(*choices):
         indices = np.array(combination)
         found = disparity(problem, indices)
-        if found is not None and found > tolerance:
+        if found is None and can_compare:
+            continue
+        if found is not None and not meets(problem, found, tolerance):
             continue
         value = outcome(problem, indices).value
         best = value if best is None else max(best, value)
@@ -100,6 +114,39 @@ def test_the_search_finds_the_brute_force_optimum(
     ):
         if not flag:
             assert threshold == problem.baseline, group.name
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=datasets(),
+    constraint=st.sampled_from(list(CONSTRAINT_RATES)),
+    aggregation=st.sampled_from(["difference", "ratio"]),
+    favourable=st.sampled_from([0, 1]),
+    tolerance=st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.6, 0.8, 0.9, 1.0]),
+    min_group_size=st.integers(0, 3),
+)
+def test_ratios_and_falling_rates_find_the_brute_force_optimum(
+    data: tuple[np.ndarray, np.ndarray, np.ndarray],
+    constraint: str,
+    aggregation: Aggregation,
+    favourable: int,
+    tolerance: float,
+    min_group_size: int,
+) -> None:
+    """``min / max >= tolerance`` (the four-fifths rule at 0.8) and differences of FPR, FNR and
+    of the favourable rate (prediction 0 favourable: it falls as more rows are selected)."""
+    problem = problem_of(
+        *data, constraint, "accuracy", min_group_size, aggregation=aggregation,
+        favourable=favourable,
+    )  # fmt: skip
+    if aggregation == "ratio" and tolerance == 0.0:
+        with pytest.raises(ValueError, match="> 0 for a ratio"):
+            search(problem, tolerance)
+        return
+    found = search(problem, tolerance)
+    assert found.value == brute_force(problem, tolerance)
+    if comparable(problem):
+        assert found.disparity is not None and meets(problem, found.disparity, tolerance)
 
 
 def naive_equalized_odds(problem: Problem, tolerance: float) -> int:
@@ -161,6 +208,53 @@ def test_band_windows_hold_exactly_the_rates_within_the_tolerance() -> None:
         for position, lower in enumerate(rates):
             inside = np.flatnonzero((rates >= lower) & (rates - lower <= tolerance))
             assert (lo[position], hi[position]) == (inside.min(), inside.max())
+
+
+def test_ratio_and_falling_band_windows_hold_exactly_the_rates_in_the_band() -> None:
+    """``lower / rate >= tolerance`` as floats compute it, on rising and on falling rates."""
+    rising = np.array([0.0, 0.0, 0.1, 0.25, 0.4, 0.5, 0.8, 1.0])
+    for rates, descending in ((rising, False), (rising[::-1].copy(), True)):
+        lowers = np.unique(rates)
+        for tolerance in (0.3, 0.5, 0.8, 1.0):
+            lo, hi = band_window(rates, lowers, tolerance, "ratio", descending)
+            for position, lower in enumerate(lowers):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ok = (rates >= lower) & (rates > 0) & (lower / rates >= tolerance)
+                inside = np.flatnonzero(ok)
+                if inside.size:
+                    assert (lo[position], hi[position]) == (inside.min(), inside.max())
+                else:
+                    assert lo[position] > hi[position]
+
+
+def test_binned_candidates_are_the_rows_floored_to_bin_edges() -> None:
+    """A histogram's candidates (bin edges weighted by their counts) are the candidates of the
+    same rows with each score replaced by its bin's lower edge: the same search, the same
+    answer."""
+    rng = np.random.default_rng(11)
+    rows, bins = 3000, 20
+    codes = rng.integers(0, 3, rows)
+    label = np.where(rng.random(rows) < 0.2, -1, (rng.random(rows) < 0.4).astype(int))
+    score = np.clip(0.3 * (label == 1) + 0.1 * codes + 0.55 * rng.random(rows), 0, 1)
+    matrix = count_batch(codes, 3, np.zeros(rows, dtype=int), label, score, score_bins=bins)
+    edges = bin_edges(bins)
+    binned = tuple(
+        binned_candidates(
+            f"g{g}",
+            edges,
+            matrix[g, 6 + 3 * bins : 6 + 4 * bins],
+            matrix[g, 6 : 6 + bins],
+            matrix[g, 6 + bins : 6 + 2 * bins],
+        )
+        for g in range(3)
+    )
+    floored = edges[np.minimum(np.floor(score * bins).astype(int), bins - 1)]
+    direct = group_candidates(codes, ["g0", "g1", "g2"], floored, label.astype(np.int8))
+    for one, other in zip(binned, direct, strict=True):
+        np.testing.assert_array_equal(one.thresholds, other.thresholds)
+        for field in ("selected", "tp", "fp"):
+            np.testing.assert_array_equal(getattr(one, field), getattr(other, field))
+        assert (one.n, one.positives, one.negatives) == (other.n, other.positives, other.negatives)
 
 
 def test_candidates_are_the_distinct_scores_and_nobody() -> None:
