@@ -93,24 +93,64 @@ def widen(matrix: np.ndarray, score_bins: int) -> np.ndarray:
     """A counts matrix in the current layout for ``score_bins`` bins: rows without a histogram
     (:data:`BASE_WIDTH` cells) or of an earlier layout (without score-offset sums, without the
     scored predictions' cells) get zero cells on the right (an offset sum of 0 reads as scores at
-    their bins' centres; no predictions' cells as no scored prediction). A matrix of the current
-    width is returned as it is."""
+    their bins' centres; no predictions' cells as no scored prediction). Rows written with fewer
+    bins that divide ``score_bins`` (the default went from 10 to 50) are re-binned
+    (:func:`_rebin`). A matrix of the current width is returned as it is."""
     array = np.asarray(matrix, dtype=np.int64)
     width = row_width(score_bins)
     if array.shape[-1] == width:
         return array
     earlier = [BASE_WIDTH + cells * score_bins for cells in LEGACY_CELLS_PER_BIN]
-    if array.shape[-1] not in (BASE_WIDTH, *earlier):
-        raise ValueError(
-            f"a counts row for {score_bins} score bins has {width} cells "
-            f"({' or '.join(map(str, earlier))} in earlier layouts), got {array.shape[-1]} "
-            f"({_stored_bins(array.shape[-1])}): counts written with another engine.score_bins "
-            "cannot be combined (use a new state_dir, or restore the setting; the default was "
-            f"10 bins before it became {DEFAULT_SCORE_BINS})"
-        )
-    widened = np.zeros((*array.shape[:-1], width), dtype=np.int64)
-    widened[..., : array.shape[-1]] = array
-    return widened
+    if array.shape[-1] in (BASE_WIDTH, *earlier):
+        widened = np.zeros((*array.shape[:-1], width), dtype=np.int64)
+        widened[..., : array.shape[-1]] = array
+        return widened
+    coarser = _coarser_layout(array.shape[-1], score_bins)
+    if coarser is not None:
+        return _rebin(array, *coarser, score_bins)
+    raise ValueError(
+        f"a counts row for {score_bins} score bins has {width} cells "
+        f"({' or '.join(map(str, earlier))} in earlier layouts), got {array.shape[-1]} "
+        f"({_stored_bins(array.shape[-1])}): counts written with another engine.score_bins "
+        "cannot be combined (use a new state_dir, or restore the setting; the default was "
+        f"10 bins before it became {DEFAULT_SCORE_BINS})"
+    )
+
+
+def _coarser_layout(width: int, score_bins: int) -> tuple[int, int] | None:
+    """``(cells per bin, bins)`` of a row of ``width`` cells written with fewer bins that divide
+    ``score_bins``, trying the earlier layouts first (checkpoints written before this one)."""
+    extra = width - BASE_WIDTH
+    for cells in (*reversed(LEGACY_CELLS_PER_BIN), CELLS_PER_BIN):
+        if extra > 0 and extra % cells == 0:
+            bins = extra // cells
+            if bins < score_bins and score_bins % bins == 0:
+                return cells, bins
+    return None
+
+
+def _rebin(array: np.ndarray, cells: int, bins: int, score_bins: int) -> np.ndarray:
+    """Rows of ``bins`` coarse bins (``cells`` per bin) in the current layout of ``score_bins``:
+    each coarse bin's labeled counts go to the first of its fine bins, with its score-offset sum
+    moved to that fine bin's centre, so calibration, which merges the fine bins back, is what
+    it was. The scored predictions' cells stay 0 (their scores within a coarse bin are not
+    known): threshold advice declines windows that hold such rows."""
+    factor = score_bins // bins
+    out = np.zeros((*array.shape[:-1], row_width(score_bins)), dtype=np.int64)
+    out[..., :BASE_WIDTH] = array[..., :BASE_WIDTH]
+    negatives = array[..., BASE_WIDTH : BASE_WIDTH + bins]
+    positives = array[..., BASE_WIDTH + bins : BASE_WIDTH + 2 * bins]
+    out[..., block(score_bins, NEGATIVES_BLOCK)][..., ::factor] = negatives
+    out[..., block(score_bins, POSITIVES_BLOCK)][..., ::factor] = positives
+    offsets = np.zeros_like(negatives)
+    if cells >= 3:
+        offsets = array[..., BASE_WIDTH + 2 * bins : BASE_WIDTH + 3 * bins]
+    # the coarse centre (b + ½)/bins lies (factor − 1)/(2 · score_bins) above the fine one
+    shift = round((factor - 1) / (2 * score_bins) * SCORE_SCALE)
+    out[..., block(score_bins, OFFSETS_BLOCK)][..., ::factor] = (
+        offsets + (negatives + positives) * shift
+    )
+    return out
 
 
 def _stored_bins(width: int) -> str:

@@ -120,3 +120,64 @@ def test_a_checkpoint_of_an_earlier_layout_loads_and_keeps_counting(
             assert group.score_histogram is not None
             scored = sum(group.score_histogram.predictions)
             assert scored == (0 if restored_window else group.n)
+
+
+@pytest.mark.parametrize("cells", [2, 3])
+def test_a_checkpoint_of_the_earlier_default_bins_loads_with_the_new_default(
+    tmp_path: Path, cells: int
+) -> None:
+    """A state directory of the release whose default was 10 score bins, opened with today's
+    default (50): the counts keep adding up, calibration (on 10 bins) is what it was, and the
+    restored windows have no scored predictions (threshold advice declines them)."""
+    # the first run sets the earlier default (10 bins) on purpose: it stands for the old release
+    old = make_config(tmp_path, windows=["1h"], engine={"bootstrap_samples": 10, "score_bins": 10})
+    new = make_config(tmp_path, windows=["1h"])
+    assert new.engine.score_bins == 50 and new.engine.calibration_bins_in_use == BINS
+    predictions, labels = make_events(2000)
+    first_window = math.floor(predictions[0]["timestamp"] / HOUR) * HOUR
+    cut = first_window + 2 * HOUR
+    before = [e for e in predictions if e["timestamp"] < cut]
+    after = [e for e in predictions if e["timestamp"] >= cut]
+    ids_before = {e["prediction_id"] for e in before}
+    labels_before = [label for label in labels if label["prediction_id"] in ids_before]
+    labels_after = [label for label in labels if label["prediction_id"] not in ids_before]
+
+    pipeline, _collector = open_pipeline(old)
+    pipeline.process(records("predictions", before) + records("labels", labels_before))
+    pipeline.evaluate(now=0.0)
+    pipeline.checkpoint()
+    pipeline.close()
+    assert legacy_checkpoint(Path(old.state_dir), cells) > 0
+
+    pipeline, collector = open_pipeline(new)
+    pipeline.evaluate(now=1.0)
+    pipeline.process(
+        records("predictions", after, first_offset=[len(before)])
+        + records("labels", labels_after, first_offset=[len(labels_before)])
+    )
+    pipeline.evaluate(now=2.0)
+    pipeline.close()
+
+    evaluations = collector.evaluations
+    assert evaluation_counts(evaluations) == reference_counts(predictions, labels, new.windows)
+    latest: dict[float, WindowEvaluation] = {e.window_start: e for e in evaluations}
+    centres = (np.arange(BINS) + 0.5) / BINS
+    for window_start, evaluation in latest.items():
+        restored_window = window_start < cut
+        for group in evaluation.groups:
+            if group.attribute != "sex":
+                continue
+            direct = direct_bin_means(
+                predictions, labels, window_start, window_start + HOUR, group.group
+            )
+            assert {b for b, item in enumerate(group.reliability) if item.n} == set(direct)
+            for b, item in enumerate(group.reliability):
+                if not item.n:
+                    continue
+                if restored_window and cells == 2:
+                    assert item.mean_score == pytest.approx(centres[b], abs=1e-12)
+                else:
+                    assert item.mean_score == pytest.approx(direct[b], abs=1e-6)
+            assert group.score_histogram is not None
+            scored = sum(group.score_histogram.predictions)
+            assert scored == (0 if restored_window else group.n)
