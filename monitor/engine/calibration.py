@@ -48,10 +48,10 @@ from monitor.engine.counts.layout import (
     block,
 )
 from monitor.engine.disparities import SCORE_METRICS, DisparityMetric, judge
-from monitor.engine.disparity_intervals import Segments
 from monitor.engine.intervals import jeffreys_draws, normal_matrix, row_quantiles, window_generator
 from monitor.engine.rates import divide
 from monitor.engine.results import Disparity, ReliabilityBin
+from monitor.engine.table import GroupTable
 
 CALIBRATION_GAP = "calibration_gap"
 CALIBRATION_DIFFERENCE = SCORE_METRICS[0]
@@ -195,15 +195,15 @@ def _errors(
     return errors
 
 
-def calibration_disparities(
-    attributes: list[str],
-    names: list[list[str]],
-    matrix: np.ndarray,
-    segments: Segments,
-    config: EngineConfig,
-) -> list[Disparity]:
+def calibration_disparities(table: GroupTable, config: EngineConfig) -> list[Disparity]:
     """``calibration_difference`` of every attribute (one per attribute, in order), with its
     interval, status, extremes (``rate: calibration_gap``) and small groups."""
+    attributes, names, matrix, segments = (
+        table.attributes,
+        table.names,
+        table.matrix,
+        table.segments,
+    )
     metric: DisparityMetric = CALIBRATION_DIFFERENCE
     bins = ScoreBins.from_matrix(matrix, config.calibration_bins_in_use)
     gaps = calibration_gap(bins)

@@ -59,6 +59,7 @@ from monitor.engine.intervals import (
 from monitor.engine.rates import RATE_NAMES, all_rate_counts, divide, label_coverage, to_optional
 from monitor.engine.reference import compared_rate, reference_ratios
 from monitor.engine.results import Disparity, GroupResult, ScoreHistogram, WindowEvaluation
+from monitor.engine.table import GroupTable
 
 __all__ = ["SIMULATED_RATES", "EngineConfig", "counts_matrix", "evaluate"]
 
@@ -95,11 +96,9 @@ def evaluate(
     disparities: tuple[Disparity, ...] = ()
     if values:
         matrix = counts_matrix(values)
-        segments = Segments.from_sizes([len(group_names) for group_names in names])
         groups = tuple(_group_results(attributes, names, matrix, config))
-        disparities = tuple(
-            _disparities(attributes, names, matrix, segments, config, config.favourable(model_id))
-        )
+        table = GroupTable.of(attributes, names, matrix)
+        disparities = tuple(_disparities(table, config, config.favourable(model_id)))
     return WindowEvaluation(
         model_id=model_id,
         window=window,
@@ -275,47 +274,36 @@ def _compared_rates(metric: DisparityMetric, favourable: int) -> tuple[str, ...]
     return metric.rates
 
 
-def _disparities(
-    attributes: list[str],
-    names: list[list[str]],
-    matrix: np.ndarray,
-    segments: Segments,
-    config: EngineConfig,
-    favourable: int,
-) -> list[Disparity]:
+def _disparities(table: GroupTable, config: EngineConfig, favourable: int) -> list[Disparity]:
     """Per attribute: the rate metrics in table order, the score metrics, the reference ratios.
 
     Score metrics (``calibration_difference``) are computed when the window holds labeled
     rows with a score; without any they are left out (a model without scores has none)."""
     wanted = config.metrics or tuple(METRIC_BY_NAME)
     metrics = [METRIC_BY_NAME[name] for name in wanted if METRIC_BY_NAME[name] in METRICS]
-    per_metric = (
-        _rate_disparities(attributes, names, matrix, segments, config, favourable, metrics)
-        if metrics
-        else []
-    )
+    per_metric = _rate_disparities(table, config, favourable, metrics) if metrics else []
     if any(metric.name in wanted for metric in SCORE_METRICS) and (
-        ScoreBins.from_matrix(matrix).any_scored()
+        ScoreBins.from_matrix(table.matrix).any_scored()
     ):
-        per_metric.append(calibration_disparities(attributes, names, matrix, segments, config))
-    references = reference_ratios(attributes, names, matrix, segments, config, favourable)
+        per_metric.append(calibration_disparities(table, config))
+    references = reference_ratios(table, config, favourable)
     result: list[Disparity] = []
-    for position in range(len(attributes)):
+    for position in range(len(table.attributes)):
         result.extend(disparities[position] for disparities in per_metric)
         result.extend(references[position])
     return result
 
 
 def _rate_disparities(
-    attributes: list[str],
-    names: list[list[str]],
-    matrix: np.ndarray,
-    segments: Segments,
-    config: EngineConfig,
-    favourable: int,
-    metrics: list[DisparityMetric],
+    table: GroupTable, config: EngineConfig, favourable: int, metrics: list[DisparityMetric]
 ) -> list[list[Disparity]]:
     """Per rate metric, its disparity of every attribute."""
+    attributes, names, matrix, segments = (
+        table.attributes,
+        table.names,
+        table.matrix,
+        table.segments,
+    )
     compared = {metric.name: _compared_rates(metric, favourable) for metric in metrics}
     comparisons = _comparisons(
         matrix, segments, {rate for rates in compared.values() for rate in rates}, config

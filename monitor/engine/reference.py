@@ -15,11 +15,11 @@ import numpy as np
 
 from monitor.engine.config import EngineConfig
 from monitor.engine.disparities import REFERENCE_SUFFIX, judge
-from monitor.engine.disparity_intervals import Segments
 from monitor.engine.evidence import FAVOURABLE_RATE, compared_counts
 from monitor.engine.intervals import ratio_interval
 from monitor.engine.rates import divide, to_optional
 from monitor.engine.results import Disparity
+from monitor.engine.table import GroupTable
 
 
 def compared_rate(rate: str, favourable: int) -> str:
@@ -28,16 +28,15 @@ def compared_rate(rate: str, favourable: int) -> str:
     return FAVOURABLE_RATE if rate == "selection_rate" and favourable == 0 else rate
 
 
-def reference_rows(
-    attributes: list[str],
-    names: list[list[str]],
-    matrix: np.ndarray,
-    segments: Segments,
-    config: EngineConfig,
-    favourable: int,
-) -> list[int | None]:
+def reference_rows(table: GroupTable, config: EngineConfig, favourable: int) -> list[int | None]:
     """Per attribute, the row of its reference group; None when a configured reference group is
     absent, no group has enough predictions, or the attribute has one group."""
+    attributes, names, matrix, segments = (
+        table.attributes,
+        table.names,
+        table.matrix,
+        table.segments,
+    )
     numerator, trials = compared_counts(matrix, compared_rate("selection_rate", favourable))
     rates = divide(numerator, trials).tolist()
     sizes = trials.tolist()
@@ -70,12 +69,7 @@ def reference_rows(
 
 
 def reference_ratios(
-    attributes: list[str],
-    names: list[list[str]],
-    matrix: np.ndarray,
-    segments: Segments,
-    config: EngineConfig,
-    favourable: int,
+    table: GroupTable, config: EngineConfig, favourable: int
 ) -> list[list[Disparity]]:
     """Per attribute, each group's ratio to the reference group for every configured rate.
 
@@ -87,10 +81,16 @@ def reference_ratios(
     Without a reference group (configured but absent, or no group with enough predictions) the
     attribute gets one ``not_computable`` ratio with ``group`` unset.
     """
+    attributes, names, matrix, segments = (
+        table.attributes,
+        table.names,
+        table.matrix,
+        table.segments,
+    )
     result: list[list[Disparity]] = [[] for _ in attributes]
     if not config.reference_rates:
         return result
-    references = reference_rows(attributes, names, matrix, segments, config, favourable)
+    references = reference_rows(table, config, favourable)
     minimum = max(config.min_group_size, 1)
     for rate in config.reference_rates:
         metric = rate + REFERENCE_SUFFIX

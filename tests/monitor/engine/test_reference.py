@@ -14,6 +14,7 @@ from monitor.engine.config import EngineConfig
 from monitor.engine.counts import GroupCounts
 from monitor.engine.disparity_intervals import Segments
 from monitor.engine.reference import compared_rate, reference_ratios, reference_rows
+from monitor.engine.table import GroupTable
 
 GROUPS = ["A", "B", "C", "D"]
 # n, predicted positive (labels do not matter here)
@@ -24,20 +25,22 @@ def matrix() -> np.ndarray:
     return np.stack([GroupCounts(n, pp, 0, 0, 0, 0).to_row() for n, pp in SIZES.values()])
 
 
+def table() -> GroupTable:
+    return GroupTable(["g"], [GROUPS], matrix(), Segments.from_sizes([4]))
+
+
 def ratios(config: EngineConfig, favourable: int = 1) -> dict[str | None, object]:
-    [result] = reference_ratios(
-        ["g"], [GROUPS], matrix(), Segments.from_sizes([4]), config, favourable
-    )
+    [result] = reference_ratios(table(), config, favourable)
     return {d.group: d for d in result}
 
 
 def test_the_most_favoured_group_with_enough_predictions_is_the_reference() -> None:
     config = EngineConfig(min_group_size=30)
     # A and C select 0.6, D 0.95 but has 20 predictions: the larger of A and C wins the tie
-    [row] = reference_rows(["g"], [GROUPS], matrix(), Segments.from_sizes([4]), config, 1)
+    [row] = reference_rows(table(), config, 1)
     assert GROUPS[row] == "A"
     # with prediction 0 favourable the most favoured is the one selecting least: B (0.7 of 0s)
-    [row] = reference_rows(["g"], [GROUPS], matrix(), Segments.from_sizes([4]), config, 0)
+    [row] = reference_rows(table(), config, 0)
     assert GROUPS[row] == "B"
     assert compared_rate("selection_rate", 0) == "favourable_rate"
     assert compared_rate("tpr", 0) == "tpr"
