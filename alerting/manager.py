@@ -108,6 +108,7 @@ class AlertManager:
         with self._lock:
             self._restore(now)
             changed: dict[str, AlertState] = {}
+            transitions: list[AlertState] = []  # fired or resolved: kept in the history
             for evaluation in evaluations:
                 try:
                     observations = observe(self.config.rules, evaluation)
@@ -128,6 +129,8 @@ class AlertManager:
                     if before != state.status:
                         self._on_transition(before, state)
                     newly = before != state.status and state.status in ("firing", "resolved")
+                    if newly:
+                        transitions.append(state)
                     if newly or state.status == "firing":
                         alert = self._alert(state)
                         if newly:  # fired or resolved: its receivers will be told
@@ -135,7 +138,7 @@ class AlertManager:
                         if state.status == "firing":
                             self._retrain(alert, now)
             if changed:
-                self.store.save_alerts(list(changed.values()))
+                self.store.save_alerts(list(changed.values()), transitions=transitions)
 
     def _on_transition(self, before: str, state: AlertState) -> None:
         self._counters.inc(TRANSITIONS, rule=state.key.rule, to=state.status)
