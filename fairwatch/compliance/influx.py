@@ -90,13 +90,13 @@ class InfluxReader:
     def disparities(self, model_id: str | None, since: float, until: float) -> list[Row]:
         return self._points(DISPARITY_MEASUREMENT, model_id, since, until)
 
-    def counters(self, names: Sequence[str], at: float) -> list[CounterValue]:
+    def counters(self, names: Sequence[str], before: float) -> list[CounterValue]:
         if not names:
             return []
         fields = " or ".join(f"r._field == {_string(name)}" for name in names)
         flux = (
             f"from(bucket: {_string(self.bucket)})\n"
-            f"  |> range(start: {_EPOCH}, stop: {flux_time(at + 1e-6)})\n"
+            f"  |> range(start: {_EPOCH}, stop: {flux_time(before)})\n"  # stop: excluded
             f'  |> filter(fn: (r) => r._measurement == "{PIPELINE_MEASUREMENT}" and ({fields}))\n'
             "  |> last()"
         )

@@ -1,11 +1,12 @@
 """Data quality over a period, from the ``fairwatch_pipeline`` counters.
 
 Counters are totals since their process started and start again at 0 after a restart; every
-point carries the process's ``instance`` and ``incarnation``. So the count over ``[start, end]``
-is, per series (name, labels, instance, incarnation), its last value at or before ``end`` minus
-its last value at or before ``start`` (0 for an incarnation that started later), summed over
-the series; a value that went down (a counter reset within one incarnation) counts from 0.
-Counter times are when the daemon wrote them (processing time), not event time.
+point carries the process's ``instance`` and ``incarnation``. So the count over ``[start, end)``
+is, per series (name, labels, instance, incarnation), its last value written before ``end``
+minus its last value written before ``start`` (0 for an incarnation that started later),
+summed over the series; a value that went down (a counter reset within one incarnation) counts
+from 0. Counter times are when the daemon wrote them (processing time), not event time: what
+was handled between the last write before ``end`` and ``end`` falls in the next period.
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ def _config(config: ConfigInForce) -> dict[str, Any]:
             )
             for rule in config.rules
         ],
-        "normalised": Line(_sorted(config.normalised)),
+        "normalised": _sorted(config.normalised),
     }
 
 
@@ -222,10 +222,7 @@ def _group(group: GroupVerdict) -> dict[str, Any]:
         "group": group.group,
         **group.counts,
         "label_coverage": group.label_coverage,
-        "rates": {
-            rate: {"value": value, "ci": _interval(group.intervals.get(rate))}
-            for rate, value in group.rates.items()
-        },
+        "rates": dict(group.rates),  # their intervals follow from the counts (Wilson)
     }
 
 

@@ -3,7 +3,8 @@
 :class:`MetricsReader` is what :mod:`fairwatch.compliance.gather` needs of a sink: the
 ``fairness_group`` and ``fairness_disparity`` rows of the windows that ended in a time range
 (as dicts: tags, ``time`` = window end, the defined fields), the last value of each
-``fairwatch_pipeline`` counter series at a moment, and the event time the pipeline had reached.
+``fairwatch_pipeline`` counter series written before a moment, and the event time the
+pipeline had reached.
 :class:`EmbeddedReader` reads the embedded SQLite sink; :class:`fairwatch.compliance.influx.
 InfluxReader` reads InfluxDB with Flux. Both hand back the same rows for the same data.
 """
@@ -28,7 +29,7 @@ class SourceError(Exception):
 @dataclass(frozen=True)
 class CounterValue:
     """The last value of one ``fairwatch_pipeline`` series (``labels``: its tags, with
-    ``instance`` and ``incarnation``) at or before some moment, and when it was written."""
+    ``instance`` and ``incarnation``) before some moment, and when it was written."""
 
     name: str
     labels: tuple[tuple[str, str], ...]
@@ -52,8 +53,9 @@ class MetricsReader(Protocol):
         """``fairness_disparity`` rows with ``since <= time <= until``."""
         ...
 
-    def counters(self, names: Sequence[str], at: float) -> list[CounterValue]:
-        """The last value at or before ``at`` of every series of the counters ``names``."""
+    def counters(self, names: Sequence[str], before: float) -> list[CounterValue]:
+        """The last value written before ``before`` of every series of the counters
+        ``names``."""
         ...
 
     def watermark(self) -> float | None:
@@ -63,13 +65,13 @@ class MetricsReader(Protocol):
     def close(self) -> None: ...
 
 
-def last_values(samples: Iterable[Mapping[str, Any]], at: float) -> list[CounterValue]:
+def last_values(samples: Iterable[Mapping[str, Any]], before: float) -> list[CounterValue]:
     """From samples (``name``, ``time``, ``value`` and the tags), the last value of each series
-    at or before ``at``."""
+    written before ``before``."""
     latest: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[float, float]] = {}
     for sample in samples:
         time = float(sample["time"])
-        if time > at:
+        if time >= before:
             continue
         labels = tuple(
             sorted(
@@ -112,9 +114,9 @@ class EmbeddedReader:
     def disparities(self, model_id: str | None, since: float, until: float) -> list[Row]:
         return self.sink.disparities(model_id=model_id, since=since, until=until)
 
-    def counters(self, names: Sequence[str], at: float) -> list[CounterValue]:
+    def counters(self, names: Sequence[str], before: float) -> list[CounterValue]:
         samples = [sample for name in names for sample in self.sink.pipeline(name)]
-        return last_values(samples, at)
+        return last_values(samples, before)
 
     def watermark(self) -> float | None:
         values = [float(sample["value"]) for sample in self.sink.pipeline(WATERMARK.name)]
