@@ -24,12 +24,28 @@ _EPOCH = "1970-01-01T00:00:00Z"
 _FUTURE = "2200-01-01T00:00:00Z"  # a range's stop defaults to now(): replays may be ahead of it
 
 
-def flux_time(epoch: float) -> str:
+def nanoseconds(epoch: float) -> int:
+    """Epoch seconds as integer nanoseconds, at the microsecond the sinks write."""
+    return round(epoch * 1_000_000) * 1000
+
+
+def flux_time(epoch_ns: int) -> str:
     """An RFC 3339 time with nanoseconds (Flux ``range`` bounds)."""
-    seconds = int(epoch // 1)
-    nanoseconds = round((epoch - seconds) * 1e9)
+    seconds, fraction = divmod(epoch_ns, 1_000_000_000)
     moment = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{moment}.{nanoseconds:09d}Z"
+    return f"{moment}.{fraction:09d}Z"
+
+
+def stop_before(epoch: float) -> str:
+    """A ``range`` stop that keeps the points written before ``epoch`` and none at it: one
+    nanosecond earlier (points are at whole microseconds), so that it holds whether the stop is
+    excluded (InfluxDB 2.x) or, as InfluxDB 1.8's Flux does, included."""
+    return flux_time(nanoseconds(epoch) - 1)
+
+
+def stop_at(epoch: float) -> str:
+    """A ``range`` stop that keeps the points at ``epoch`` (excluded or included alike)."""
+    return flux_time(nanoseconds(epoch) + 1)
 
 
 def _string(value: str) -> str:
@@ -67,7 +83,7 @@ class InfluxReader:
         model = "" if model_id is None else f" and r.model_id == {_string(model_id)}"
         flux = (
             f"from(bucket: {_string(self.bucket)})\n"
-            f"  |> range(start: {flux_time(since)}, stop: {flux_time(until + 1e-6)})\n"
+            f"  |> range(start: {flux_time(nanoseconds(since))}, stop: {stop_at(until)})\n"
             f'  |> filter(fn: (r) => r._measurement == "{measurement}"{model})'
         )
         points: dict[tuple[Any, ...], Row] = {}
@@ -96,7 +112,7 @@ class InfluxReader:
         fields = " or ".join(f"r._field == {_string(name)}" for name in names)
         flux = (
             f"from(bucket: {_string(self.bucket)})\n"
-            f"  |> range(start: {_EPOCH}, stop: {flux_time(before)})\n"  # stop: excluded
+            f"  |> range(start: {_EPOCH}, stop: {stop_before(before)})\n"
             f'  |> filter(fn: (r) => r._measurement == "{PIPELINE_MEASUREMENT}" and ({fields}))\n'
             "  |> last()"
         )

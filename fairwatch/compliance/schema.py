@@ -65,7 +65,6 @@ class Disparity(_Strict):
     lowest_group: str | None = None
     lowest_rate: float | None = None
     reference_group: str | None = None
-    small_groups: list[str] | None = None
     min_group_n: int | None = None
 
 

@@ -27,7 +27,10 @@ from monitor.engine.results import STATUSES
 from monitor.sinks.points import GROUP_COUNT_FIELDS, RATES
 
 Row = Mapping[str, Any]
-#: What a disparity row says besides its value, interval, threshold, status and mode.
+#: What a disparity row says besides its value, interval, threshold, status and mode. Not
+#: ``small_groups``: InfluxDB keeps a field that a later write of the point omits, so once a
+#: window's groups have grown past the minimum size it would still name the groups that were
+#: small early on (the groups' own counts, in the same window, say how large they were).
 DETAIL_FIELDS = (
     "rate",
     "highest_group",
@@ -35,7 +38,6 @@ DETAIL_FIELDS = (
     "lowest_group",
     "lowest_rate",
     "reference_group",
-    "small_groups",
     "min_group_n",
 )
 _WORST_FIRST: dict[str, int] = {status: rank for rank, status in enumerate(STATUSES)}
@@ -124,8 +126,6 @@ def group_verdict(row: Row) -> GroupVerdict:
 def disparity_verdict(row: Row) -> DisparityVerdict:
     low, high = row.get("ci_low"), row.get("ci_high")
     details = {name: row[name] for name in DETAIL_FIELDS if row.get(name) not in (None, "")}
-    if "small_groups" in details:
-        details["small_groups"] = [part for part in str(details["small_groups"]).split(", ")]
     return DisparityVerdict(
         metric=str(row["metric"]),
         group=None if row.get("group") in (None, "") else str(row["group"]),

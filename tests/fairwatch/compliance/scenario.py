@@ -88,8 +88,46 @@ def bodies(hours: float = 24.0) -> list[tuple[float, dict[str, Any]]]:
     return events[:5] + extra + events[5:]
 
 
-def replay(folder: Path, hours: float = 24.0) -> Stored:
-    """Replay the events into ``folder`` (sink, alert store) and return where they are."""
+class Tee:
+    """A metrics sink writing to the embedded sink and to ``other`` (the same rows to both)."""
+
+    name = "tee"
+
+    def __init__(self, first: EmbeddedSink, other: Any) -> None:
+        self.sinks = (first, other)
+
+    def on_evaluations(self, evaluations: Any, now: float, watermark: float) -> None:
+        for sink in self.sinks:
+            sink.on_evaluations(evaluations, now, watermark)
+
+    def write_pipeline(self, samples: Any, now: float) -> None:
+        for sink in self.sinks:
+            sink.write_pipeline(samples, now)
+
+    def flush(self, timeout: float | None = None) -> None:
+        for sink in self.sinks:
+            sink.flush(timeout)
+
+    def backlog(self) -> int:
+        return sum(sink.backlog() for sink in self.sinks)
+
+    def is_full(self) -> bool:
+        return any(sink.is_full() for sink in self.sinks)
+
+    def is_reachable(self) -> bool:
+        return all(sink.is_reachable() for sink in self.sinks)
+
+    def samples(self) -> list[Any]:
+        return []
+
+    def close(self, timeout: float | None = None) -> None:
+        for sink in self.sinks:
+            sink.close(timeout)
+
+
+def replay(folder: Path, hours: float = 24.0, also: Any = None) -> Stored:
+    """Replay the events into ``folder`` (sink, alert store) and return where they are;
+    ``also``: another sink that gets the same rows (InfluxDB)."""
     config_path = write_config(folder)
     config = load(config_path, secrets=False)
     store = AlertStore(Path(config.state_dir) / "alerting.sqlite")
@@ -112,7 +150,7 @@ def replay(folder: Path, hours: float = 24.0) -> Stored:
     sink_path = Path(config.embedded_sink.path) if config.embedded_sink else folder / "none"
     sink = EmbeddedSink(sink_path)
     try:
-        simulated_run(config, recorded, sink=sink).run()
+        simulated_run(config, recorded, sink=sink if also is None else Tee(sink, also)).run()
     finally:
         sink.close()
     return Stored(folder, config_path, config, sink_path, [body for _a, body in events])
