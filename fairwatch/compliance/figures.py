@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from alerting.config import RuleConfig
-from fairwatch.compliance.model import AlertRecord, WindowSeries
+from fairwatch.compliance.model import AlertRecord, SilenceRecord, WindowSeries
 from fairwatch.compliance.period import Period
 from fairwatch.report.page import figure
 from fairwatch.report.timeseries import (
@@ -200,8 +200,11 @@ def rates_figure(
     )
 
 
-def timeline_figure(alerts: Sequence[AlertRecord], period: Period) -> str:
-    """The model's alerts from firing to resolve over the period."""
+def timeline_figure(
+    alerts: Sequence[AlertRecord], silences: Sequence[SilenceRecord], period: Period
+) -> str:
+    """The model's alerts from firing to resolve over the period, and when silences muted
+    them."""
     rows = [
         {
             "name": f"{alert.rule}: {alert.attribute}"
@@ -212,10 +215,23 @@ def timeline_figure(alerts: Sequence[AlertRecord], period: Period) -> str:
         }
         for alert in alerts
     ]
+    fingerprints = {alert.fingerprint for alert in alerts}
+    muted = [
+        Span(silence.starts_at, silence.ends_at, "silenced")
+        for silence in silences
+        if fingerprints.intersection(silence.muted)
+    ]
     return figure(
-        alert_timeline(rows, period.start, period.end, None),
+        alert_timeline(
+            rows,
+            period.start,
+            period.end,
+            None,
+            muted=muted,
+            title="Alert timeline (processing time)",
+        ),
         "Each bar: an alert from the moment it fired to the moment it resolved (to the end of "
-        "the period when it was still firing). Alert times are when the daemon judged the "
-        "window (processing time).",
+        "the period when it was still firing); hatched: a silence muted its notifications. "
+        "Alert times are when the daemon judged the window (processing time).",
         "wide",
     )

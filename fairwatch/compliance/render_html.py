@@ -37,6 +37,7 @@ CSS = """
 .meter span { display:block; height:100%; background:var(--link); }
 td.status span.badge { margin-right:4px; }
 code.hash { font-size:12px; }
+.source { word-break:normal; } .source code { word-break:break-all; }
 """
 MOST_RUNS_SHOWN = 12
 
@@ -127,7 +128,7 @@ def _model(section: ModelSection, rules: Sequence[RuleConfig], report: Report) -
     parts = [
         f"<h2>Model {escape(section.model_id)}</h2>",
         "<h3>Alerts</h3>",
-        figures.timeline_figure(section.alerts, period),
+        figures.timeline_figure(section.alerts, report.silences, period),
         _alerts_table(section.alerts),
     ]
     min_group_size = int(report.config.engine.get("min_group_size", 0))

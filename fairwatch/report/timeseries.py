@@ -221,12 +221,25 @@ def _mark(axes: Axes, text: str, x: float, row: int, colour: str) -> None:
 
 
 def alert_timeline(
-    alerts: Sequence[Mapping[str, Any]], start: float, end: float, drift: Span | None
+    alerts: Sequence[Mapping[str, Any]],
+    start: float,
+    end: float,
+    drift: Span | None,
+    *,
+    muted: Sequence[Span] = (),
+    title: str = "Alert timeline (event time)",
 ) -> str:
-    """One bar per alert instance from firing to resolve, on the stream's time axis."""
+    """One bar per alert instance from firing to resolve, on the stream's time axis; ``muted``:
+    stretches when a silence held the notifications back, hatched across the timeline."""
     names = list(dict.fromkeys(str(alert["name"]) for alert in alerts))
     figure, axes = plt.subplots(figsize=(WIDTH_INCHES, 1.1 + 0.55 * max(1, len(names))))
     _style(axes, drift, end, (start, end))
+    for index, span in enumerate(muted):
+        axes.axvspan(
+            *_dates([max(span.start, start), min(span.end if span.end is not None else end, end)]),
+            facecolor="none", edgecolor=MUTED, hatch="///", linewidth=0, alpha=0.6, zorder=0,
+            label=span.label if index == 0 else None,
+        )  # fmt: skip
     for alert in alerts:
         row = names.index(str(alert["name"]))
         fired, resolved = alert["fired_at"], alert.get("resolved_at")
@@ -258,8 +271,10 @@ def alert_timeline(
             va="center",
             color=MUTED,
         )
-    axes.set_title("Alert timeline (event time)", loc="left", fontsize=11)
+    axes.set_title(title, loc="left", fontsize=11)
     axes.invert_yaxis()
+    if muted:
+        axes.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     return _svg(figure)
 
 
