@@ -71,7 +71,7 @@ def document(report: Report) -> dict[str, Any]:
     period = report.period
     data = {
         "schema": SCHEMA,
-        "fairwatch_version": report.version,
+        "version": report.version,
         "period": {"from": format_time(period.start), "to": format_time(period.end)},
         "model": report.model_filter,
         "source": report.source,

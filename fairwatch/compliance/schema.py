@@ -187,7 +187,7 @@ class ReportDocument(_Strict):
     """A JSON report."""
 
     schema_: Literal["fairwatch.report/1"] = Field(alias="schema")
-    fairwatch_version: str
+    version: str
     period: Period
     model: str | None
     source: Literal["embedded", "influxdb"]

@@ -55,7 +55,7 @@ class Publication:
             "url": self.url,
             "sha256": self.report.sha256,
             "config_sha256": key.config_hash,
-            "fairwatch_version": __version__,
+            "version": __version__,
         }
 
     @property

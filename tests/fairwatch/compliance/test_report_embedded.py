@@ -219,7 +219,7 @@ def test_the_configuration_and_version_in_force(data: dict[str, Any], stored: St
     [rule] = configuration["rules"]
     assert rule["condition"] == "demographic_parity_difference > 0.1 (window=1h/5m)"
     assert rule["resolves_when"] == "<= 0.05" and rule["held_for"] == "2 evaluations"
-    assert data["fairwatch_version"] == __version__
+    assert data["version"] == __version__
     assert data["period"] == {"from": "2026-01-05T00:00:00Z", "to": "2026-01-06T00:00:00Z"}
 
 
