@@ -14,6 +14,7 @@ from alerting.config import RuleConfig
 from fairwatch.compliance.model import AlertRecord, SilenceRecord, WindowSeries
 from fairwatch.compliance.period import Period
 from fairwatch.report.page import figure
+from fairwatch.report.svg import GROUP_COLOURS
 from fairwatch.report.timeseries import (
     Span,
     alert_timeline,
@@ -30,6 +31,8 @@ REFERENCE_LANE = "selection_rate" + REFERENCE_SUFFIX + " (worst group)"
 #: At most this many disparities are drawn over time per attribute and window.
 MOST_DISPARITY_FIGURES = 3
 DEFAULT_METRIC = "demographic_parity_difference"
+#: At most this many groups (the largest) in a rates figure: one colour each.
+MOST_GROUPS = len(GROUP_COLOURS)
 
 
 def lane_of(metric: str) -> str:
@@ -165,6 +168,11 @@ def rates_figure(
     series: WindowSeries, attribute: str, period: Period, min_group_size: int
 ) -> str | None:
     """Each group's selection rate over time, with its interval."""
+    sizes: dict[str, int] = {}
+    for verdict in series.verdicts:
+        for group in verdict.groups:
+            sizes[group.group] = sizes.get(group.group, 0) + group.counts.get("n", 0)
+    shown = set(sorted(sizes, key=lambda name: (-sizes[name], name))[:MOST_GROUPS])
     rows = [
         {
             "time": verdict.window_end,
@@ -176,7 +184,7 @@ def rates_figure(
         }
         for verdict in series.verdicts
         for group in verdict.groups
-        if "selection_rate" in group.rates
+        if "selection_rate" in group.rates and group.group in shown
     ]
     if not rows:
         return None
@@ -191,11 +199,16 @@ def rates_figure(
         limits=(period.start, period.end),
         ylim=None,
     )
+    largest = (
+        f" The {MOST_GROUPS} largest of {len(sizes)} groups are drawn."
+        if len(sizes) > len(shown)
+        else ""
+    )
     return figure(
         svg,
         f"The share of predictions the model selected, per value of {escape(attribute)}, in "
         f"each window, with its Wilson interval; windows where a group had fewer than "
-        f"{min_group_size} predictions are left out of its line.",
+        f"{min_group_size} predictions are left out of its line.{largest}",
         "wide",
     )
 

@@ -42,7 +42,10 @@ def gather(
 ) -> Report:
     """The report of ``period`` (of ``model``, or of every model with data or alerts in it)."""
     settings = parse_alerting_config(config.alerting)
-    watermark = reader.watermark()
+    # once event time has passed the period, how much further it went says nothing about it
+    # (and would make the report of a finished period change every time it is made)
+    reached = reader.watermark()
+    watermark = None if reached is None else min(reached, period.end)
     groups = _by_model(reader.groups(model, period.start, period.end))
     disparities = _by_model(reader.disparities(model, period.start, period.end))
     alerts: list[tuple[str, AlertRecord]] = []

@@ -226,7 +226,7 @@ class Report:
     models: tuple[ModelSection, ...]
     silences: tuple[SilenceRecord, ...]
     data_quality: DataQuality
-    watermark: float | None
+    watermark: float | None  # event time the pipeline had reached, at most the period's end
     model_filter: str | None = None
 
     @property

@@ -93,8 +93,8 @@ def render_html(report: Report) -> str:
 def _source(report: Report) -> str:
     where = {"embedded": "the embedded sink", "influxdb": "InfluxDB"}.get(report.source)
     text = escape(where or report.source)
-    if report.watermark is not None:
-        text += f" (event time reached: {when(report.watermark)})"
+    if report.watermark is not None and report.watermark < report.period.end:
+        text += f" (event time had reached only {when(report.watermark)})"
     return text
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,12 @@ from fairwatch.compliance.output import render
 from fairwatch.compliance.period import Period, parse_time
 from fairwatch.compliance.render_json import document
 from fairwatch.compliance.schema import validate
+from fairwatch.compliance.sources import EmbeddedReader
 from fairwatch.compliance.stores import report_for
 from monitor import __version__
 from monitor.sinks.embedded import EmbeddedSink
-from monitor.stream.counters import EVENTS_CONSUMED, EVENTS_INVALID
+from monitor.stream.counters import EVENTS_CONSUMED, EVENTS_INVALID, WATERMARK
+from monitor.types import CounterSample
 from tests.fairwatch.backtest.stream import HOUR, START
 from tests.fairwatch.compliance.scenario import INVALID, PER_GROUP, SILENCE, Stored
 
@@ -278,3 +281,27 @@ def test_bad_arguments_and_a_missing_sink_are_one_line(
     )
     err = capsys.readouterr().err
     assert "does not exist" in err and len(err.splitlines()) == 1
+
+
+def test_a_finished_period_does_not_change_as_the_daemon_goes_on(
+    stored: Stored, tmp_path: Path
+) -> None:
+    morning = Period(START, START + 12 * HOUR)
+    copy = tmp_path / "metrics.sqlite"
+    with sqlite3.connect(stored.sink_path) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    before = render(report_for(stored.config, morning, reader=EmbeddedReader(copy)), "json")
+    assert json.loads(before.content)["watermark"] == "2026-01-05T12:00:00Z"  # at most the end
+    sink = EmbeddedSink(copy)  # two days later: event time has moved on, new counts written
+    sink.write_pipeline(
+        [
+            CounterSample(WATERMARK.name, START + 48 * HOUR, {"instance": "i", "incarnation": "2"}),
+            CounterSample(
+                EVENTS_CONSUMED.name, 5.0, {"instance": "i", "incarnation": "2", "topic": "labels"}
+            ),
+        ],
+        START + 48 * HOUR,
+    )
+    sink.close()
+    after = render(report_for(stored.config, morning, reader=EmbeddedReader(copy)), "json")
+    assert after.content == before.content and after.name == before.name
