@@ -95,14 +95,14 @@ def test_the_advice_of_a_firing_alert_is_published_once_keyed_by_model(
     topic = unique_name("advice")
     config = monitor_config(tmp_path, kafka_bootstrap, topic, hook.url)
     ticker = ManualTicker(T0, every=60.0)
-    alerting = build_alerting(config, watermark=lambda: 0.0, ticker=ticker)
+    alerting = build_alerting(config, ticker=ticker)
     manager = alerting.manager
     engine = config.engine
     # fires at the second window, still firing at the third: one message
     for index, seed in enumerate((0, 1, 2)):
         end = T0 + (index + 1) * HOUR
         window = window_of(scored_rows(seed=seed), engine, MODEL, "sex", window_end=end)
-        manager.on_evaluations([window], end)
+        manager.on_evaluations([window], end, end)
     manager.tick(T0 + 3 * HOUR + 30)
     manager.tick(T0 + 3 * HOUR + 60)
     manager.stop()
