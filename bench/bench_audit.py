@@ -5,7 +5,7 @@ training split scores the test split; the rows (prediction, score, label, sex, r
 as JSONL (sensitive attributes in a ``sensitive`` object), CSV and Parquet, and each file is
 audited by the ``fairwatch`` console entry in a fresh process, by sex, race and race × sex.
 ``fairwatch version`` is timed too: the floor that interpreter start and imports set.
-Run: ``python bench/bench_audit.py [--data /work/shared/data]``.
+Run: ``python bench/bench_audit.py [--data DIR]`` (default: the Adult copy the demo ships).
 
 UCI Adult: Becker & Kohavi (1996), UCI Machine Learning Repository, CC BY 4.0.
 """
@@ -30,6 +30,17 @@ COLUMNS = [
 NUMERIC = ["age", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
 
 
+VENDORED = Path(__file__).resolve().parents[1] / "fairwatch" / "demo" / "data"
+
+
+def adult_file(data: Path, name: str) -> Path:
+    """``name`` in ``data``: gzipped as the demo ships it, plain, or in an ``adult/`` folder."""
+    for path in (data / f"{name}.gz", data / name, data / "adult" / name):
+        if path.exists():
+            return path
+    raise SystemExit(f"bench_audit: no {name} in {data}")
+
+
 def read_adult(path: Path) -> pd.DataFrame:
     frame = pd.read_csv(
         path, header=None, names=COLUMNS, skipinitialspace=True, comment="|", na_values="?"
@@ -42,8 +53,8 @@ def scored_test_split(data: Path) -> pd.DataFrame:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    train = read_adult(data / "adult" / "adult.data")
-    test = read_adult(data / "adult" / "adult.test")
+    train = read_adult(adult_file(data, "adult.data"))
+    test = read_adult(adult_file(data, "adult.test"))
     scaler = StandardScaler().fit(train[NUMERIC])
     model = LogisticRegression(max_iter=500).fit(scaler.transform(train[NUMERIC]), train["label"])
     score = model.predict_proba(scaler.transform(test[NUMERIC]))[:, 1]
@@ -85,7 +96,7 @@ def wall(argv: list[str], repeat: int) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data"))
+    parser.add_argument("--data", type=Path, default=VENDORED)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     fairwatch = [sys.executable, "-m", "fairwatch.cli"]
