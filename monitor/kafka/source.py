@@ -21,8 +21,8 @@ A rebalance (partitions revoked, then assigned again) must complete although kaf
 mishandles a JoinGroup/SyncGroup round trip that completes while no poll is waiting for it (one
 longer than the rest of a poll, on a host with its CPUs busy). Either it is thrown away and a new
 JoinGroup sent, which starts yet another rebalance (the only member is the leader), again and
-again; or, for the rebalance kafka-python starts itself when the topics' metadata changes (as
-just after every start), nothing ever waits for it again: the consumer keeps polling without
+again; or, for the rebalance kafka-python starts itself when the topics' metadata changes,
+nothing ever waits for it again: the consumer keeps polling without
 partitions and without heartbeats. So while the partitions are revoked a poll waits at least
 :data:`REJOIN_WAIT` (the round trip completes while it is waited for), and a consumer still
 without its partitions after :data:`REJOIN_TIMEOUT` is closed and replaced by a new one, which
@@ -189,6 +189,13 @@ class KafkaSource:
                 source._on_assigned(set(assigned))
 
         consumer.subscribe(self.topics, listener=Listener())
+        # kafka-python notes the topics' partitions for the group only on a metadata update after
+        # subscribing; a first join before it is followed by a second rebalance as soon as one
+        # comes (after every start). Fetching the metadata now leaves the first join the only one.
+        try:
+            consumer.topics()
+        except Exception as error:  # at stake is only a second rebalance
+            logger.debug("event=metadata_refresh_failed error=%s", error)
 
     def _on_revoked(self) -> None:
         if self._unassigned_since is None:

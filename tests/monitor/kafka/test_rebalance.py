@@ -6,6 +6,7 @@ for it again. Here the round trip is made slower than a poll while the caller wo
 as the pipeline does, or never completes; the source must get its partitions back and hand out
 what was produced meanwhile. The coordinator removes the member to start the rebalance, as when
 its session expired on a starved host: at its next heartbeat (every 3 s) the consumer joins again.
+And a start is not followed by a second rebalance, which kafka-python would start by itself.
 """
 
 from __future__ import annotations
@@ -111,4 +112,15 @@ def test_a_consumer_whose_rebalance_never_completes_is_replaced(
     produce(kafka_bootstrap, config.kafka.predictions_topic, predictions("h", 20))
     caller.poll_until(lambda: len(caller.received) >= 20, 30)
     assert len(caller.received) == 20, f"ready {source.is_ready()}"
+    assert source.is_ready()
+
+
+def test_a_start_is_not_followed_by_a_second_rebalance(
+    config: MonitorConfig, source: KafkaSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # kafka-python rebalances again when the topics' metadata it noted at the first join was
+    # stale; each rebalance is a chance to lose the join on a busy host
+    joins = slow_joins(source, monkeypatch, 0.0)
+    Caller(source, config).poll_until(lambda: False, 3)  # the first metadata refresh comes
+    assert joins == []
     assert source.is_ready()
