@@ -22,12 +22,12 @@ mishandles a JoinGroup/SyncGroup round trip that completes while no poll is wait
 longer than the rest of a poll, on a host with its CPUs busy). Either it is thrown away and a new
 JoinGroup sent, which starts yet another rebalance (the only member is the leader), again and
 again; or, for the rebalance kafka-python starts itself when the topics' metadata changes,
-nothing ever waits for it again: the consumer keeps polling without
-partitions and without heartbeats. So while the partitions are revoked a poll waits at least
-:data:`REJOIN_WAIT` (the round trip completes while it is waited for), and a consumer still
-without its partitions after :data:`REJOIN_TIMEOUT` is closed and replaced by a new one, which
-joins again (``event=consumer_restarted``). The source is not ready (:meth:`KafkaSource.is_ready`)
-while it has no partitions.
+nothing ever waits for it again: the consumer keeps polling without partitions and without
+heartbeats. So while the partitions are revoked a poll waits at least :data:`REJOIN_WAIT` (the
+round trip completes while it is waited for), and a consumer still without its partitions after
+:data:`REJOIN_TIMEOUT` is closed and replaced by a new one, which joins again
+(``event=consumer_restarted``). The source is not ready (:meth:`KafkaSource.is_ready`) while it
+has no partitions.
 """
 
 from __future__ import annotations
@@ -278,6 +278,8 @@ class KafkaSource:
             consumer = self._connect()
         except SourceError as error:
             logger.warning("event=consumer_restart_failed error=%s", error)
+            return
+        except StartInterrupted:  # the daemon is stopping: it closes the consumer it has
             return
         old, self._consumer = self._consumer, consumer
         with contextlib.suppress(Exception):  # it is replaced whatever state it is in
