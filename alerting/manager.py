@@ -123,6 +123,7 @@ class AlertManager:
         with self._lock:
             self._restore(now)
             changed: dict[str, AlertState] = {}
+            transitions: list[AlertState] = []  # fired or resolved: kept in the history
             for evaluation in evaluations:
                 try:
                     observations = observe(self.config.rules, evaluation)
@@ -145,6 +146,8 @@ class AlertManager:
                     if before != state.status:
                         self._on_transition(before, state)
                     newly = before != state.status and state.status in ("firing", "resolved")
+                    if newly:
+                        transitions.append(state)
                     if newly or state.status == "firing":
                         alert = self._alert(state)
                         if newly:  # fired or resolved: its receivers will be told
@@ -153,7 +156,7 @@ class AlertManager:
                             self._retrain(alert, now)
                             self._publish_advice(alert, now)
             if changed:
-                self.store.save_alerts(list(changed.values()))
+                self.store.save_alerts(list(changed.values()), transitions=transitions)
 
     def _with_advice(self, state: AlertState, evaluation: WindowEvaluation) -> AlertState:
         """The state of an alert that starts firing, with the threshold advice of the window

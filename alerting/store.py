@@ -1,6 +1,7 @@
-"""SQLite persistence under the state dir: alert states, notification log, outbox, Slack
-threads, retraining cooldowns and silences. One file, WAL journal, each change one transaction,
-so a crash leaves either the old or the new state (never a notification logged but not queued).
+"""SQLite persistence under the state dir: alert states, their history (every fire and resolve,
+kept for reports over a period), notification log, outbox, Slack threads, retraining cooldowns
+and silences. One file, WAL journal, each change one transaction, so a crash leaves either the
+old or the new state (never a notification logged but not queued).
 """
 
 from __future__ import annotations
@@ -42,7 +43,16 @@ CREATE TABLE IF NOT EXISTS episodes (
     PRIMARY KEY (receiver, episode));
 CREATE TABLE IF NOT EXISTS silences (
     id TEXT PRIMARY KEY, data TEXT NOT NULL, starts_at REAL NOT NULL, ends_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS alert_history (
+    fingerprint TEXT NOT NULL, status TEXT NOT NULL, at REAL NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (fingerprint, status, at));
 """
+
+
+def _transition_time(state: AlertState) -> float:
+    """When ``state`` fired or resolved (``updated_at`` when it says neither)."""
+    moment = state.fired_at if state.status == "firing" else state.resolved_at
+    return state.updated_at if moment is None else moment
 
 
 @dataclass(frozen=True)
@@ -105,13 +115,36 @@ class AlertStore:
             rows = self._db.execute("SELECT data FROM alerts").fetchall()
         return [AlertState.from_json(row[0]) for row in rows]
 
-    def save_alerts(self, states: Sequence[AlertState], deleted: Sequence[str] = ()) -> None:
+    def save_alerts(
+        self,
+        states: Sequence[AlertState],
+        deleted: Sequence[str] = (),
+        transitions: Sequence[AlertState] = (),
+    ) -> None:
+        """Save ``states``, forget ``deleted`` and append ``transitions`` (states that have
+        just fired or resolved) to the history, in one transaction."""
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO alerts VALUES (?, ?, ?, ?)",
                 [(s.fingerprint, s.status, s.to_json(), s.updated_at) for s in states],
             )
             db.executemany("DELETE FROM alerts WHERE fingerprint = ?", [(f,) for f in deleted])
+            db.executemany(
+                "INSERT OR IGNORE INTO alert_history VALUES (?, ?, ?, ?)",
+                [(s.fingerprint, s.status, _transition_time(s), s.to_json()) for s in transitions],
+            )
+
+    def alert_history(self, until: float | None = None) -> list[AlertState]:
+        """Every fire and resolve recorded (the state right after it), oldest first; with
+        ``until``, those at or before it. Unlike :meth:`load_alerts`, nothing is forgotten."""
+        query = "SELECT data FROM alert_history"
+        params: tuple[float, ...] = ()
+        if until is not None:
+            query += " WHERE at <= ?"
+            params = (until,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY at, fingerprint, status", params).fetchall()
+        return [AlertState.from_json(row[0]) for row in rows]
 
     # notification log and outbox -----------------------------------------------------------
     def log_entry(self, receiver: str, group_key: str) -> LogEntry | None:

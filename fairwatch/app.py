@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from alerting.config import AlertingConfig
     from alerting.manager import AlertManager
     from alerting.types import Clock, ReceiverFactory, Ticker
+    from fairwatch.compliance.schedule.scheduler import ReportScheduler
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +197,7 @@ def build_daemon(
     listeners: Sequence[EvaluationListener] = (),
     clock: Callable[[], float] | None = None,
     evaluation_filter: EvaluationFilter | None = None,
+    reports: bool | ReportScheduler = True,
 ) -> Daemon:
     """Everything ``fairwatch run`` runs; the demo passes an embedded source and sink.
 
@@ -208,7 +210,13 @@ def build_daemon(
     and stops it with the daemon; an :class:`Alerting` the caller built (a replay's, on a
     simulated clock) is wired and started the same way but stays the caller's to stop.
     ``evaluation_filter`` chooses which changed windows are evaluated (the backtest's
-    closed-window gate: only those the alert rules judge).
+    closed-window gate: only those the alert rules judge). ``reports=True`` runs the scheduled
+    reports of the ``reports:`` section (:func:`fairwatch.compliance.schedule.scheduler.
+    build_reports` on the daemon's clock, reading the daemon's sink and alert store) and stops
+    them with the daemon; a :class:`ReportScheduler` the caller built (on its own clock and
+    ticker) is started the same way and stays the caller's to stop. Either makes a period's
+    report once the pipeline's event time has passed its end (plus ``pipeline.alert_delay``)
+    and the sink has written everything.
     """
     sink = sink if sink is not None else build_sink(config)
     if dead_letters is None:
@@ -240,6 +248,9 @@ def build_daemon(
     pipeline = Pipeline(config, store, all_listeners, evaluation_filter)
     if wired is not None:
         wired.resume(pipeline.watermark.value)
+    scheduler = _wire_reports(config, reports, pipeline, sink, wired, daemon_clock)
+    if scheduler is not None and reports is True:
+        on_stop.insert(0, scheduler.stop)  # before the alert manager closes its store
     daemon = Daemon(
         pipeline,
         source,
@@ -265,3 +276,37 @@ def build_daemon(
         server.start()
         daemon.on_stop.append(server.stop)
     return daemon
+
+
+def _wire_reports(
+    config: MonitorConfig,
+    reports: bool | ReportScheduler,
+    pipeline: Pipeline,
+    sink: MetricsSink,
+    wired: Alerting | None,
+    clock: Callable[[], float],
+) -> ReportScheduler | None:
+    """Start the scheduled reports (the caller's scheduler, or one built here when the config
+    has a ``reports:`` section); a period is ready once its windows have closed and the sink
+    has written them."""
+    if reports is False or (reports is True and not config.reports):
+        return None
+    from fairwatch.compliance.schedule.scheduler import build_reports
+
+    scheduler = (
+        build_reports(
+            config,
+            clock=clock,
+            sink=sink,
+            alert_store=None if wired is None else wired.manager.store,
+        )
+        if reports is True
+        else reports
+    )
+    watermark, delay = pipeline.watermark, config.pipeline.alert_delay
+
+    def ready(end: float) -> bool:
+        return watermark.value >= end + delay and sink.backlog() == 0
+
+    scheduler.start(ready)
+    return scheduler

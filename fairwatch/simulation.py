@@ -140,6 +140,7 @@ def simulated_run(
             health=False,
             clock=clock,
             evaluation_filter=alerting.gate if judged_only else None,
+            reports=False,  # a replay makes no scheduled report
         )
     except BaseException:
         alerting.manager.stop()

@@ -3,9 +3,9 @@
 One module per concept: ``durations`` (the one duration rule of every section), ``errors`` (the
 one :class:`ConfigError` and its ``key.path: problem`` messages), ``windows``, one module per
 section (``kafka``, ``engine`` — generated from the engine's own ``EngineConfig`` —,
-``pipeline``, ``sections`` for the small ones), ``document`` (the whole file) and ``loader``
-(YAML, ``${NAME}`` substitution). The ``alerting:`` section is declared by the alerting package
-with the same pieces. Every key is documented, once, in docs/configuration.md;
+``pipeline``, ``reports``, ``sections`` for the small ones), ``document`` (the whole file) and
+``loader`` (YAML, ``${NAME}`` substitution). The ``alerting:`` section is declared by the
+alerting package with the same pieces. Every key is documented, once, in docs/configuration.md;
 deploy/config/fairwatch.yaml is a complete example.
 
 ``${NAME}`` (or ``${NAME:-default}``) anywhere in a string value is replaced by the environment
@@ -20,6 +20,7 @@ from monitor.config.errors import ConfigError
 from monitor.config.kafka import KafkaSettings
 from monitor.config.loader import config_from_dict, load_config, substitute_env, unset_secrets
 from monitor.config.pipeline import PipelineSettings
+from monitor.config.reports import ReportSettings, SlackReportTarget, WebhookReportTarget
 from monitor.config.sections import (
     EmbeddedSinkSettings,
     HealthSettings,
@@ -40,7 +41,10 @@ __all__ = [
     "ModelSettings",
     "MonitorConfig",
     "PipelineSettings",
+    "ReportSettings",
     "SensitiveSettings",
+    "SlackReportTarget",
+    "WebhookReportTarget",
     "WindowSpec",
     "config_from_dict",
     "format_duration",

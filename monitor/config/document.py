@@ -12,6 +12,7 @@ from monitor.config.durations import Duration
 from monitor.config.engine import engine_config
 from monitor.config.kafka import KafkaSettings
 from monitor.config.pipeline import PipelineSettings
+from monitor.config.reports import ReportSettings, check_report_names
 from monitor.config.sections import (
     DEFAULT_THRESHOLD,
     EmbeddedSinkSettings,
@@ -26,7 +27,8 @@ from monitor.engine.config import EngineConfig
 
 
 class MonitorConfig(Section):
-    """The whole file. ``alerting`` is kept opaque here and validated by the alerting package.
+    """The whole file. ``alerting`` is kept opaque here and validated by the alerting package;
+    ``reports`` are run by ``fairwatch.compliance.schedule``.
 
     ``engine`` is the engine's own :class:`~monitor.engine.config.EngineConfig`, with each
     model's favourable prediction from ``models``.
@@ -49,11 +51,17 @@ class MonitorConfig(Section):
     health: HealthSettings = Field(default_factory=HealthSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     alerting: dict[str, Any] | None = None
+    reports: list[ReportSettings] = Field(default_factory=list)
 
     @field_validator("windows", mode="before")
     @classmethod
     def _windows(cls, value: Any) -> list[WindowSpec]:
         return parse_windows(value)
+
+    @field_validator("reports", mode="after")
+    @classmethod
+    def _reports(cls, value: list[ReportSettings]) -> list[ReportSettings]:
+        return check_report_names(value)
 
     @model_validator(mode="after")
     def _favourable_predictions(self) -> MonitorConfig:

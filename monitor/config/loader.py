@@ -62,7 +62,8 @@ def _substitute(value: Any, path: str, env: Mapping[str, str], missing: list[str
 
 def unset_secrets(config: MonitorConfig, environ: Mapping[str, str] | None = None) -> list[str]:
     """One problem per secret the daemon reads from the environment at start whose variable is
-    unset or empty (``influxdb.token_env``); the alerting package checks its receivers' own."""
+    unset or empty (``influxdb.token_env``, the reports' ``slack.token_env`` and
+    ``webhook.url_env``); the alerting package checks its receivers' own."""
     env = os.environ if environ is None else environ
     problems = []
     if config.influxdb is not None and not env.get(config.influxdb.token_env):
@@ -70,6 +71,16 @@ def unset_secrets(config: MonitorConfig, environ: Mapping[str, str] | None = Non
             f"influxdb.token_env: environment variable {config.influxdb.token_env} is not set "
             "(it holds the InfluxDB token; any value for InfluxDB 1.8 without authentication)"
         )
+    for index, report in enumerate(config.reports):
+        for key, name in (
+            ("slack.token_env", report.slack.token_env if report.slack else None),
+            ("webhook.url_env", report.webhook.url_env if report.webhook else None),
+        ):
+            if name is not None and not env.get(name):
+                problems.append(
+                    f"reports[{index}].{key}: environment variable {name} is not set "
+                    f"(report {report.name!r} posts with it)"
+                )
     return problems
 
 

@@ -133,6 +133,10 @@ SECRETS: dict[str, tuple[Any, str]] = {
         lambda d: {**d, "influxdb": INFLUX_TOKEN},
         "influxdb.token_env: environment variable FW_TEST_UNSET_TOKEN is not set",
     ),
+    "unset_report_secret": (
+        lambda d: {**d, "reports": [{"name": "w", "webhook": {"url_env": "FW_TEST_UNSET_HOOK"}}]},
+        "reports[0].webhook.url_env: environment variable FW_TEST_UNSET_HOOK is not set",
+    ),
 }
 
 COMMANDS: dict[str, list[str]] = {
@@ -142,6 +146,7 @@ COMMANDS: dict[str, list[str]] = {
     "silence add": ["silence", "add", "--config", "{path}", "model_id=credit-v3"],
     "silence list": ["silence", "list", "--config", "{path}"],
     "silence expire": ["silence", "expire", "--config", "{path}", "0123456789ab"],
+    "report": ["report", "--config", "{path}", "--from", "2026-01-05", "--to", "2026-01-06"],
 }
 
 

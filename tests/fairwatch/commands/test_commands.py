@@ -24,6 +24,7 @@ COMMANDS = {
     "backtest": ["backtest", "events.jsonl", "--config", "c.yaml"],
     "check_config": ["check-config", "c.yaml"],
     "demo": ["demo", "--short"],
+    "report": ["report", "--config", "c.yaml", "--from", "2026-01-05", "--to", "2026-01-12"],
     "run": ["run", "--config", "c.yaml"],
     "silence": ["silence", "list", "--config", "c.yaml"],
     "version": ["version"],
