@@ -11,7 +11,10 @@ The child owns a :class:`monitor.kafka.source.KafkaSource` and streams record ba
 through a bounded queue (two batches ahead at most, so it never runs far ahead of the pipeline).
 It resumes every partition from the positions it has *handed out*: the daemon processes every
 batch it receives, in order, before its next checkpoint, so what was handed out is exactly what
-the pipeline will have counted. Commands (commit, pause, resume, stop) go the other way.
+the pipeline will have counted. Commands (commit, pause, resume, stop) go the other way. A
+batch without records only carries the child's status (lag, whether it owns its partitions) and is
+dropped when the queue is full: the child never blocks on one, so it keeps polling, which a
+rebalance needs (see :mod:`monitor.kafka.source`).
 
 The child dies with its parent (``PR_SET_PDEATHSIG``): a daemon killed with SIGKILL never leaves
 a consumer behind holding its partitions. It ignores SIGINT/SIGTERM; the daemon stops it: a flag
@@ -31,7 +34,7 @@ import signal
 import sys
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from monitor.config import KafkaSettings
 from monitor.kafka.connection import install_connection_log
@@ -50,6 +53,14 @@ def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class _Status(NamedTuple):
+    """What every batch carries besides records: the lag, and whether the child's consumer owns
+    every partition (false while the group rebalances)."""
+
+    lag: dict[TopicPartition, int]
+    assigned: bool
 
 
 class _SharedFlag:
@@ -127,7 +138,12 @@ def _child(
                 source.resume()
         if pending is None:
             runs = source.poll_runs(max_records, timeout)
-            pending = ("batch", runs or None, source.lag(source.handed_out))
+            status = _Status(source.lag(source.handed_out), source.is_ready())
+            if not runs:  # only the status: dropped rather than waited for
+                with contextlib.suppress(queue.Full):
+                    batches.put_nowait(("batch", None, status))
+                continue
+            pending = ("batch", runs, status)
         try:
             batches.put(pending, timeout=0.2)
             pending = None
@@ -146,7 +162,7 @@ class ProcessSource:
         self._batches: Any = context.Queue(maxsize=_AHEAD)
         self._commands: Any = context.Queue()
         self._process: Any = None
-        self._lag: dict[TopicPartition, int] = {}
+        self._status = _Status({}, False)
         self._partitions: set[TopicPartition] = set()
         self._ready = False
         self._interrupted = _SharedFlag(context)
@@ -185,6 +201,7 @@ class ProcessSource:
                 continue
             if kind == "started":
                 self._partitions = set(first)
+                self._status = _Status({}, True)
                 self._ready = True
                 return
             if kind == "error":
@@ -197,14 +214,14 @@ class ProcessSource:
         """The next batch the child fetched, decoded (``None`` when none came within
         ``timeout``); the child polls ``kafka.max_poll_records`` at a time."""
         try:
-            kind, batch, lag = self._batches.get(timeout=timeout)
+            kind, batch, status = self._batches.get(timeout=timeout)
         except queue.Empty:
             if self._process is not None and not self._process.is_alive():
                 raise SourceError("the consumer process died") from None
             return None
         if kind != "batch":
             return None
-        self._lag = lag
+        self._status = status
         if batch is None:
             return None
         return decoder.runs(batch)
@@ -219,13 +236,19 @@ class ProcessSource:
         self._commands.put(("resume", None))
 
     def lag(self, positions: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
-        return dict(self._lag)
+        return dict(self._status.lag)
 
     def partitions(self) -> set[TopicPartition]:
         return set(self._partitions)
 
     def is_ready(self) -> bool:
-        return self._ready and self._process is not None and self._process.is_alive()
+        """Whether the child runs and, as of its last batch, owns every partition."""
+        return (
+            self._ready
+            and self._status.assigned
+            and self._process is not None
+            and self._process.is_alive()
+        )
 
     def is_idle(self) -> bool:
         return False

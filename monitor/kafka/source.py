@@ -16,10 +16,23 @@ loses partitions to a newcomer pauses until it owns every partition again (see
 Start-up is bounded: the cluster must answer within ``kafka.startup_timeout``, else
 :class:`KafkaUnreachableError` (``fairwatch run`` exits 4). :meth:`KafkaSource.interrupt` (SIGTERM)
 makes a start still waiting give up at once with :class:`monitor.types.StartInterrupted`.
+
+A rebalance (partitions revoked, then assigned again) must complete although kafka-python (3.0)
+mishandles a JoinGroup/SyncGroup round trip that completes while no poll is waiting for it (one
+longer than the rest of a poll, on a host with its CPUs busy). Either it is thrown away and a new
+JoinGroup sent, which starts yet another rebalance (the only member is the leader), again and
+again; or, for the rebalance kafka-python starts itself when the topics' metadata changes,
+nothing ever waits for it again: the consumer keeps polling without partitions and without
+heartbeats. So while the partitions are revoked a poll waits at least :data:`REJOIN_WAIT` (the
+round trip completes while it is waited for), and a consumer still without its partitions after
+:data:`REJOIN_TIMEOUT` is closed and replaced by a new one, which joins again
+(``event=consumer_restarted``). The source is not ready (:meth:`KafkaSource.is_ready`) while it
+has no partitions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -39,6 +52,11 @@ from monitor.stream.decode import BatchDecoder, DecodedBatch, Record, RecordRun
 from monitor.types import Flag, StartInterrupted, TopicPartition
 
 logger = logging.getLogger(__name__)
+
+# The shortest poll while the group rebalances, in seconds (see the module's docstring).
+REJOIN_WAIT = 1.0
+# Seconds without partitions after which the consumer is replaced by a new one.
+REJOIN_TIMEOUT = 30.0
 
 
 class KafkaSource:
@@ -64,6 +82,9 @@ class KafkaSource:
         self._owns_all = False
         self._paused = False
         self._started = False
+        # since when (monotonic) the partitions are revoked and not yet assigned again, or the
+        # consumer was last replaced while they were
+        self._unassigned_since: float | None = None
         self._last_commit: Any = None  # kafka-python's future of the last commit, and its offsets
         self._last_offsets: dict[Any, Any] = {}
 
@@ -109,7 +130,6 @@ class KafkaSource:
         :class:`SourceError` or, after :meth:`interrupt`, :class:`StartInterrupted`.
         """
         from kafka import TopicPartition as KafkaTopicPartition
-        from kafka.consumer.subscription_state import ConsumerRebalanceListener
 
         self._handed_out = dict(positions)
         consumer = self._connect()
@@ -126,23 +146,16 @@ class KafkaSource:
             counts[topic] = len(partitions)
             self._all_partitions.update(KafkaTopicPartition(topic, p) for p in partitions)
         log_co_partitioning(counts, self.topics)
-        source = self
-
-        class Listener(ConsumerRebalanceListener):
-            def on_partitions_revoked(self, revoked: Any) -> None:
-                logger.info("event=partitions_revoked count=%d", len(revoked))
-
-            def on_partitions_assigned(self, assigned: Any) -> None:
-                source._on_assigned(set(assigned))
-
-        consumer.subscribe(self.topics, listener=Listener())
+        self._subscribe(consumer)
         deadline = time.monotonic() + self.assignment_timeout
         while not self._started:
             if self._interrupted.is_set():
                 self.close(timeout=5.0)
                 raise StartInterrupted("stop requested while waiting for partitions")
-            # Positions are not advanced here: records seen now are fetched again later.
-            consumer.poll(timeout_ms=200, max_records=1, update_offsets=False)
+            # Positions are not advanced here: records seen now are fetched again later. Once
+            # the rebalance has begun, the join is waited for REJOIN_WAIT at a time.
+            wait = 0.2 if self._unassigned_since is None else REJOIN_WAIT
+            consumer.poll(timeout_ms=int(wait * 1000), max_records=1, update_offsets=False)
             if consumer.assignment() and not self._owns_all:
                 message = conflict_message(
                     self.settings.group_id,
@@ -161,8 +174,37 @@ class KafkaSource:
                     f"within {self.assignment_timeout:.0f}s"
                 )
 
+    def _subscribe(self, consumer: Any) -> None:
+        from kafka.consumer.subscription_state import ConsumerRebalanceListener
+
+        source = self
+
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked: Any) -> None:
+                # also called for partitions lost (a session that expired): a rebalance begins
+                logger.info("event=partitions_revoked count=%d", len(revoked))
+                source._on_revoked()
+
+            def on_partitions_assigned(self, assigned: Any) -> None:
+                source._on_assigned(set(assigned))
+
+        consumer.subscribe(self.topics, listener=Listener())
+        # kafka-python notes the topics' partitions for the group only on a metadata update after
+        # subscribing; a first join before it is followed by a second rebalance as soon as one
+        # comes (after every start). Fetching the metadata now leaves the first join the only one.
+        try:
+            consumer.topics()
+        except Exception as error:  # at stake is only a second rebalance
+            logger.debug("event=metadata_refresh_failed error=%s", error)
+
+    def _on_revoked(self) -> None:
+        if self._unassigned_since is None:
+            self._unassigned_since = time.monotonic()
+
     def _on_assigned(self, assigned: set[Any]) -> None:
         consumer = self._consumer
+        since, self._unassigned_since = self._unassigned_since, None
+        unassigned_for = 0.0 if since is None else time.monotonic() - since
         if assigned != self._all_partitions:
             self._owns_all = False
             if self._started:
@@ -189,7 +231,9 @@ class KafkaSource:
         else:
             consumer.resume(*assigned)
         logger.info(
-            "event=partitions_assigned count=%d resumed_from_checkpoint=true", len(assigned)
+            "event=partitions_assigned count=%d resumed_from_checkpoint=true unassigned_for=%.1fs",
+            len(assigned),
+            unassigned_for,
         )
 
     # -- running -------------------------------------------------------------------------------
@@ -199,6 +243,10 @@ class KafkaSource:
         kafka-python reconnects by itself)."""
         from kafka.errors import KafkaError
 
+        if self._unassigned_since is not None:
+            if time.monotonic() - self._unassigned_since > REJOIN_TIMEOUT:
+                self._restart_consumer()
+            timeout = max(timeout, REJOIN_WAIT)  # the join is waited for (module docstring)
         try:
             batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
         except (KafkaError, OSError) as error:
@@ -213,6 +261,30 @@ class KafkaSource:
             if messages:
                 self._handed_out[(partition.topic, partition.partition)] = messages[-1].offset + 1
         return batches
+
+    def _restart_consumer(self) -> None:
+        """Replace a consumer whose rebalance has not completed within ``REJOIN_TIMEOUT`` by a
+        new one, which joins the group again (and resumes from the positions handed out); a
+        new one that cannot connect is tried again after another ``REJOIN_TIMEOUT``."""
+        since = self._unassigned_since or time.monotonic()
+        logger.warning(
+            "event=consumer_restarted reason=partitions_not_assigned_again group=%s "
+            "unassigned_for=%.0fs",
+            self.settings.group_id,
+            time.monotonic() - since,
+        )
+        self._unassigned_since = time.monotonic()
+        try:
+            consumer = self._connect()
+        except SourceError as error:
+            logger.warning("event=consumer_restart_failed error=%s", error)
+            return
+        except StartInterrupted:  # the daemon is stopping: it closes the consumer it has
+            return
+        old, self._consumer = self._consumer, consumer
+        with contextlib.suppress(Exception):  # it is replaced whatever state it is in
+            old.close(autocommit=False, timeout_ms=2000)
+        self._subscribe(consumer)
 
     @property
     def handed_out(self) -> Mapping[TopicPartition, int]:
@@ -295,7 +367,8 @@ class KafkaSource:
         return {(partition.topic, partition.partition) for partition in self._all_partitions}
 
     def is_ready(self) -> bool:
-        return self._owns_all
+        """Whether this instance owns every partition (not while the group rebalances)."""
+        return self._owns_all and self._unassigned_since is None
 
     def is_idle(self) -> bool:
         return False

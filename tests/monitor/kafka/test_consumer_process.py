@@ -4,12 +4,14 @@ process, handing its batches to the daemon, decoded with the decoder the daemon 
 Against the real broker (integration): every record arrives once and decoded, a restart resumes
 from the positions handed in, commits reach the broker, pause holds records back until resume,
 a dead child is reported, and closing leaves no child behind. Without a broker (a closed port):
-an unreachable cluster is reported after ``startup_timeout`` and a stop ends a start at once.
+an unreachable cluster is reported after ``startup_timeout`` and a stop ends a start at once;
+readiness follows what the child's batches say about its partitions.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 
 from monitor.config import MonitorConfig
-from monitor.kafka.consumer_process import ProcessSource
+from monitor.kafka.consumer_process import ProcessSource, _Status
 from monitor.kafka.errors import KafkaUnreachableError, SourceError
 from monitor.stream.decode import batch_decoder
 from monitor.types import StartInterrupted, TopicPartition
@@ -285,3 +287,24 @@ def test_a_stop_while_starting_ends_the_start_at_once(tmp_path: Path) -> None:
         timer.cancel()
         source.close(timeout=5)
     assert children() == []
+
+
+class Running:
+    def is_alive(self) -> bool:
+        return True
+
+
+def test_readiness_follows_the_childs_partitions(tmp_path: Path) -> None:
+    config = unreachable_config(tmp_path, "2s")
+    source = ProcessSource(config.kafka, "instance")
+    source._batches = queue.Queue()
+    source._process, source._ready = Running(), True  # as after a start
+    decoder = batch_decoder(config)
+    lag = {("predictions", 0): 3}
+    source._batches.put(("batch", None, _Status(lag, False)))  # the group rebalances
+    assert source.poll_decoded(10, 1.0, decoder) is None
+    assert not source.is_ready()
+    assert source.lag({}) == lag
+    source._batches.put(("batch", None, _Status({}, True)))
+    source.poll_decoded(10, 1.0, decoder)
+    assert source.is_ready()
