@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fairwatch.flink.sql import double, identifier, in_list, json_path, literal
-from monitor.engine.groups import MISSING, SEPARATOR, intersection_name
+from monitor.engine.groups import MISSING
 
 ABSENT = ("'absent'", "'null'")
 # A lone UTF-16 surrogate escape (not preceded by an odd number of backslashes): a high one
@@ -277,33 +277,6 @@ def threshold_case(thresholds: dict[str, float], default: float) -> str:
 def group_value(column: str) -> str:
     """A group name as ``monitor.engine.groups.value_name`` gives it (empty → ``(missing)``)."""
     return f"CASE WHEN {column} = '' THEN {literal(MISSING)} ELSE {column} END"
-
-
-def group_rows(
-    attributes: Sequence[str],
-    intersections: Sequence[Sequence[str]],
-    pane_sizes: Sequence[float],
-    qualifier: str = "",
-) -> str:
-    """``ARRAY[ROW(attribute, group, pane size), ...]``: a row per pane size and per attribute
-    and intersection, in the pipeline's group columns (attributes, then intersections named
-    ``a&b``), so that one ``CROSS JOIN UNNEST`` spreads a row over its panes and groups."""
-    column_of = {name: f"{qualifier}group_{index}" for index, name in enumerate(attributes)}
-    groups = [(name, column_of[name]) for name in attributes]
-    seen = set(attributes)
-    for members in intersections:
-        name = intersection_name(members)
-        if name in seen:
-            continue
-        seen.add(name)
-        value = f" || {literal(SEPARATOR)} || ".join(column_of[m] for m in sorted(set(members)))
-        groups.append((name, value))
-    rows = [
-        f"ROW(CAST({literal(name)} AS STRING), {value}, {double(size)})"
-        for size in pane_sizes
-        for name, value in groups
-    ]
-    return "ARRAY[" + ", ".join(rows) + "]"
 
 
 def in_models(models: Sequence[str]) -> str:

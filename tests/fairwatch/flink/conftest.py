@@ -60,6 +60,10 @@ class FlinkTestCluster:
             time.sleep(0.5)
         raise AssertionError(f"job {job_id} not running after {timeout:.0f} s: {state}")
 
+    def parallelism(self, job_id: str) -> int:
+        """The largest parallelism of the job's tasks."""
+        return max(vertex["parallelism"] for vertex in self.get(f"/jobs/{job_id}")["vertices"])
+
     def check_healthy(self, job_id: str) -> None:
         """Fail at once when the job has failed since it started (it would restart and retry)."""
         entries = self.get(f"/jobs/{job_id}/exceptions")["exceptionHistory"]["entries"]
