@@ -174,14 +174,25 @@ class Stream:
             self.send("labels", f"bad{position}", value)
         self.producer.flush()
 
-    def live(self, predictions: range = range(160, 240), pause: float = 0.0) -> None:
+    def live(
+        self, predictions: range = range(160, 240), pause: float = 0.0, bad_every: int = 0
+    ) -> None:
         """The rest of the predictions, delayed and duplicate labels (the first one wins),
-        labels of predictions that carried theirs, orphans; ``pause`` seconds per 10 records."""
-        sends: list[tuple[str, str, dict[str, Any]]] = []
+        labels of predictions that carried theirs, orphans; ``pause`` seconds per 10 records;
+        a bad prediction after every ``bad_every`` records."""
+        sends: list[tuple[str, str, bytes | dict[str, Any] | None]] = []
         sends += [("predictions", f"p{i:04d}", prediction(i)) for i in predictions]
         sends += [("labels", f"p{i:04d}", label(i, 1)) for i in range(1, predictions.stop, 4)]
         sends += [("labels", f"p{i:04d}", label(i, 0)) for i in range(0, predictions.stop, 6)]
         sends += [("labels", f"p{i:04d}", label(i, 1)) for i in range(5000, 5010)]
+        if bad_every:
+            mixed = []
+            for position, send in enumerate(sends):
+                mixed.append(send)
+                if position % bad_every == bad_every - 1:
+                    value = BAD_PREDICTIONS[(position // bad_every) % len(BAD_PREDICTIONS)]
+                    mixed.append(("predictions", f"bad-{predictions.start}-{position}", value))
+            sends = mixed
         for position, (kind, key, value) in enumerate(sends):
             self.send(kind, key, value)
             if pause and position % 10 == 9:

@@ -9,8 +9,9 @@ start (a backlog), the rest while they run. Each pane topic, read as an evaluato
 and for each partition of the predictions topic the largest event time counted from it and its
 last offset; no pane's counts may ever go down; the dead letters must carry the decoder's
 reasons, each once. Then the TaskManager is killed with SIGKILL while more of the stream is
-produced, and started again: both jobs restore their last checkpoint, and the counts must still
-be exact (nothing lost, nothing counted twice).
+produced (bad messages among it), and started again: both jobs restore their last checkpoint,
+and the counts must still be exact (nothing lost, nothing counted twice) and each dead letter
+written once (the transactions written since the checkpoint were aborted).
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def test_counts_stay_exact_through_a_taskmanager_crash(
 ) -> None:
     before = {job.job_id: flink_cluster.wait_checkpoint(job.job_id) for job in jobs.jobs}
     producing = threading.Thread(
-        target=jobs.stream.live, args=(range(240, 600),), kwargs={"pause": 0.05}
+        target=jobs.stream.live, args=(range(240, 600),), kwargs={"pause": 0.05, "bad_every": 20}
     )
     producing.start()
     try:
