@@ -94,19 +94,13 @@ class Field:
 
 
 def fields_view(name: str, source: str) -> str:
-    """The value's size, its text when it is UTF-8, and each field's JSON fragment."""
-    base64 = "TO_BASE64(record_value)"
+    """The value's text when it is UTF-8."""
     columns = [
         "record_key",
         "record_value",
         "source_partition",
         "source_offset",
         "arrived",
-        computed(
-            f"CASE WHEN record_value IS NULL THEN 0 ELSE CHAR_LENGTH({base64}) / 4 * 3 - "
-            f"(CHAR_LENGTH({base64}) - CHAR_LENGTH(TRIM(TRAILING '=' FROM {base64}))) END",
-            "value_bytes",
-        ),
         computed(
             "CASE WHEN ENCODE(CAST(record_value AS STRING), 'UTF-8') = record_value "
             "THEN CAST(record_value AS STRING) END",
@@ -116,11 +110,32 @@ def fields_view(name: str, source: str) -> str:
     return _view(name, columns, source)
 
 
-def kinds_view(name: str, source: str, fields: Sequence[Field]) -> str:
-    """JSON validity, then each field's fragment, kind, string and number."""
+def value_bytes(max_event_bytes: int) -> str:
+    """The value's size as the checks need it: its character count when that decides the same
+    (``c`` characters of UTF-8 hold 1 to 4·``c`` bytes, so 0 and at most ``max_event_bytes / 4``
+    characters say empty and small enough), else the bytes counted from its base64 form."""
+    base64 = "TO_BASE64(record_value)"
+    exact = (
+        f"CHAR_LENGTH({base64}) / 4 * 3 - "
+        f"(CHAR_LENGTH({base64}) - CHAR_LENGTH(TRIM(TRAILING '=' FROM {base64})))"
+    )
+    return computed(
+        "CASE WHEN record_value IS NULL THEN 0 "
+        f"WHEN value_text IS NOT NULL AND CHAR_LENGTH(value_text) <= {int(max_event_bytes) // 4} "
+        f"THEN CHAR_LENGTH(value_text) ELSE {exact} END",
+        "value_bytes",
+    )
+
+
+def kinds_view(name: str, source: str, fields: Sequence[Field], max_event_bytes: int) -> str:
+    """The value's size, whether it is a JSON object, and each field's JSON fragment.
+
+    Each JSON function parses the whole value again, so the views call as few as they can: one
+    ``IS JSON OBJECT``, one ``JSON_QUERY`` per field (its fragment gives the field's kind, number
+    and string), and ``IS JSON`` only for a value that is not an object (:func:`typed_view`)."""
     columns = [
         "*",
-        computed("value_text IS JSON", "is_json"),
+        value_bytes(max_event_bytes),
         computed("value_text IS JSON OBJECT", "is_object"),
         computed(
             f"POSITION('\\u' IN value_text) > 0 AND REGEXP(value_text, {literal(LONE_SURROGATE)})",
@@ -134,37 +149,42 @@ def kinds_view(name: str, source: str, fields: Sequence[Field]) -> str:
             "NULL ON EMPTY NULL ON ERROR)"
         )
         columns.append(computed(fragment, f"{field.column}_json"))
-        if field.text:
-            text = f"JSON_VALUE(value_text, {path} NULL ON EMPTY NULL ON ERROR)"
-            columns.append(computed(text, f"{field.column}_text"))
     return _view(name, columns, source)
 
 
-def typed_view(name: str, source: str, fields: Sequence[Field], timestamp: str) -> str:
-    """Each field's kind and number, and the pieces of an RFC 3339 ``timestamp``."""
-    columns = ["*"]
+def typed_view(name: str, source: str, fields: Sequence[Field]) -> str:
+    """JSON validity, each field's kind and number, and the string of a ``text`` field."""
+    columns = [
+        "*",
+        computed("CASE WHEN is_object THEN TRUE ELSE value_text IS JSON END", "is_json"),
+    ]
     for field in fields:
         fragment = f"{field.column}_json"
+        first = f"SUBSTRING({fragment} FROM 2 FOR 1)"
         kind = (
             f"CASE WHEN {fragment} IS NULL THEN 'absent' ELSE "
-            f"CASE SUBSTRING({fragment} FROM 2 FOR 1) WHEN '\"' THEN 'string' "
+            f"CASE {first} WHEN '\"' THEN 'string' "
             "WHEN 't' THEN 'boolean' WHEN 'f' THEN 'boolean' WHEN 'n' THEN 'null' "
             "WHEN '{' THEN 'object' WHEN '[' THEN 'array' ELSE 'number' END END"
         )
         columns.append(computed(kind, f"{field.column}_kind"))
-        number = f"TRY_CAST(SUBSTRING({fragment} FROM 2 FOR CHAR_LENGTH({fragment}) - 2) AS DOUBLE)"
-        columns.append(computed(number, f"{field.column}_number"))
-    text = f"{timestamp}_text"
-    pattern = literal(RFC3339)
-    parts = ("date", "hour", "minute", "second", "fraction", "offset")
-    for group, part in enumerate(parts, start=1):
-        columns.append(computed(f"REGEXP_EXTRACT({text}, {pattern}, {group})", f"time_{part}"))
+        inner = f"SUBSTRING({fragment} FROM 2 FOR CHAR_LENGTH({fragment}) - 2)"
+        columns.append(computed(f"TRY_CAST({inner} AS DOUBLE)", f"{field.column}_number"))
+        if field.text:  # a string fragment is the string as the parser wrote it back: unquote
+            text = f"CASE WHEN {first} = '\"' THEN JSON_UNQUOTE({inner}) END"
+            columns.append(computed(text, f"{field.column}_text"))
     return _view(name, columns, source)
 
 
 def event_time_views(name: str, source: str, timestamp: str) -> list[str]:
     """``event_time`` in epoch seconds as the decoder reads it, NULL when it would refuse it
-    (two views: the pieces of an RFC 3339 time, then the time)."""
+    (three views: the pieces of an RFC 3339 time, their values, then the time)."""
+    pattern = literal(RFC3339)
+    parts = ("date", "hour", "minute", "second", "fraction", "offset")
+    split = ["*"] + [
+        computed(f"REGEXP_EXTRACT({timestamp}_text, {pattern}, {group})", f"time_{part}")
+        for group, part in enumerate(parts, start=1)
+    ]
     local = (
         "time_date || ' ' || time_hour || ':' || COALESCE(NULLIF(time_minute, ''), '00') || ':' "
         "|| COALESCE(NULLIF(time_second, ''), '00')"
@@ -203,7 +223,8 @@ def event_time_views(name: str, source: str, timestamp: str) -> list[str]:
         f"CASE {timestamp}_kind WHEN 'string' THEN {from_text} WHEN 'number' THEN {from_number} END"
     )
     return [
-        _view(f"{name}_time", pieces, source),
+        _view(f"{name}_pieces", split, source),
+        _view(f"{name}_time", pieces, f"{name}_pieces"),
         _view(name, ["*", computed(event_time, "event_time")], f"{name}_time"),
     ]
 

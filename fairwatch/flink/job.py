@@ -99,14 +99,14 @@ class JobOptions:
             raise ValueError(f"checkpoint interval: above 0 s, got {self.checkpoint_interval}")
 
 
-def decode_views(kind: str, fields: tuple[Field, ...]) -> list[str]:
+def decode_views(kind: str, fields: tuple[Field, ...], max_event_bytes: int) -> list[str]:
     records = f"fairwatch_{kind}_records"
     return [
         contract.fields_view(f"fairwatch_{kind}_bytes", records),
-        contract.kinds_view(f"fairwatch_{kind}_json", f"fairwatch_{kind}_bytes", fields),
-        contract.typed_view(
-            f"fairwatch_{kind}_typed", f"fairwatch_{kind}_json", fields, "timestamp"
+        contract.kinds_view(
+            f"fairwatch_{kind}_json", f"fairwatch_{kind}_bytes", fields, max_event_bytes
         ),
+        contract.typed_view(f"fairwatch_{kind}_typed", f"fairwatch_{kind}_json", fields),
         *contract.event_time_views(
             f"fairwatch_{kind}_fields", f"fairwatch_{kind}_typed", "timestamp"
         ),
@@ -246,6 +246,8 @@ def render(config: MonitorConfig, job: JobOptions | None = None) -> str:
         "execution.checkpointing.mode": "EXACTLY_ONCE",
         "execution.checkpointing.interval": duration(job.checkpoint_interval),
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        # the SQL operators never keep a row they were handed: no copy between chained ones
+        "pipeline.object-reuse": "true",
     }
     if job.parallelism is not None:
         settings["parallelism.default"] = str(job.parallelism)
@@ -254,9 +256,9 @@ def render(config: MonitorConfig, job: JobOptions | None = None) -> str:
         source_table("fairwatch_prediction_records", kafka.predictions_topic, group_id, config),
         source_table("fairwatch_label_records", kafka.labels_topic, group_id, config),
         sink_tables(config, job, group_id),
-        *decode_views("prediction", PREDICTION_FIELDS + groups),
+        *decode_views("prediction", PREDICTION_FIELDS + groups, config.pipeline.max_event_bytes),
         prediction_checks_view(config),
-        *decode_views("label", LABEL_FIELDS),
+        *decode_views("label", LABEL_FIELDS, config.pipeline.max_event_bytes),
         label_checks_view(config),
         *panes.counting_views(config),
         panes.progress_view(kafka.predictions_topic),
