@@ -7,8 +7,9 @@ keyed by the record's Kafka key (JSON text). One sink writes them (``sink.parall
 one Kafka transaction per checkpoint when the delivery is exactly once, so that a progress
 record is never visible (``read_committed``) before the pane counts it covers. The aggregate's
 key is the sink's key, so the planner sends upserts only (no retraction reaches the topic as a
-tombstone). Keys are built from the columns once per event (``JSON_STRING`` escapes the
-strings), values by concatenating their numbers:
+tombstone). Keys are JSON text built once per event (``JSON_STRING`` escapes the strings);
+values are written by the ``json`` format without their null members, when the sink flushes
+its buffer of the latest value per key (not on every update):
 
 - a **pane**: key ``{"attribute", "group_name", "model_id", "pane_seconds", "pane_start"}``,
   value ``n``, ``predicted_positive``, ``tp``, ``fp``, ``tn``, ``fn``, ``score_histogram``
@@ -205,49 +206,28 @@ def aggregate_columns(bins: int) -> list[str]:
     return [*columns, "MAX(event_time) AS event_time", "MAX(source_offset) AS source_offset"]
 
 
-def json_text(parts: Sequence[tuple[str, str]]) -> str:
-    """``CONCAT`` of a JSON object's text from (member name, SQL text of its JSON value)
-    pairs: numbers need no escaping, and concatenation is far cheaper than ``JSON_OBJECT``."""
-    pieces: list[str] = []
-    for position, (name, value) in enumerate(parts):
-        pieces += [literal(("{" if position == 0 else ",") + json.dumps(name) + ":"), value]
-    return f"CONCAT({', '.join(pieces)}, '}}')"
-
-
-def json_array(columns: Sequence[str]) -> str:
-    """The text of a JSON array of BIGINT columns."""
-    values = ", ".join(f"CAST({column} AS STRING)" for column in columns)
-    return f"CONCAT('[', CONCAT_WS(',', {values}), ']')"
-
-
 def pane_insert(config: MonitorConfig) -> str:
     """The one statement writing pane counts and progress to the pane topic."""
     bins = config.engine.score_bins
-    histogram = [[f"histogram_{label}_{b}" for b in range(bins)] for label in (0, 1)]
-    pane_value = json_text(
-        [
-            *((name, f"CAST({name} AS STRING)") for name in COUNT_SUMS),
-            (
-                "score_histogram",
-                f"CONCAT('[', {json_array(histogram[0])}, ',', {json_array(histogram[1])}, ']')",
-            ),
-            ("score_offsets", json_array([f"offsets_{b}" for b in range(bins)])),
-        ]
+    histogram = ", ".join(
+        "ARRAY[" + ", ".join(f"histogram_{label}_{b}" for b in range(bins)) + "]"
+        for label in (0, 1)
     )
-    progress_value = json_text(
-        [
-            ("event_time", "COALESCE(CAST(event_time AS STRING), 'null')"),
-            ("offset", "CAST(source_offset AS STRING)"),
-        ]
-    )
+    offsets = ", ".join(f"offsets_{b}" for b in range(bins))
+    pane = "source_offset IS NULL"
+    values = [f"CASE WHEN {pane} THEN {name} END AS {name}" for name in COUNT_SUMS]
+    values += [
+        f"CASE WHEN {pane} THEN ARRAY[{histogram}] END AS score_histogram",
+        f"CASE WHEN {pane} THEN ARRAY[{offsets}] END AS score_offsets",
+        "event_time",
+        "source_offset",
+    ]
     columns = ",\n    ".join(aggregate_columns(bins))
+    written = ",\n  ".join(values)
     return f"""INSERT INTO fairwatch_pane_counts
 SELECT
   record_key,
-  CASE WHEN source_offset IS NULL
-    THEN {pane_value}
-    ELSE {progress_value}
-  END AS record_value
+  {written}
 FROM (
   SELECT
     record_key,

@@ -80,9 +80,9 @@ def source_table(name: str, topic: str, group_id: str, config: MonitorConfig) ->
 
 
 def sink_tables(config: MonitorConfig, job: JobOptions, group_id: str) -> str:
-    """The dead-letter table and the pane topic's upsert table (JSON text keys and values,
-    built by :mod:`fairwatch.flink.panes`), both written in Kafka transactions when the
-    delivery is exactly once."""
+    """The dead-letter table and the pane topic's upsert table (keys: JSON text built by
+    :mod:`fairwatch.flink.panes`; values: JSON without null members), both written in Kafka
+    transactions when the delivery is exactly once."""
     prefix = job.transactional_id_prefix or group_id
     dead_letters = {
         "connector": "kafka",
@@ -99,7 +99,8 @@ def sink_tables(config: MonitorConfig, job: JobOptions, group_id: str) -> str:
         "topic": job.pane_topic,
         **kafka_properties(config),
         "key.format": "raw",
-        "value.format": "raw",
+        "value.format": "json",
+        "value.json.encode.ignore-null-fields": "true",
         "value.fields-include": "EXCEPT_KEY",
         # one writer: each checkpoint's pane counts and progress in one transaction
         "sink.parallelism": "1",
@@ -108,6 +109,9 @@ def sink_tables(config: MonitorConfig, job: JobOptions, group_id: str) -> str:
         "sink.buffer-flush.interval": "1 s",
         **delivery(job, f"{prefix}-panes"),
     }
+    counts = ",\n  ".join(
+        f"{name} BIGINT" for name in ("n", "predicted_positive", "tp", "fp", "tn", "fn")
+    )
     return f"""CREATE TEMPORARY TABLE fairwatch_dead_letters (
   record_key BYTES,
   record_value BYTES,
@@ -118,7 +122,11 @@ def sink_tables(config: MonitorConfig, job: JobOptions, group_id: str) -> str:
 
 CREATE TEMPORARY TABLE fairwatch_pane_counts (
   record_key STRING NOT NULL,
-  record_value STRING,
+  {counts},
+  score_histogram ARRAY<ARRAY<BIGINT>>,
+  score_offsets ARRAY<BIGINT>,
+  event_time DOUBLE,
+  `offset` BIGINT,
   PRIMARY KEY (record_key) NOT ENFORCED
 ) WITH (
 {options(panes)}

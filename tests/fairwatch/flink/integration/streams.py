@@ -311,7 +311,7 @@ class PaneTopic:
                     continue
                 value = json.loads(message.value)
                 if "progress" in key:
-                    stamp = value["event_time"]
+                    stamp = value.get("event_time")  # absent before the first
                     self.progress[key["partition"]] = (
                         math.nan if stamp is None else stamp,
                         value["offset"],
