@@ -3,27 +3,26 @@ compared in the same run with ``fairwatch run`` on the same topic.
 
 Prints, each measured in this run:
 
-1. throughput: prediction events per second through the Flink job at parallelism 1 and 2 (from
-   a third of the backlog, once the JIT compilers are done, until the job's progress covers every
-   record), and through one ``fairwatch run`` daemon over the same topic (bench_daemon.py's
-   measurement, over the same span); per second of wall time and per CPU second of the process
-   doing the work (the TaskManager's JVM; the daemon), which is the per-core rate on a machine
-   shared with other work;
-   also the pane-topic records the job wrote per second (what an evaluator reads) and the rate
-   at which Python reads and decodes them (kafka-python + json: the evaluator's input limit);
-2. latency at a steady produce rate (default 5,000 events/s): from sending an event until the
-   pane topic (``read_committed``) holds a progress record covering its offset, which is
-   committed in the same transaction as its pane counts (p50, p99);
+1. throughput: prediction events per second through the Flink job at parallelism 1 and 2, and
+   through one ``fairwatch run`` daemon over the same topic (bench_daemon.py's measurement),
+   each from a third of the backlog on (the JIT compilers are done by then) to its end; per
+   second of wall time and per CPU second of the process doing the work (the TaskManager's JVM;
+   the daemon), which is the per-core rate on a machine shared with other work; also the
+   pane-topic records the job wrote per second (what an evaluator reads) and the rate at which
+   Python reads and decodes them (kafka-python + json: the evaluator's input limit);
+2. latency at steady produce rates (``--rate``, default 5,000 events/s; the job at parallelism
+   2): from sending an event until the pane topic (``read_committed``) holds a progress record
+   covering its offset, which is committed in the same transaction as its pane counts (p50, p99);
 3. state with many predictions waiting for labels (random UUID ids, 30-day label horizon): the
-   job's checkpointed state size (full and incremental) and checkpoint duration once they are all
-   read.
+   job's checkpointed state size (full and incremental) and checkpoint duration once they are
+   all read.
 
 The events are bench_daemon.py's (two sensitive attributes of 2 and 4 values, their
 intersection; windows 1h and 1d/1h, so one pane size). Needs the local servers and Flink:
 
     python deploy/local/localservers.py start --state-dir /tmp/s > /tmp/s.env && source /tmp/s.env
     python deploy/local/flink.py start --state-dir /tmp/s > /tmp/f.env && source /tmp/f.env
-    .venv/bin/python bench/bench_flink.py [--events 300000] [--rate 5000] [--pending 1000000]
+    .venv/bin/python bench/bench_flink.py [--events 300000] [--rate 1000,5000] [--pending 1000000]
         [--skip-throughput] [--skip-latency] [--skip-state] [--skip-daemon]
 """
 
@@ -320,7 +319,7 @@ def latency(bootstrap: str, rate: int, seconds: float, checkpoint_interval: floa
     suffix = uuid.uuid4().hex[:8]
     topics = [f"lat-predictions-{suffix}", f"lat-labels-{suffix}", f"lat-dlq-{suffix}"]
     create_topics(bootstrap, topics, 3)
-    job = FlinkJob(topics, bootstrap, 1, checkpoint_interval)
+    job = FlinkJob(topics, bootstrap, 2, checkpoint_interval)
     job.submit()
     watcher = PaneWatcher(bootstrap, job.pane_topic)
     watcher.start()
@@ -373,7 +372,8 @@ def latency(bootstrap: str, rate: int, seconds: float, checkpoint_interval: floa
         samples.sort()
         print(
             f"latency at {rate:,} events/s for {seconds:.0f} s ({index:,} events, produced at "
-            f"{achieved:,.0f}/s; checkpoint interval {checkpoint_interval:g} s, exactly once): "
+            f"{achieved:,.0f}/s; parallelism 2, checkpoint interval {checkpoint_interval:g} s, "
+            "exactly once): "
             f"event to pane topic p50 {samples[len(samples) // 2]:.2f} s, "
             f"p99 {samples[int(len(samples) * 0.99)]:.2f} s (load {load()})",
             flush=True,
@@ -447,7 +447,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300_000)
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--rate", type=int, default=5000)
+    parser.add_argument(
+        "--rate", default="5000", help="produce rates of the latency runs (comma-separated)"
+    )
     parser.add_argument("--latency-seconds", type=float, default=30.0)
     parser.add_argument("--checkpoint-interval", type=float, default=1.0)
     parser.add_argument("--pending", type=int, default=1_000_000)
@@ -468,7 +470,8 @@ def main() -> None:
     if not args.skip_throughput:
         throughput(bootstrap, args.events, args.rounds, args.skip_daemon)
     if not args.skip_latency:
-        latency(bootstrap, args.rate, args.latency_seconds, args.checkpoint_interval)
+        for rate in (int(value) for value in args.rate.split(",")):
+            latency(bootstrap, rate, args.latency_seconds, args.checkpoint_interval)
     if not args.skip_state:
         state(bootstrap, args.pending)
 
