@@ -414,10 +414,16 @@ def state(bootstrap: str, count: int) -> None:
     watcher.start()
     try:
         started = time.perf_counter()
-        watcher.wait_read(count, timeout=3600)
+        during: dict[int, dict[str, Any]] = {}  # checkpoints completed while the job filled
+        while watcher.read() < count:
+            if time.perf_counter() - started > 3600:
+                raise RuntimeError(f"the job read {watcher.read():,} of {count:,} in an hour")
+            latest = (rest(f"/jobs/{job.job_id}/checkpoints").get("latest") or {}).get("completed")
+            if latest:
+                during[latest["id"]] = latest
+            time.sleep(1.0)
         filled = count / (time.perf_counter() - started)
-        last = (rest(f"/jobs/{job.job_id}/checkpoints").get("latest") or {}).get("completed")
-        after = last["id"] if last else 0
+        after = max(during, default=0)
         completed: list[dict[str, Any]] = []
         deadline = time.perf_counter() + 300
         while len(completed) < 3 and time.perf_counter() < deadline:
@@ -426,15 +432,19 @@ def state(bootstrap: str, count: int) -> None:
                 completed.append(latest)
             time.sleep(0.5)
         full = max(c["state_size"] for c in completed)
-        incremental = statistics.median(c["checkpointed_size"] for c in completed)
-        duration = statistics.median(c["end_to_end_duration"] for c in completed) / 1000
+        idle = statistics.median(c["end_to_end_duration"] for c in completed) / 1000
+        filling = list(during.values()) or completed
+        slowest = max(c["end_to_end_duration"] for c in filling) / 1000
+        typical = statistics.median(c["end_to_end_duration"] for c in filling) / 1000
+        delta = statistics.median(c["checkpointed_size"] for c in filling)
         print(
             f"state: {count:,} predictions waiting for labels (random UUID ids, 30-day horizon; "
             f"produced at {produced:,.0f}/s, read by the job at parallelism 2 at "
             f"{filled:,.0f}/s): checkpointed state {full / 1e6:,.0f} MB "
-            f"({full / count:,.0f} bytes per waiting prediction), incremental checkpoints "
-            f"{incremental / 1e6:,.1f} MB, checkpoint duration {duration:.2f} s "
-            f"(median of {len(completed)} after the backlog; load {load()})",
+            f"({full / count:,.0f} bytes per waiting prediction); checkpoints every 10 s while "
+            f"it filled: {typical:.2f} s median, {slowest:.2f} s the slowest, "
+            f"{delta / 1e6:,.1f} MB incremental (median of {len(filling)}); once full: "
+            f"{idle:.2f} s (load {load()})",
             flush=True,
         )
     finally:
