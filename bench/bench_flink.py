@@ -9,7 +9,7 @@ Prints, each measured in this run:
    second of wall time and per CPU second of the process doing the work (the TaskManager's JVM;
    the daemon), which is the per-core rate on a machine shared with other work; also the
    pane-topic records the job wrote per second (what an evaluator reads) and the rate at which
-   Python reads and decodes them (kafka-python + json: the evaluator's input limit);
+   Python reads and decodes such records (kafka-python + json: an evaluator's input limit);
 2. latency at steady produce rates (``--rate``, default 5,000 events/s; the job at parallelism
    2): from sending an event until the pane topic (``read_committed``) holds a progress record
    covering its offset, which is committed in the same transaction as its pane counts (p50, p99);
@@ -207,18 +207,19 @@ def flink_rate(bootstrap: str, topics: list[str], count: int, parallelism: int) 
         # measured from a third of the backlog on: the JIT compilers have done most of their
         # work on the job's generated code by then (their CPU time counts in the TaskManager's)
         watcher.wait_read(count // 3, timeout=1800)
-        cpu_before = taskmanager_cpu()
+        cpu_before, records_before = taskmanager_cpu(), watcher.records
         first_at, first = watcher.seen[-1]
         already = sum(offset + 1 for offset in first.values())
         done_at = watcher.wait_read(count, timeout=1800)
         rate = Rate(count - already, done_at - first_at, taskmanager_cpu() - cpu_before)
+        written = (watcher.records - records_before) / rate.seconds
         print(
             f"  flink parallelism {parallelism}: {rate} (submitted in {job.submitted_in:.0f} s; "
-            f"{watcher.records:,} pane-topic records, {watcher.records / rate.seconds:,.0f}/s; "
+            f"{watcher.records:,} pane-topic records, {written:,.0f}/s; "
             f"load {load()})",
             flush=True,
         )
-        return rate, job.pane_topic
+        return rate, written
     finally:
         watcher.stop.set()
         watcher.join()
@@ -248,28 +249,55 @@ def daemon_rate(bootstrap: str, topics: list[str], count: int) -> Rate:
         return rate
 
 
-def decode_rate(bootstrap: str, topic: str) -> tuple[int, float]:
-    """Records/s at which kafka-python reads and json-decodes a pane topic from the start."""
-    from kafka import KafkaConsumer
+def evaluator_input(bootstrap: str, count: int) -> float:
+    """Records/s at which kafka-python reads and json-decodes pane records (the job's format, 10
+    score bins) from a topic: the ceiling of an evaluator written with them."""
+    from kafka import KafkaConsumer, KafkaProducer
 
+    topic = f"bench-pane-records-{uuid.uuid4().hex[:8]}"
+    create_topics(bootstrap, [topic], 3)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=50, batch_size=1 << 20)
+    value = json.dumps(
+        {
+            "n": 412,
+            "predicted_positive": 97,
+            "tp": 51,
+            "fp": 12,
+            "tn": 230,
+            "fn": 30,
+            "score_histogram": [[58, 61, 47, 35, 22, 10, 5, 3, 1, 0], [2, 4, 6, 9, 10, 11, 9, 11]],
+            "score_offsets": [-41007, 12011, 3, -99, 1200, 0, 77, -5, 19, 2],
+        }
+    ).encode()
+    for index in range(count):
+        key = (
+            '{"attribute":"race&sex","group_name":"Black&Female","model_id":"credit",'
+            f'"pane_seconds":3600.0,"pane_start":{1.7e9 + 3600 * index!r}}}'
+        ).encode()
+        producer.send(topic, key=key, value=value)
+    producer.flush()
+    producer.close()
     consumer = KafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
         auto_offset_reset="earliest",
         isolation_level="read_committed",
-        consumer_timeout_ms=3000,
+        fetch_max_bytes=64 << 20,
+        max_partition_fetch_bytes=8 << 20,
     )
-    started = time.perf_counter()
-    count = 0
-    last = started
-    for message in consumer:
-        json.loads(message.key)
-        if message.value is not None:
-            json.loads(message.value)
-        count += 1
-        last = time.perf_counter()
+    read = 0
+    started: float | None = None
+    while read < count:
+        for batch in consumer.poll(timeout_ms=500, max_records=20000).values():
+            if started is None:
+                started = time.perf_counter()
+            for message in batch:
+                json.loads(message.key)
+                json.loads(message.value)
+                read += 1
+    elapsed = time.perf_counter() - (started or time.perf_counter())
     consumer.close()
-    return count, count / max(last - started, 1e-9)
+    return count / elapsed
 
 
 def throughput(bootstrap: str, count: int, rounds: int, skip_daemon: bool) -> None:
@@ -280,9 +308,9 @@ def throughput(bootstrap: str, count: int, rounds: int, skip_daemon: bool) -> No
     print(f"producing {count:,} prediction events ...", flush=True)
     produce_backlog(bootstrap, topics[0], count)
     rates: dict[str, list[Rate]] = {"p1": [], "p2": [], "daemon": []}
-    pane_topic = ""
+    records_per_second = 0.0
     for _round in range(rounds):
-        rate, pane_topic = flink_rate(bootstrap, topics, count, 1)
+        rate, records_per_second = flink_rate(bootstrap, topics, count, 1)
         rates["p1"].append(rate)
         rates["p2"].append(flink_rate(bootstrap, topics, count, 2)[0])
         if not skip_daemon:
@@ -305,10 +333,10 @@ def throughput(bootstrap: str, count: int, rounds: int, skip_daemon: bool) -> No
             f"second): per CPU second the job does {cpu['p1'] / cpu['daemon']:.2f}x the daemon"
         )
     print(line, flush=True)
-    records, per_second = decode_rate(bootstrap, pane_topic)
+    per_second = evaluator_input(bootstrap, 200_000)
     print(
-        f"evaluator input: kafka-python + json read the p1 job's {records:,} pane-topic "
-        f"records at {per_second:,.0f} records/s",
+        f"evaluator input: kafka-python + json read and decode {per_second:,.0f} pane records/s "
+        f"(the job wrote {records_per_second:,.0f}/s at parallelism 1 over this backlog)",
         flush=True,
     )
 

@@ -18,7 +18,7 @@ its buffer of the latest value per key (not on every update):
   :class:`monitor.engine.counts.GroupCounts`;
 - the **progress** of a partition of the predictions topic: key ``{"partition", "progress"}``
   (``progress``: the predictions topic), value ``event_time`` (the largest event time, epoch
-  seconds, of the predictions counted from that partition; ``null`` before the first) and
+  seconds, of the predictions counted from that partition; absent before the first) and
   ``offset`` (the last offset read from it, counted or rejected).
 
 The histogram is the in-process one (:func:`monitor.engine.counts.count_batch`), with the same
@@ -45,7 +45,8 @@ COUNT_SUMS = {
     "tn": "SUM(CASE WHEN decision = 0 AND label = 0 THEN 1 ELSE 0 END)",
     "fn": "SUM(CASE WHEN decision = 0 AND label = 1 THEN 1 ELSE 0 END)",
 }
-#: More bins would make the aggregate too wide (three sums per bin) for Flink's code generator.
+#: Three sums per bin in one aggregate: planning time and the aggregate's state grow with the bins
+#: (100 bins run; the job's planning then takes 46 s instead of 25 s on a small machine).
 MAX_FLINK_SCORE_BINS = 100
 PROGRESS_COLUMNS = "CAST(NULL AS DOUBLE) AS event_time, CAST(NULL AS BIGINT) AS source_offset"
 NO_COUNTS = (
