@@ -1,10 +1,11 @@
 """The event contract (docs/events.md) as Flink SQL views: decode, validate, give the reason.
 
 Each topic is read as raw bytes, so that a rejected record can go to the dead-letter topic byte
-for byte, and is decoded in three views: the value's text and JSON fragments, the JSON kind of
-each field (from ``JSON_QUERY ... WITH UNCONDITIONAL ARRAY WRAPPER``: ``["x"]`` is a string,
-``[1]`` a number, ``[true]`` a boolean, ``[{...}]`` an object, ``[[...]]`` an array), and the
-checks, in the decoder's order (``monitor.stream.events``), naming the first problem found.
+for byte, and is decoded in a chain of views: the value's text, its size and each field's JSON
+fragment (one ``JSON_QUERY ... WITH UNCONDITIONAL ARRAY WRAPPER`` per field), the kind, number
+and string each fragment holds (``["x"]`` is a string, ``[1]`` a number, ``[true]`` a boolean,
+``[{...}]`` an object, ``[[...]]`` an array), the event time, and the checks, in the decoder's
+order (``monitor.stream.events``), naming the first problem found.
 
 Reasons SQL reproduces as the decoder gives them: ``empty``, ``oversized``, ``invalid_json``
 (malformed JSON, bytes that are not UTF-8, a byte order mark, a raw control character in a
