@@ -14,8 +14,14 @@ so only the first start downloads (315 MB of wheels, 12 MB of jars; 326 MB unpac
                                         [--env-file F]
     python deploy/local/flink.py status [--state-dir DIR]
     python deploy/local/flink.py stop   [--state-dir DIR]
+    python deploy/local/flink.py kill-taskmanager|start-taskmanager|restart-taskmanager
+                                        [--state-dir DIR]
 
 ``start`` prints ``export FAIRWATCH_TEST_FLINK_...=...`` lines on stdout (progress on stderr).
+``kill-taskmanager`` kills the TaskManager's JVM with SIGKILL (a crash: no checkpoint, no
+goodbye to the JobManager, which notices through its failed heartbeats within seconds);
+``start-taskmanager`` starts it again and waits until it has registered; ``restart-taskmanager``
+does both. The jobs of the cluster then restart from their last completed checkpoint.
 A state directory may be shared with ``localservers.py``: the cluster keeps to its own
 ``flink-*`` entries in it (``flink-conf``, ``flink-jobmanager``, ``flink-taskmanager``,
 ``flink-checkpoints``, ``flink-savepoints``). Java 17, Maven and pip are needed; the standard
@@ -25,10 +31,12 @@ library is enough to run this file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import sys
 import time
 import urllib.request
@@ -41,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from localservers import (  # a sibling script, found through the line above
     DEFAULT_STATE_DIR,
     HOST,
+    STOP_TIMEOUT_S,
     Server,
     ServerError,
     cache_dir,
@@ -61,7 +70,7 @@ WHEEL_TAGS = (
     "--python-version=3.11",
     "--platform=manylinux2014_x86_64",
 )
-DEFAULT_SLOTS = 2
+DEFAULT_SLOTS = 4  # the tests run a job at parallelism 1 and one at 2 side by side
 DEFAULT_CHECKPOINT_INTERVAL = "2s"
 # Sized for a test cluster on a small shared machine; FAIRWATCH_FLINK_TM_MEMORY raises it.
 JOBMANAGER_MEMORY = "1024m"
@@ -186,6 +195,10 @@ def render_flink_config(
             "FAIRWATCH_FLINK_JM_MEMORY", JOBMANAGER_MEMORY
         ),
         "jobmanager.execution.failover-strategy": "region",
+        # a TaskManager killed with SIGKILL is declared lost after two heartbeats fail
+        # (connection refused), ~2 s; a live one gets 20 s, for a small loaded machine
+        "heartbeat.interval": 1000,
+        "heartbeat.timeout": 20000,
         "taskmanager.bind-host": HOST,
         "taskmanager.host": HOST,
         "taskmanager.numberOfTaskSlots": slots,
@@ -300,23 +313,35 @@ class JobManager(FlinkProcess):
 class TaskManager(FlinkProcess):
     name: str = "flink-taskmanager"
     script: str = "taskmanager.sh"
+    # TaskManagers registered before this one started (a killed one stays registered until
+    # the JobManager's heartbeats fail): readiness waits for one that is not among them
+    registered_before: frozenset[str] = frozenset()
 
     def port_fields(self) -> tuple[str, ...]:
         return ()  # its RPC and data ports are chosen by the kernel; the JobManager knows them
 
     def readiness(self) -> str:
-        return f"a TaskManager registered at {self.rest_url}/overview"
+        return f"a new TaskManager registered at {self.rest_url}/taskmanagers"
 
     def launch_server(self) -> None:
         (self.home / "tmp").mkdir(parents=True, exist_ok=True)
         super().launch_server()
 
+    def registered(self) -> frozenset[str] | str:
+        try:
+            answer = rest_get(self.rest_url, "/taskmanagers")
+        except (OSError, ValueError) as error:
+            return repr(error)
+        managers = answer.get("taskmanagers")
+        if not isinstance(managers, list):
+            return f"taskmanagers: {answer}"
+        return frozenset(str(manager["id"]) for manager in managers)
+
     def probe(self) -> str | None:
-        answer = self.overview()
-        if isinstance(answer, str):
-            return answer
-        registered = answer.get("taskmanagers")
-        return None if isinstance(registered, int) and registered >= 1 else f"overview: {answer}"
+        found = self.registered()
+        if isinstance(found, str):
+            return found
+        return None if found - self.registered_before else f"registered: {sorted(found)}"
 
 
 @dataclass
@@ -375,6 +400,28 @@ class FlinkCluster:
         self.taskmanager.stop()
         self.jobmanager.stop()
 
+    def kill_taskmanager(self) -> int | None:
+        """SIGKILL the TaskManager's process group at once (a crash); returns its pid."""
+        pid = self.taskmanager.pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            deadline = time.monotonic() + STOP_TIMEOUT_S
+            while self.taskmanager.pid() is not None and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return pid
+
+    def start_taskmanager(self) -> None:
+        """Start the TaskManager (when it is not running) and wait for its registration."""
+        self.jobmanager.restore_ports()
+        self.taskmanager.rest_url = self.jobmanager.url
+        before = self.taskmanager.registered()
+        self.taskmanager.registered_before = (
+            before if isinstance(before, frozenset) else frozenset()
+        )
+        if self.taskmanager.begin_start():
+            self.taskmanager.finish_start()
+
     def environment(self) -> dict[str, str]:
         return {
             "FAIRWATCH_TEST_FLINK_REST_URL": self.rest_url,
@@ -406,7 +453,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="flink.py", description="Run a local Apache Flink cluster for fairwatch's tests."
     )
-    parser.add_argument("command", choices=("start", "stop", "status"))
+    parser.add_argument(
+        "command",
+        choices=(
+            "start",
+            "stop",
+            "status",
+            "kill-taskmanager",
+            "start-taskmanager",
+            "restart-taskmanager",
+        ),
+    )
     parser.add_argument(
         "--state-dir",
         type=Path,
@@ -440,6 +497,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "stop":
             cluster.stop()
             log(f"stopped ({cluster.state_dir})")
+            return 0
+        if args.command in ("kill-taskmanager", "restart-taskmanager"):
+            pid = cluster.kill_taskmanager()
+            log(f"taskmanager {'killed (pid ' + str(pid) + ')' if pid else 'was not running'}")
+        if args.command in ("start-taskmanager", "restart-taskmanager"):
+            started = time.monotonic()
+            cluster.start_taskmanager()
+            log(f"taskmanager registered after {time.monotonic() - started:.1f} s")
+        if args.command != "status":
             return 0
         return cluster.status()
     except ServerError as error:

@@ -45,7 +45,11 @@ def register(subparsers: Any) -> None:
 
 
 def _job_arguments(parser: argparse.ArgumentParser, config: bool = True) -> None:
-    from fairwatch.flink.job import DEFAULT_PANE_TOPIC
+    from fairwatch.flink.job import (
+        DEFAULT_CHECKPOINT_INTERVAL,
+        DEFAULT_PANE_TOPIC,
+        DELIVERY_GUARANTEES,
+    )
 
     if config:
         parser.add_argument("--config", required=True, help="the daemon's configuration file")
@@ -58,6 +62,19 @@ def _job_arguments(parser: argparse.ArgumentParser, config: bool = True) -> None
         "--group-id", help="consumer group of the job (default: kafka.group_id + '-flink')"
     )
     parser.add_argument("--parallelism", type=int, help="the job's parallelism")
+    parser.add_argument(
+        "--checkpoint-interval",
+        type=float,
+        default=DEFAULT_CHECKPOINT_INTERVAL,
+        help="seconds between checkpoints: how long before new counts are visible "
+        f"(default {DEFAULT_CHECKPOINT_INTERVAL:g})",
+    )
+    parser.add_argument(
+        "--delivery",
+        choices=DELIVERY_GUARANTEES,
+        default=DELIVERY_GUARANTEES[0],
+        help="Kafka transactions per checkpoint (exactly-once, the default) or not",
+    )
 
 
 def _render(args: argparse.Namespace) -> str | None:
@@ -67,10 +84,14 @@ def _render(args: argparse.Namespace) -> str | None:
     config = load_or_report(args.config, secrets=False)
     if config is None:
         return None
-    options = JobOptions(
-        pane_topic=args.pane_topic, group_id=args.group_id, parallelism=args.parallelism
-    )
     try:
+        options = JobOptions(
+            pane_topic=args.pane_topic,
+            group_id=args.group_id,
+            parallelism=args.parallelism,
+            checkpoint_interval=args.checkpoint_interval,
+            delivery=args.delivery,
+        )
         return render(config, options)
     except (RenderError, ValueError) as error:
         print(f"fairwatch: cannot render {args.config} as a Flink job: {error}", file=sys.stderr)

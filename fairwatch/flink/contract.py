@@ -1,10 +1,11 @@
 """The event contract (docs/events.md) as Flink SQL views: decode, validate, give the reason.
 
 Each topic is read as raw bytes, so that a rejected record can go to the dead-letter topic byte
-for byte, and is decoded in three views: the value's text and JSON fragments, the JSON kind of
-each field (from ``JSON_QUERY ... WITH UNCONDITIONAL ARRAY WRAPPER``: ``["x"]`` is a string,
-``[1]`` a number, ``[true]`` a boolean, ``[{...}]`` an object, ``[[...]]`` an array), and the
-checks, in the decoder's order (``monitor.stream.decode``), naming the first problem found.
+for byte, and is decoded in a chain of views: the value's text, its size and each field's JSON
+fragment (one ``JSON_QUERY ... WITH UNCONDITIONAL ARRAY WRAPPER`` per field), the kind, number
+and string each fragment holds (``["x"]`` is a string, ``[1]`` a number, ``[true]`` a boolean,
+``[{...}]`` an object, ``[[...]]`` an array), the event time, and the checks, in the decoder's
+order (``monitor.stream.decode``), naming the first problem found.
 
 Reasons SQL reproduces as the decoder gives them: ``empty``, ``oversized``, ``invalid_json``
 (malformed JSON, bytes that are not UTF-8, a byte order mark, a raw control character in a
@@ -38,7 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fairwatch.flink.sql import double, identifier, in_list, json_path, literal
-from monitor.engine.groups import MISSING, SEPARATOR, intersection_name
+from monitor.engine.groups import MISSING
 
 ABSENT = ("'absent'", "'null'")
 # A lone UTF-16 surrogate escape (not preceded by an odd number of backslashes): a high one
@@ -94,19 +95,13 @@ class Field:
 
 
 def fields_view(name: str, source: str) -> str:
-    """The value's size, its text when it is UTF-8, and each field's JSON fragment."""
-    base64 = "TO_BASE64(record_value)"
+    """The value's text when it is UTF-8."""
     columns = [
         "record_key",
         "record_value",
         "source_partition",
         "source_offset",
         "arrived",
-        computed(
-            f"CASE WHEN record_value IS NULL THEN 0 ELSE CHAR_LENGTH({base64}) / 4 * 3 - "
-            f"(CHAR_LENGTH({base64}) - CHAR_LENGTH(TRIM(TRAILING '=' FROM {base64}))) END",
-            "value_bytes",
-        ),
         computed(
             "CASE WHEN ENCODE(CAST(record_value AS STRING), 'UTF-8') = record_value "
             "THEN CAST(record_value AS STRING) END",
@@ -116,11 +111,32 @@ def fields_view(name: str, source: str) -> str:
     return _view(name, columns, source)
 
 
-def kinds_view(name: str, source: str, fields: Sequence[Field]) -> str:
-    """JSON validity, then each field's fragment, kind, string and number."""
+def value_bytes(max_event_bytes: int) -> str:
+    """The value's size as the checks need it: its character count when that decides the same
+    (``c`` characters of UTF-8 hold 1 to 4·``c`` bytes, so 0 and at most ``max_event_bytes / 4``
+    characters say empty and small enough), else the bytes counted from its base64 form."""
+    base64 = "TO_BASE64(record_value)"
+    exact = (
+        f"CHAR_LENGTH({base64}) / 4 * 3 - "
+        f"(CHAR_LENGTH({base64}) - CHAR_LENGTH(TRIM(TRAILING '=' FROM {base64})))"
+    )
+    return computed(
+        "CASE WHEN record_value IS NULL THEN 0 "
+        f"WHEN value_text IS NOT NULL AND CHAR_LENGTH(value_text) <= {int(max_event_bytes) // 4} "
+        f"THEN CHAR_LENGTH(value_text) ELSE {exact} END",
+        "value_bytes",
+    )
+
+
+def kinds_view(name: str, source: str, fields: Sequence[Field], max_event_bytes: int) -> str:
+    """The value's size, whether it is a JSON object, and each field's JSON fragment.
+
+    Each JSON function parses the whole value again, so the views call as few as they can: one
+    ``IS JSON OBJECT``, one ``JSON_QUERY`` per field (its fragment gives the field's kind, number
+    and string), and ``IS JSON`` only for a value that is not an object (:func:`typed_view`)."""
     columns = [
         "*",
-        computed("value_text IS JSON", "is_json"),
+        value_bytes(max_event_bytes),
         computed("value_text IS JSON OBJECT", "is_object"),
         computed(
             f"POSITION('\\u' IN value_text) > 0 AND REGEXP(value_text, {literal(LONE_SURROGATE)})",
@@ -134,37 +150,42 @@ def kinds_view(name: str, source: str, fields: Sequence[Field]) -> str:
             "NULL ON EMPTY NULL ON ERROR)"
         )
         columns.append(computed(fragment, f"{field.column}_json"))
-        if field.text:
-            text = f"JSON_VALUE(value_text, {path} NULL ON EMPTY NULL ON ERROR)"
-            columns.append(computed(text, f"{field.column}_text"))
     return _view(name, columns, source)
 
 
-def typed_view(name: str, source: str, fields: Sequence[Field], timestamp: str) -> str:
-    """Each field's kind and number, and the pieces of an RFC 3339 ``timestamp``."""
-    columns = ["*"]
+def typed_view(name: str, source: str, fields: Sequence[Field]) -> str:
+    """JSON validity, each field's kind and number, and the string of a ``text`` field."""
+    columns = [
+        "*",
+        computed("CASE WHEN is_object THEN TRUE ELSE value_text IS JSON END", "is_json"),
+    ]
     for field in fields:
         fragment = f"{field.column}_json"
+        first = f"SUBSTRING({fragment} FROM 2 FOR 1)"
         kind = (
             f"CASE WHEN {fragment} IS NULL THEN 'absent' ELSE "
-            f"CASE SUBSTRING({fragment} FROM 2 FOR 1) WHEN '\"' THEN 'string' "
+            f"CASE {first} WHEN '\"' THEN 'string' "
             "WHEN 't' THEN 'boolean' WHEN 'f' THEN 'boolean' WHEN 'n' THEN 'null' "
             "WHEN '{' THEN 'object' WHEN '[' THEN 'array' ELSE 'number' END END"
         )
         columns.append(computed(kind, f"{field.column}_kind"))
-        number = f"TRY_CAST(SUBSTRING({fragment} FROM 2 FOR CHAR_LENGTH({fragment}) - 2) AS DOUBLE)"
-        columns.append(computed(number, f"{field.column}_number"))
-    text = f"{timestamp}_text"
-    pattern = literal(RFC3339)
-    parts = ("date", "hour", "minute", "second", "fraction", "offset")
-    for group, part in enumerate(parts, start=1):
-        columns.append(computed(f"REGEXP_EXTRACT({text}, {pattern}, {group})", f"time_{part}"))
+        inner = f"SUBSTRING({fragment} FROM 2 FOR CHAR_LENGTH({fragment}) - 2)"
+        columns.append(computed(f"TRY_CAST({inner} AS DOUBLE)", f"{field.column}_number"))
+        if field.text:  # a string fragment is the string as the parser wrote it back: unquote
+            text = f"CASE WHEN {first} = '\"' THEN JSON_UNQUOTE({inner}) END"
+            columns.append(computed(text, f"{field.column}_text"))
     return _view(name, columns, source)
 
 
 def event_time_views(name: str, source: str, timestamp: str) -> list[str]:
     """``event_time`` in epoch seconds as the decoder reads it, NULL when it would refuse it
-    (two views: the pieces of an RFC 3339 time, then the time)."""
+    (three views: the pieces of an RFC 3339 time, their values, then the time)."""
+    pattern = literal(RFC3339)
+    parts = ("date", "hour", "minute", "second", "fraction", "offset")
+    split = ["*"] + [
+        computed(f"REGEXP_EXTRACT({timestamp}_text, {pattern}, {group})", f"time_{part}")
+        for group, part in enumerate(parts, start=1)
+    ]
     local = (
         "time_date || ' ' || time_hour || ':' || COALESCE(NULLIF(time_minute, ''), '00') || ':' "
         "|| COALESCE(NULLIF(time_second, ''), '00')"
@@ -203,7 +224,8 @@ def event_time_views(name: str, source: str, timestamp: str) -> list[str]:
         f"CASE {timestamp}_kind WHEN 'string' THEN {from_text} WHEN 'number' THEN {from_number} END"
     )
     return [
-        _view(f"{name}_time", pieces, source),
+        _view(f"{name}_pieces", split, source),
+        _view(f"{name}_time", pieces, f"{name}_pieces"),
         _view(name, ["*", computed(event_time, "event_time")], f"{name}_time"),
     ]
 
@@ -277,33 +299,6 @@ def threshold_case(thresholds: dict[str, float], default: float) -> str:
 def group_value(column: str) -> str:
     """A group name as ``monitor.engine.groups.value_name`` gives it (empty → ``(missing)``)."""
     return f"CASE WHEN {column} = '' THEN {literal(MISSING)} ELSE {column} END"
-
-
-def group_rows(
-    attributes: Sequence[str],
-    intersections: Sequence[Sequence[str]],
-    pane_sizes: Sequence[float],
-    qualifier: str = "",
-) -> str:
-    """``ARRAY[ROW(attribute, group, pane size), ...]``: a row per pane size and per attribute
-    and intersection, in the pipeline's group columns (attributes, then intersections named
-    ``a&b``), so that one ``CROSS JOIN UNNEST`` spreads a row over its panes and groups."""
-    column_of = {name: f"{qualifier}group_{index}" for index, name in enumerate(attributes)}
-    groups = [(name, column_of[name]) for name in attributes]
-    seen = set(attributes)
-    for members in intersections:
-        name = intersection_name(members)
-        if name in seen:
-            continue
-        seen.add(name)
-        value = f" || {literal(SEPARATOR)} || ".join(column_of[m] for m in sorted(set(members)))
-        groups.append((name, value))
-    rows = [
-        f"ROW(CAST({literal(name)} AS STRING), {value}, {double(size)})"
-        for size in pane_sizes
-        for name, value in groups
-    ]
-    return "ARRAY[" + ", ".join(rows) + "]"
 
 
 def in_models(models: Sequence[str]) -> str:

@@ -6,9 +6,11 @@ with their reason in headers, keeps the first prediction and the first label of 
 ``prediction_id`` (keyed deduplication), joins labels to predictions within the label horizon,
 and keeps **pane counts** up to date in an upsert Kafka topic keyed by the pane key
 ``(model_id, pane_seconds, pane_start, attribute, group_name)``: ``n``, ``predicted_positive``,
-``tp``, ``fp``, ``tn``, ``fn``, exactly what the in-process pipeline adds into its panes (summed
-over input partitions). ``pane_seconds`` is a window specification's step; specifications with
-the same step share panes; a window of ``size/step`` is the sum of its ``size / step`` panes.
+``tp``, ``fp``, ``tn``, ``fn`` and the score histogram, exactly what the in-process pipeline adds
+into its panes (summed over input partitions), with the **event-time progress** of each
+partition of the predictions topic beside them (:mod:`fairwatch.flink.panes`). ``pane_seconds``
+is a window specification's step; specifications with the same step share panes; a window of
+``size/step`` is the sum of its ``size / step`` panes.
 
 Why SQL, and not a PyFlink program reusing the decoder as a vectorised UDF: the SQL is plain
 text that every Flink offering runs as it is (the SQL client, the SQL gateway, the Kubernetes
@@ -34,19 +36,30 @@ How it counts (and why it is exact):
   updated last by a label at most one horizon after its last prediction). Processing time, not
   event time: a job that runs more than that far behind its input would forget state it still
   needs (see docs/scaling.md).
+- Exactly once: checkpoints are exactly once and both sinks write Kafka transactions committed
+  with each checkpoint (``delivery`` ``exactly-once``; readers use ``read_committed``). After a
+  failure the job restarts from the last checkpoint: its state and source offsets are those of
+  the checkpoint, and what it had written since is aborted, so nothing is lost or counted
+  twice. With ``at-least-once`` the records written since the checkpoint are written again;
+  each is then a pane's (or a partition's) complete value, not an increment, so the latest
+  value per key is still exact, but a reader can see a value go back until the job has caught
+  up again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fairwatch.flink import contract
+from fairwatch.flink import contract, panes
 from fairwatch.flink.contract import Field
-from fairwatch.flink.sql import double, duration, interval, literal
+from fairwatch.flink.sql import double, duration, literal
 from fairwatch.flink.tables import sink_tables, source_table
 from monitor.config import MonitorConfig
 
 DEFAULT_PANE_TOPIC = "fairwatch-pane-counts"
+#: Seconds between checkpoints: with exactly-once delivery, how long before counts are visible.
+DEFAULT_CHECKPOINT_INTERVAL = 5.0
+DELIVERY_GUARANTEES = ("exactly-once", "at-least-once")
 PREDICTION_FIELDS = (
     Field("prediction_id", ("prediction_id",), text=True),
     Field("model_id", ("model_id",), text=True),
@@ -71,17 +84,29 @@ class JobOptions:
     group_id: str | None = None  # default: kafka.group_id + "-flink"
     job_name: str = "fairwatch-pane-counts"
     parallelism: int | None = None
-    checkpoint_interval: float | None = None  # seconds; default: the cluster's
+    checkpoint_interval: float = DEFAULT_CHECKPOINT_INTERVAL  # seconds
+    delivery: str = "exactly-once"  # or "at-least-once" (see docs/scaling.md)
+    transactional_id_prefix: str | None = None  # default: the group id
+
+    def __post_init__(self) -> None:
+        if self.delivery not in DELIVERY_GUARANTEES:
+            raise ValueError(
+                f"delivery: one of {', '.join(DELIVERY_GUARANTEES)}, got {self.delivery!r}"
+            )
+        if self.parallelism is not None and self.parallelism < 1:
+            raise ValueError(f"parallelism: at least 1, got {self.parallelism}")
+        if not self.checkpoint_interval > 0:
+            raise ValueError(f"checkpoint interval: above 0 s, got {self.checkpoint_interval}")
 
 
-def decode_views(kind: str, fields: tuple[Field, ...]) -> list[str]:
+def decode_views(kind: str, fields: tuple[Field, ...], max_event_bytes: int) -> list[str]:
     records = f"fairwatch_{kind}_records"
     return [
         contract.fields_view(f"fairwatch_{kind}_bytes", records),
-        contract.kinds_view(f"fairwatch_{kind}_json", f"fairwatch_{kind}_bytes", fields),
-        contract.typed_view(
-            f"fairwatch_{kind}_typed", f"fairwatch_{kind}_json", fields, "timestamp"
+        contract.kinds_view(
+            f"fairwatch_{kind}_json", f"fairwatch_{kind}_bytes", fields, max_event_bytes
         ),
+        contract.typed_view(f"fairwatch_{kind}_typed", f"fairwatch_{kind}_json", fields),
         *contract.event_time_views(
             f"fairwatch_{kind}_fields", f"fairwatch_{kind}_typed", "timestamp"
         ),
@@ -140,6 +165,7 @@ def prediction_checks_view(config: MonitorConfig) -> str:
         "model_id_text AS model_id",
         "event_time",
         f"{decision} AS decision",
+        "score_number AS score",
         f"{contract.binary_value('label')} AS label",
     ]
     columns += [
@@ -178,51 +204,6 @@ def label_checks_view(config: MonitorConfig) -> str:
     )
 
 
-def counting_views(config: MonitorConfig) -> list[str]:
-    attributes = list(dict.fromkeys(config.sensitive.attributes))
-    groups = [f"group_{index}" for index in range(len(attributes))]
-    carried = ", ".join(["model_id", "event_time", "decision", "label", *groups])
-    horizon = interval(config.label_horizon)
-    steps = sorted({spec.step for spec in config.windows})
-    first = """CREATE TEMPORARY VIEW fairwatch_first_{kind}s AS
-SELECT {columns} FROM (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY prediction_id ORDER BY arrived ASC) AS occurrence
-  FROM fairwatch_{kind}_checks
-  WHERE reason IS NULL
-)
-WHERE occurrence = 1;"""
-    joined = ", ".join(
-        ["p.model_id", "p.event_time", "p.decision", "l.label", *(f"p.{g}" for g in groups)]
-    )
-    group_rows = contract.group_rows(attributes, config.sensitive.intersections, steps, "c.")
-    return [
-        first.format(kind="prediction", columns=f"prediction_id, arrived, {carried}"),
-        first.format(kind="label", columns="prediction_id, arrived, label"),
-        f"""CREATE TEMPORARY VIEW fairwatch_joined_labels AS
-SELECT {joined}
-FROM fairwatch_first_predictions AS p, fairwatch_first_labels AS l
-WHERE p.prediction_id = l.prediction_id
-  AND p.label IS NULL
-  AND l.arrived BETWEEN p.arrived - {horizon} AND p.arrived + {horizon};""",
-        f"""CREATE TEMPORARY VIEW fairwatch_counted AS
-SELECT 1 AS n, {carried} FROM fairwatch_first_predictions
-UNION ALL
-SELECT 0 AS n, {carried} FROM fairwatch_joined_labels;""",
-        f"""CREATE TEMPORARY VIEW fairwatch_pane_rows AS
-SELECT
-  c.model_id,
-  g.pane_seconds,
-  FLOOR(c.event_time / g.pane_seconds) * g.pane_seconds AS pane_start,
-  g.attribute,
-  g.group_name,
-  c.n,
-  c.decision,
-  c.label
-FROM fairwatch_counted AS c
-CROSS JOIN UNNEST({group_rows}) AS g (attribute, group_name, pane_seconds);""",
-    ]
-
-
 def dead_letter_insert(kind: str, topic: str) -> str:
     header = "CAST({} AS STRING), ENCODE({}, 'UTF-8')"
     headers = ", ".join(
@@ -239,23 +220,6 @@ def dead_letter_insert(kind: str, topic: str) -> str:
 SELECT record_key, record_value, MAP[{headers}]
 FROM fairwatch_{kind}_checks
 WHERE reason IS NOT NULL;"""
-
-
-PANE_INSERT = """INSERT INTO fairwatch_pane_counts
-SELECT
-  model_id,
-  pane_seconds,
-  pane_start,
-  attribute,
-  group_name,
-  CAST(SUM(n) AS BIGINT) AS n,
-  CAST(SUM(CASE WHEN n = 1 AND decision = 1 THEN 1 ELSE 0 END) AS BIGINT) AS predicted_positive,
-  CAST(SUM(CASE WHEN decision = 1 AND label = 1 THEN 1 ELSE 0 END) AS BIGINT) AS tp,
-  CAST(SUM(CASE WHEN decision = 1 AND label = 0 THEN 1 ELSE 0 END) AS BIGINT) AS fp,
-  CAST(SUM(CASE WHEN decision = 0 AND label = 0 THEN 1 ELSE 0 END) AS BIGINT) AS tn,
-  CAST(SUM(CASE WHEN decision = 0 AND label = 1 THEN 1 ELSE 0 END) AS BIGINT) AS fn
-FROM fairwatch_pane_rows
-GROUP BY model_id, pane_seconds, pane_start, attribute, group_name;"""
 
 
 def state_ttl(config: MonitorConfig) -> float:
@@ -279,26 +243,30 @@ def render(config: MonitorConfig, job: JobOptions | None = None) -> str:
         "table.local-time-zone": "UTC",
         "table.exec.state.ttl": duration(state_ttl(config)),
         "table.exec.sink.upsert-materialize": "NONE",
+        "execution.checkpointing.mode": "EXACTLY_ONCE",
+        "execution.checkpointing.interval": duration(job.checkpoint_interval),
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        # the SQL operators never keep a row they were handed: no copy between chained ones
+        "pipeline.object-reuse": "true",
     }
     if job.parallelism is not None:
         settings["parallelism.default"] = str(job.parallelism)
-    if job.checkpoint_interval is not None:
-        settings["execution.checkpointing.interval"] = duration(job.checkpoint_interval)
     statements = [f"SET {literal(key)} = {literal(value)};" for key, value in settings.items()]
     statements += [
         source_table("fairwatch_prediction_records", kafka.predictions_topic, group_id, config),
         source_table("fairwatch_label_records", kafka.labels_topic, group_id, config),
-        sink_tables(config, job),
-        *decode_views("prediction", PREDICTION_FIELDS + groups),
+        sink_tables(config, job, group_id),
+        *decode_views("prediction", PREDICTION_FIELDS + groups, config.pipeline.max_event_bytes),
         prediction_checks_view(config),
-        *decode_views("label", LABEL_FIELDS),
+        *decode_views("label", LABEL_FIELDS, config.pipeline.max_event_bytes),
         label_checks_view(config),
-        *counting_views(config),
+        *panes.counting_views(config),
+        panes.progress_view(kafka.predictions_topic),
     ]
     inserts = [
         dead_letter_insert("prediction", kafka.predictions_topic),
         dead_letter_insert("label", kafka.labels_topic),
-        PANE_INSERT,
+        panes.pane_insert(config),
     ]
     header = (
         "-- fairwatch pane counts: rendered by `fairwatch flink render` from the fairwatch "

@@ -18,6 +18,10 @@ KAFKA_SECURITY = {
 }
 
 
+SINK_BUFFER_ROWS = 10_000
+TRANSACTION_TIMEOUT_MS = 900_000
+
+
 class RenderError(ValueError):
     """The configuration cannot be expressed as a Flink job; the message says which key."""
 
@@ -75,7 +79,11 @@ def source_table(name: str, topic: str, group_id: str, config: MonitorConfig) ->
 );"""
 
 
-def sink_tables(config: MonitorConfig, job: JobOptions) -> str:
+def sink_tables(config: MonitorConfig, job: JobOptions, group_id: str) -> str:
+    """The dead-letter table and the pane topic's upsert table (keys: JSON text built by
+    :mod:`fairwatch.flink.panes`; values: JSON without null members), both written in Kafka
+    transactions when the delivery is exactly once."""
+    prefix = job.transactional_id_prefix or group_id
     dead_letters = {
         "connector": "kafka",
         "topic": config.kafka.dead_letter_topic,
@@ -84,13 +92,22 @@ def sink_tables(config: MonitorConfig, job: JobOptions) -> str:
         "key.fields": "record_key",
         "value.format": "raw",
         "value.fields-include": "EXCEPT_KEY",
+        **delivery(job, f"{prefix}-dead-letters"),
     }
     panes = {
         "connector": "upsert-kafka",
         "topic": job.pane_topic,
         **kafka_properties(config),
-        "key.format": "json",
+        "key.format": "raw",
         "value.format": "json",
+        "value.json.encode.ignore-null-fields": "true",
+        "value.fields-include": "EXCEPT_KEY",
+        # one writer: each checkpoint's pane counts and progress in one transaction
+        "sink.parallelism": "1",
+        # the latest value per key is written once per flush, not once per update
+        "sink.buffer-flush.max-rows": str(SINK_BUFFER_ROWS),
+        "sink.buffer-flush.interval": "1 s",
+        **delivery(job, f"{prefix}-panes"),
     }
     counts = ",\n  ".join(
         f"{name} BIGINT" for name in ("n", "predicted_positive", "tp", "fp", "tn", "fn")
@@ -104,13 +121,26 @@ def sink_tables(config: MonitorConfig, job: JobOptions) -> str:
 );
 
 CREATE TEMPORARY TABLE fairwatch_pane_counts (
-  model_id STRING NOT NULL,
-  pane_seconds DOUBLE NOT NULL,
-  pane_start DOUBLE NOT NULL,
-  attribute STRING NOT NULL,
-  group_name STRING NOT NULL,
+  record_key STRING NOT NULL,
   {counts},
-  PRIMARY KEY (model_id, pane_seconds, pane_start, attribute, group_name) NOT ENFORCED
+  score_histogram ARRAY<ARRAY<BIGINT>>,
+  score_offsets ARRAY<BIGINT>,
+  event_time DOUBLE,
+  `offset` BIGINT,
+  PRIMARY KEY (record_key) NOT ENFORCED
 ) WITH (
 {options(panes)}
 );"""
+
+
+def delivery(job: JobOptions, transactional_id_prefix: str) -> dict[str, str]:
+    """A sink's delivery guarantee; exactly once writes transactions named by the prefix."""
+    if job.delivery == "at-least-once":
+        return {"sink.delivery-guarantee": "at-least-once"}
+    return {
+        "sink.delivery-guarantee": "exactly-once",
+        "sink.transactional-id-prefix": transactional_id_prefix,
+        # below the brokers' transaction.max.timeout.ms (15 min by default); Flink's own
+        # default (1 h) is refused by a broker left at its defaults
+        "properties.transaction.timeout.ms": str(TRANSACTION_TIMEOUT_MS),
+    }

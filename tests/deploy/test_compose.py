@@ -77,9 +77,10 @@ def test_published_ports_are_distinct_and_documented() -> None:
         "3000": "grafana",
         "8080": "fairwatch",
         "9000": "alert-inbox",
+        "8081": "flink-jobmanager",
     }
     header = (ROOT / "docker-compose.yml").read_text().split("\nname:")[0]
-    for host in ("3000", "9000", "8080", "8086"):
+    for host in ("3000", "9000", "8080", "8086", "8081"):
         assert f"http://localhost:{host}" in header
 
 

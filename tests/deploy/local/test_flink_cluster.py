@@ -65,3 +65,20 @@ def test_java_options_are_read_from_the_distribution_config(tmp_path: Path) -> N
         "env:\n  java:\n    opts:\n      all: --add-exports=a=b --add-opens=c=d\n"
     )
     assert flink.java_options(tmp_path) == "--add-exports=a=b --add-opens=c=d"
+
+
+def test_a_crashed_taskmanager_is_noticed_within_seconds(tmp_path: Path) -> None:
+    text = flink.render_flink_config(tmp_path, 6001, 6002, 4, "")
+    settings = dict(line.split(": ", 1) for line in text.splitlines()[1:])
+    assert int(settings["heartbeat.interval"]) <= 2000
+    assert settings["execution.checkpointing.mode"] == '"EXACTLY_ONCE"'
+    for command in ("kill-taskmanager", "start-taskmanager", "restart-taskmanager"):
+        assert flink.parse_args([command, "--state-dir", str(tmp_path)]).command == command
+
+
+def test_a_restarted_taskmanager_is_ready_once_a_new_one_registered(tmp_path: Path) -> None:
+    manager = flink.TaskManager(state_dir=tmp_path, registered_before=frozenset({"old"}))
+    manager.registered = lambda: frozenset({"old"})  # type: ignore[method-assign]
+    assert manager.probe() is not None  # the killed one, still registered
+    manager.registered = lambda: frozenset({"old", "new"})  # type: ignore[method-assign]
+    assert manager.probe() is None

@@ -57,9 +57,50 @@ def test_the_job_is_one_statement_set_over_both_topics() -> None:
     # one pane size per distinct step: 1h and 1d/1h share theirs
     assert text.count("CAST(3600.0 AS DOUBLE))") == 3  # sex, race, race&sex
     assert text.count("CAST(900.0 AS DOUBLE))") == 3
-    assert "'race&sex'" in text and "c.group_1 || '&' || c.group_0" in text
+    assert '"attribute":"race&sex"' in text and "JSON_STRING(c.group_1 || '&' || c.group_0)" in text
     assert "WHEN model_id_text NOT IN ('credit') THEN 'unknown_model'" in text
     assert "WHEN 'credit' THEN CAST(0.7 AS DOUBLE)" in text
+
+
+def test_both_sinks_write_transactions_committed_with_each_checkpoint() -> None:
+    text = render(config(kafka={"group_id": "g"}), JobOptions(checkpoint_interval=2.5))
+    assert "SET 'execution.checkpointing.mode' = 'EXACTLY_ONCE';" in text
+    assert "SET 'execution.checkpointing.interval' = '2500 ms';" in text
+    assert text.count("'sink.delivery-guarantee' = 'exactly-once'") == 2
+    assert "'sink.transactional-id-prefix' = 'g-flink-dead-letters'" in text
+    assert "'sink.transactional-id-prefix' = 'g-flink-panes'" in text
+    assert text.count("'properties.transaction.timeout.ms' = '900000'") == 2
+    # one writer of pane counts and progress: one transaction holds both
+    assert "'sink.parallelism' = '1'" in text
+    lenient = render(config(), JobOptions(delivery="at-least-once"))
+    assert lenient.count("'sink.delivery-guarantee' = 'at-least-once'") == 2
+    assert "transactional-id-prefix" not in lenient
+
+
+def test_job_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="delivery"):
+        JobOptions(delivery="maybe")
+    with pytest.raises(ValueError, match="parallelism"):
+        JobOptions(parallelism=0)
+    with pytest.raises(ValueError, match="checkpoint interval"):
+        JobOptions(checkpoint_interval=0)
+
+
+def test_pane_counts_and_progress_share_one_aggregate_keyed_by_the_record_key() -> None:
+    text = render(config(kafka={"predictions_topic": 'pre"ds'}))
+    insert = text[text.index("INSERT INTO fairwatch_pane_counts") :]
+    assert insert.count("GROUP BY") == 1 and "GROUP BY record_key" in insert
+    # the progress key names the predictions topic, JSON-escaped inside a SQL literal
+    assert """',"progress":"pre\\"ds"}'""" in text
+    assert "MAX(event_time) AS event_time" in insert
+    assert "MAX(source_offset) AS source_offset" in insert
+    assert insert.count("AS histogram_0_") == 10 and insert.count("AS offsets_") == 10
+
+
+def test_score_bins_beyond_the_job_limit_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"engine\.score_bins"):
+        render(config(engine={"score_bins": 101}))
+    assert render(config(engine={"score_bins": 3})).count("AS histogram_1_") == 3
 
 
 def test_state_lives_for_the_horizon_the_largest_window_and_the_lateness() -> None:

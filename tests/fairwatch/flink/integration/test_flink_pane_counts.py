@@ -1,334 +1,167 @@
-"""The rendered Flink job counts exactly: real Kafka, real Flink, compared with a batch count.
+"""The rendered Flink job counts exactly — at parallelism 1 and 2, and through a crash of the
+TaskManager: real Kafka, real Flink, compared with a batch count.
 
-A small stream on three partitions per topic — predictions with decisions, scores and labels
-carried inline, duplicate predictions, early, delayed, duplicate and orphan labels, bad messages
-of every reason SQL reproduces — goes through ``fairwatch flink render`` + the SQL client. Part
-of it is produced before the job starts (a backlog), the rest while it runs. The pane counts
-read back from the upsert topic must equal a batch computation from the same records, which
-uses fairwatch's own decoder; the dead letters must carry the decoder's reasons.
+The stream of :mod:`streams` goes through two jobs at once, rendered from the same configuration
+at parallelism 1 and 2 (each its own consumer group, pane topic, dead-letter topic and Kafka
+transactions), submitted once for the module. Part of the stream is produced before the jobs
+start (a backlog), the rest while they run. Each pane topic, read as an evaluator reads it
+(``read_committed``), must hold the batch computation's pane counts, score histograms included,
+and for each partition of the predictions topic the largest event time counted from it and its
+last offset; no pane's counts may ever go down; the dead letters must carry the decoder's
+reasons, each once. Then the TaskManager is killed with SIGKILL while more of the stream is
+produced (bad messages among it), and started again: both jobs restore their last checkpoint,
+and the counts must still be exact (nothing lost, nothing counted twice) and each dead letter
+written once (the transactions written since the checkpoint were aborted).
 """
 
 from __future__ import annotations
 
-import json
-import math
+import threading
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
 
 from fairwatch.flink.job import JobOptions, render
 from monitor.config import MonitorConfig
-from monitor.engine.groups import intersection_group_name, intersection_name
-from monitor.stream.decode import Record, decode_labels, decode_predictions, decode_rules
+from tests.fairwatch.flink.integration.streams import (
+    PaneTopic,
+    Stream,
+    config_for,
+    expected,
+    pane_differences,
+    read_dead_letters,
+    same_progress,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-BASE = 1714564800  # 2024-05-01T12:00:00Z
-PaneKey = tuple[str, float, float, str, str]
-FIELDS = ("n", "predicted_positive", "tp", "fp", "tn", "fn")
+PARALLELISMS = (1, 2)
 
 
-def config_for(bootstrap: str, topics: dict[str, str]) -> MonitorConfig:
-    return MonitorConfig.model_validate(
-        {
-            "kafka": {
-                "bootstrap_servers": [bootstrap],
-                "predictions_topic": topics["predictions"],
-                "labels_topic": topics["labels"],
-                "dead_letter_topic": topics["dead_letters"],
-                "group_id": topics["predictions"],
-            },
-            "models": {"credit": {"threshold": 0.6}, "fraud": {}},
-            "sensitive": {"attributes": ["sex", "race"], "intersections": [["race", "sex"]]},
-            "windows": ["1h", "1d/1h", "15m"],
-            "label_horizon": "7d",
-            "embedded_sink": {"path": "unused.db"},
-        }
-    )
+@dataclass
+class Job:
+    parallelism: int
+    config: MonitorConfig
+    topics: dict[str, str]
+    job_id: str = ""
 
 
-def timestamp(index: int) -> Any:
-    """Event times in every form the contract takes."""
-    seconds = BASE + index * 97
-    form = index % 4
-    if form == 0:
-        return seconds
-    if form == 1:
-        return seconds * 1000 + 250
-    if form == 2:
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-    local = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds + 7200))
-    return f"{local}.125+02:00"
+@dataclass
+class Jobs:
+    """Two jobs over one stream's topics."""
+
+    stream: Stream
+    jobs: list[Job]
+    bootstrap: str
 
 
-def prediction(index: int, *, duplicate: bool = False) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "prediction_id": f"p{index:04d}",
-        "model_id": "fraud" if index % 5 == 0 or duplicate else "credit",
-        "timestamp": timestamp(index),
-        "sensitive": {"sex": "F" if index % 2 else "M", "race": ("A", "B", "")[index % 3]},
+@pytest.fixture(scope="module")
+def jobs(
+    flink_cluster: Any,
+    kafka_bootstrap: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Jobs]:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    suffix = f"{time.time_ns():x}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, client_id="fairwatch-tests")
+    names = {
+        "predictions": (3, f"flink-predictions-{suffix}"),
+        "labels": (3, f"flink-labels-{suffix}"),
     }
-    if index % 3 == 0:
-        event["prediction"] = (index // 3) % 2 == 0 if index % 6 else 1
-    else:
-        event["score"] = round((index * 37 % 100) / 100, 2)
-    if index % 7 == 0:
-        event["label"] = index % 2
-    if duplicate:
-        event["score"] = 0.99
-    return event
-
-
-def label(index: int, value: int) -> dict[str, Any]:
-    return {"prediction_id": f"p{index:04d}", "label": value}
-
-
-BAD_PREDICTIONS: list[bytes | None] = [
-    b"not json",
-    b"[1, 2]",
-    None,
-    b"\xff\xfe{}",
-    json.dumps({"model_id": "credit", "timestamp": BASE, "score": 0.5}).encode(),
-    json.dumps({"prediction_id": 7, "model_id": "credit", "timestamp": BASE}).encode(),
-    json.dumps({"prediction_id": "", "model_id": "credit", "timestamp": BASE}).encode(),
-    json.dumps({"prediction_id": "x1", "model_id": "other", "timestamp": BASE}).encode(),
-    json.dumps({"prediction_id": "x2", "model_id": "credit", "timestamp": "yesterday"}).encode(),
-    json.dumps(
-        {"prediction_id": "x3", "model_id": "credit", "timestamp": "2024-02-30T00:00:00Z"}
-    ).encode(),
-    json.dumps({"prediction_id": "x4", "model_id": "credit", "timestamp": BASE}).encode(),
-    json.dumps(
-        {"prediction_id": "x5", "model_id": "credit", "timestamp": BASE, "score": 1.5}
-    ).encode(),
-    b'{"prediction_id": "x6", "model_id": "credit", "timestamp": 1714564800, "score": 1e400}',
-    json.dumps(
-        {"prediction_id": "x7", "model_id": "credit", "timestamp": BASE, "prediction": 2}
-    ).encode(),
-    json.dumps(
-        {"prediction_id": "x8", "model_id": "credit", "timestamp": BASE, "prediction": 1}
-    ).encode(),
-    json.dumps(
-        {
-            "prediction_id": "x9",
-            "model_id": "credit",
-            "timestamp": BASE,
-            "prediction": 1,
-            "sensitive": {"sex": "F"},
+    for parallelism in PARALLELISMS:
+        names[f"dead_letters_{parallelism}"] = (1, f"flink-dead-letters-p{parallelism}-{suffix}")
+        names[f"panes_{parallelism}"] = (2, f"flink-panes-p{parallelism}-{suffix}")
+    admin.create_topics([NewTopic(name, count, 1) for count, name in names.values()])
+    admin.close()
+    inputs = {"predictions": names["predictions"][1], "labels": names["labels"][1]}
+    started = []
+    for parallelism in PARALLELISMS:
+        topics = {
+            **inputs,
+            "dead_letters": names[f"dead_letters_{parallelism}"][1],
+            "panes": names[f"panes_{parallelism}"][1],
         }
-    ).encode(),
-    json.dumps(
-        {
-            "prediction_id": "x10",
-            "model_id": "credit",
-            "timestamp": BASE,
-            "prediction": 1,
-            "sensitive": "F",
-        }
-    ).encode(),
-    json.dumps(
-        {
-            "prediction_id": "x11",
-            "model_id": "credit",
-            "timestamp": BASE,
-            "score": "high",
-            "sensitive": {"sex": "F", "race": "A"},
-        }
-    ).encode(),
-]
-BAD_LABELS: list[bytes | None] = [
-    b"{",
-    json.dumps({"prediction_id": "p0001", "label": 3}).encode(),
-    json.dumps({"prediction_id": "p0001"}).encode(),
-    json.dumps({"prediction_id": "p0001", "label": "yes"}).encode(),
-    json.dumps({"prediction_id": "p0001", "label": 1, "timestamp": True}).encode(),
-]
+        started.append(Job(parallelism, config_for(kafka_bootstrap, topics), topics))
+    stream = Stream(kafka_bootstrap, inputs)
+    stream.backlog()
+    directory = tmp_path_factory.mktemp("flink-jobs")
 
+    def submit(job: Job) -> str:
+        options = JobOptions(
+            pane_topic=job.topics["panes"],
+            group_id=f"{inputs['predictions']}-p{job.parallelism}",
+            parallelism=job.parallelism,
+            checkpoint_interval=1.0,
+        )
+        (directory / str(job.parallelism)).mkdir()
+        return str(
+            flink_cluster.submit(render(job.config, options), directory / str(job.parallelism))
+        )
 
-class Stream:
-    """Produces records and remembers each one as the decoder would see it."""
-
-    def __init__(self, bootstrap: str, topics: dict[str, str]) -> None:
-        self.producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
-        self.topics = topics
-        self.sent: list[tuple[str, Any]] = []
-
-    def send(self, kind: str, key: str | None, value: bytes | dict[str, Any] | None) -> None:
-        raw = json.dumps(value).encode() if isinstance(value, dict) else value
-        topic = self.topics[kind]
-        future = self.producer.send(topic, key=key.encode() if key else None, value=raw)
-        self.sent.append((topic, (future, key, raw)))
-
-    def records(self) -> dict[str, list[Record]]:
-        """Every record sent, per topic, in partition and offset order."""
-        self.producer.flush()
-        out: dict[str, list[Record]] = defaultdict(list)
-        for topic, (future, key, raw) in self.sent:
-            meta = future.get(timeout=30)
-            out[topic].append(
-                Record(topic, meta.partition, meta.offset, key.encode() if key else None, raw)
-            )
-        for records in out.values():
-            records.sort(key=lambda record: (record.partition, record.offset))
-        return out
-
-
-def expected_counts(
-    config: MonitorConfig, records: dict[str, list[Record]]
-) -> dict[PaneKey, dict[str, int]]:
-    """The pane counts of the contract, by batch: first prediction and first label of an id
-    win, a label carried in the prediction is its label, labels of unknown ids are orphans."""
-    rules = decode_rules(config)
-    predictions, _ = decode_predictions(records[config.kafka.predictions_topic], rules)
-    labels, _ = decode_labels(records[config.kafka.labels_topic], rules)
-    first: dict[str, int] = {}
-    for row, key in enumerate(predictions.prediction_id):
-        first.setdefault(key, row)
-    first_label: dict[str, int] = {}
-    for row, key in enumerate(labels.prediction_id):
-        first_label.setdefault(key, labels.label[row])
-    steps = sorted({spec.step for spec in config.windows})
-    attributes = config.sensitive.attributes
-    counts: dict[PaneKey, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
-    for key, row in first.items():
-        decision = int(predictions.prediction[row])
-        carried = int(predictions.label[row])
-        outcome = carried if carried >= 0 else first_label.get(key, -1)
-        values = {name: predictions.sensitive[name][row] or "(missing)" for name in attributes}
-        groups = [(name, values[name]) for name in attributes]
-        for members in config.sensitive.intersections:
-            groups.append(
-                (
-                    intersection_name(members),
-                    intersection_group_name({m: values[m] for m in members}),
-                )
-            )
-        stamp = float(predictions.timestamp[row])
-        for step in steps:
-            start = math.floor(stamp / step) * step
-            for attribute, group in groups:
-                cell = counts[(predictions.model_id[row], step, start, attribute, group)]
-                cell["n"] += 1
-                cell["predicted_positive"] += decision
-                if outcome >= 0:
-                    name = ("tn", "fp", "fn", "tp")[outcome * 2 + decision]
-                    cell[name] += 1
-    return dict(counts)
-
-
-def expected_dead_letters(
-    config: MonitorConfig, records: dict[str, list[Record]]
-) -> Counter[tuple[str, int, int, str]]:
-    rules = decode_rules(config)
-    _, bad_predictions = decode_predictions(records[config.kafka.predictions_topic], rules)
-    _, bad_labels = decode_labels(records[config.kafka.labels_topic], rules)
-    return Counter(
-        (error.record.topic, error.record.partition, error.record.offset, error.reason)
-        for error in bad_predictions + bad_labels
-    )
-
-
-def read_panes(consumer: KafkaConsumer, panes: dict[PaneKey, dict[str, int]]) -> None:
-    for batch in consumer.poll(timeout_ms=500).values():
-        for message in batch:
-            key = json.loads(message.key)
-            pane = (
-                key["model_id"],
-                key["pane_seconds"],
-                key["pane_start"],
-                key["attribute"],
-                key["group_name"],
-            )
-            if message.value is None:
-                panes.pop(pane, None)
-            else:
-                value = json.loads(message.value)
-                panes[pane] = {name: value[name] for name in FIELDS}
-
-
-def test_pane_counts_equal_a_batch_count(
-    flink_cluster: Any, kafka_bootstrap: str, kafka_topic: Callable[..., str], tmp_path: Path
-) -> None:
-    topics = {
-        "predictions": kafka_topic(partitions=3, prefix="predictions"),
-        "labels": kafka_topic(partitions=3, prefix="labels"),
-        "dead_letters": kafka_topic(partitions=1, prefix="dead-letters"),
-        "panes": kafka_topic(partitions=2, prefix="panes"),
-    }
-    config = config_for(kafka_bootstrap, topics)
-    stream = Stream(kafka_bootstrap, topics)
-    # A backlog: early labels, the first predictions (some twice), labels, bad messages.
-    for index in range(160, 200, 3):
-        stream.send("labels", f"p{index:04d}", label(index, index % 2))
-    for index in range(160):
-        stream.send("predictions", f"p{index:04d}", prediction(index))
-        if index % 11 == 0:
-            stream.send("predictions", f"p{index:04d}", prediction(index, duplicate=True))
-    for index in range(0, 160, 2):
-        stream.send("labels", f"p{index:04d}", label(index, (index // 2) % 2))
-    for position, value in enumerate(BAD_PREDICTIONS):
-        stream.send("predictions", f"bad{position}", value)
-    for position, value in enumerate(BAD_LABELS):
-        stream.send("labels", f"bad{position}", value)
-    stream.producer.flush()
-
-    job_id = flink_cluster.submit(render(config, JobOptions(pane_topic=topics["panes"])), tmp_path)
     try:
-        flink_cluster.wait_running(job_id)
-        # Live: the rest of the predictions, delayed and duplicate labels (the first one wins),
-        # labels of predictions that carried theirs, orphans.
-        for index in range(160, 240):
-            stream.send("predictions", f"p{index:04d}", prediction(index))
-        for index in range(1, 240, 4):
-            stream.send("labels", f"p{index:04d}", label(index, 1))
-        for index in range(0, 240, 6):
-            stream.send("labels", f"p{index:04d}", label(index, 0))
-        for index in range(1000, 1010):
-            stream.send("labels", f"p{index:04d}", label(index, 1))
-        records = stream.records()
-        expected = expected_counts(config, records)
-        assert sum(cell["tp"] + cell["fp"] + cell["tn"] + cell["fn"] for cell in expected.values())
-
-        panes: dict[PaneKey, dict[str, int]] = {}
-        consumer = KafkaConsumer(
-            topics["panes"], bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest"
-        )
-        deadline = time.monotonic() + 120
-        checked = time.monotonic()
-        while panes != expected and time.monotonic() < deadline:
-            read_panes(consumer, panes)
-            if time.monotonic() - checked > 5:
-                flink_cluster.check_healthy(job_id)
-                checked = time.monotonic()
-        consumer.close()
-        missing = {key: value for key, value in expected.items() if panes.get(key) != value}
-        extra = {key: value for key, value in panes.items() if key not in expected}
-        got = {key: panes.get(key) for key in list(missing)[:5]}
-        assert not missing, f"{len(missing)} panes differ: {list(missing.items())[:5]}, got {got}"
-        assert not extra, f"{len(extra)} panes not expected, e.g. {list(extra.items())[:5]}"
-
-        letters: Counter[tuple[str, int, int, str]] = Counter()
-        consumer = KafkaConsumer(
-            topics["dead_letters"],
-            bootstrap_servers=kafka_bootstrap,
-            auto_offset_reset="earliest",
-            consumer_timeout_ms=5000,
-        )
-        for message in consumer:
-            headers = {name: value.decode() for name, value in message.headers}
-            letters[
-                (
-                    headers["fairwatch.source.topic"],
-                    int(headers["fairwatch.source.partition"]),
-                    int(headers["fairwatch.source.offset"]),
-                    headers["fairwatch.reason"],
-                )
-            ] += 1
-        consumer.close()
-        assert letters == expected_dead_letters(config, records)
+        with ThreadPoolExecutor(len(started)) as pool:
+            for job, job_id in zip(started, pool.map(submit, started), strict=True):
+                job.job_id = job_id
+        for job in started:
+            flink_cluster.wait_running(job.job_id)
+        yield Jobs(stream, started, kafka_bootstrap)
     finally:
-        flink_cluster.cancel(job_id)
+        for job in started:
+            if job.job_id:
+                flink_cluster.cancel(job.job_id)
+
+
+def check_exact(jobs: Jobs, healthy: Callable[[str], None], timeout: float = 120.0) -> None:
+    """Each job's pane topic and dead letters equal the batch count of everything produced."""
+    records = jobs.stream.records()
+    for job in jobs.jobs:
+        wanted = expected(job.config, records)
+        reader = PaneTopic(jobs.bootstrap, job.topics["panes"])
+        try:
+            reader.wait_for(wanted, partial(healthy, job.job_id), timeout)
+        finally:
+            reader.close()
+        where = f"parallelism {job.parallelism}: "
+        assert reader.panes == wanted.panes, where + pane_differences(reader.panes, wanted.panes)
+        assert same_progress(reader.progress, wanted.progress), (where, reader.progress)
+        assert not reader.decreases, (where, reader.decreases[:3])
+        assert not reader.tombstones, where
+        letters = read_dead_letters(jobs.bootstrap, job.topics["dead_letters"])
+        assert letters == wanted.dead_letters, where
+
+
+def test_pane_counts_at_parallelism_1_and_2_equal_a_batch_count(
+    jobs: Jobs, flink_cluster: Any
+) -> None:
+    assert [flink_cluster.parallelism(job.job_id) for job in jobs.jobs] == list(PARALLELISMS)
+    jobs.stream.live()
+    wanted = expected(jobs.jobs[0].config, jobs.stream.records())
+    assert sum(sum(row[2:6]) for row in wanted.panes.values())  # labels were joined
+    assert sum(sum(row[6:26]) for row in wanted.panes.values())  # and histogrammed
+    check_exact(jobs, flink_cluster.check_healthy)
+
+
+def test_counts_stay_exact_through_a_taskmanager_crash(
+    jobs: Jobs, flink_cluster: Any, local_flink: Any
+) -> None:
+    before = {job.job_id: flink_cluster.wait_checkpoint(job.job_id) for job in jobs.jobs}
+    producing = threading.Thread(
+        target=jobs.stream.live, args=(range(240, 600),), kwargs={"pause": 0.05, "bad_every": 20}
+    )
+    producing.start()
+    try:
+        time.sleep(2.0)  # mid-stream: records read and counted since the last checkpoint
+        assert local_flink.kill_taskmanager() is not None
+        time.sleep(2.0)  # the stream goes on while no TaskManager runs
+        local_flink.start_taskmanager()
+    finally:
+        producing.join()
+    for job in jobs.jobs:
+        restored = flink_cluster.wait_restored(job.job_id, timeout=120)
+        assert restored >= before[job.job_id]
+    check_exact(jobs, flink_cluster.check_not_failed)
