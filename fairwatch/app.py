@@ -202,7 +202,8 @@ def build_daemon(
     """Everything ``fairwatch run`` runs; the demo passes an embedded source and sink.
 
     Without ``source`` the Kafka consumer is used (in a child process unless
-    ``kafka.consumer_process`` is false) and dead letters go to the Kafka topic; with a
+    ``kafka.consumer_process`` is false; of the pane topic, in process, in ``kafka.mode:
+    pane_counts``) and dead letters go to the Kafka topic; with a
     ``source`` (e.g. :class:`monitor.stream.memory.EmbeddedSource`) dead letters are kept in a
     :class:`monitor.stream.memory.MemoryDeadLetters` unless ``dead_letters`` is given. ``health``
     starts the HTTP endpoint on ``health.port``. ``alerting=True`` wires the alert manager
@@ -224,7 +225,11 @@ def build_daemon(
         dead_letters = KafkaDeadLetters(config.kafka) if source is None else MemoryDeadLetters()
     if source is None:
         instance_id = default_instance_id(config.kafka, config.state_dir)
-        if config.kafka.consumer_process:
+        if config.kafka.mode == "pane_counts":  # a few records per second: read in process
+            from monitor.kafka.panes import PaneTopicSource
+
+            source = PaneTopicSource(config.kafka, instance_id)
+        elif config.kafka.consumer_process:
             from monitor.kafka.consumer_process import ProcessSource
 
             source = ProcessSource(config.kafka, instance_id)

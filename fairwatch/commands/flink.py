@@ -47,7 +47,6 @@ def register(subparsers: Any) -> None:
 def _job_arguments(parser: argparse.ArgumentParser, config: bool = True) -> None:
     from fairwatch.flink.job import (
         DEFAULT_CHECKPOINT_INTERVAL,
-        DEFAULT_PANE_TOPIC,
         DELIVERY_GUARANTEES,
     )
 
@@ -55,8 +54,7 @@ def _job_arguments(parser: argparse.ArgumentParser, config: bool = True) -> None
         parser.add_argument("--config", required=True, help="the daemon's configuration file")
     parser.add_argument(
         "--pane-topic",
-        default=DEFAULT_PANE_TOPIC,
-        help=f"upsert topic of the pane counts (default {DEFAULT_PANE_TOPIC})",
+        help="upsert topic of the pane counts (default: kafka.pane_topic of the configuration)",
     )
     parser.add_argument(
         "--group-id", help="consumer group of the job (default: kafka.group_id + '-flink')"

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     install_connection_log(
         config.kafka.bootstrap_servers,
         logging.getLogger().level,
-        report=not config.kafka.consumer_process,
+        report=not config.kafka.consumer_process or config.kafka.mode == "pane_counts",
     )
     try:
         daemon = build_daemon(config)

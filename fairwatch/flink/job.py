@@ -56,7 +56,6 @@ from fairwatch.flink.sql import double, duration, literal
 from fairwatch.flink.tables import sink_tables, source_table
 from monitor.config import MonitorConfig
 
-DEFAULT_PANE_TOPIC = "fairwatch-pane-counts"
 #: Seconds between checkpoints: with exactly-once delivery, how long before counts are visible.
 DEFAULT_CHECKPOINT_INTERVAL = 5.0
 DELIVERY_GUARANTEES = ("exactly-once", "at-least-once")
@@ -80,7 +79,7 @@ LABEL_FIELDS = (
 class JobOptions:
     """What the job needs beyond ``fairwatch.yaml``."""
 
-    pane_topic: str = DEFAULT_PANE_TOPIC
+    pane_topic: str | None = None  # default: kafka.pane_topic
     group_id: str | None = None  # default: kafka.group_id + "-flink"
     job_name: str = "fairwatch-pane-counts"
     parallelism: int | None = None

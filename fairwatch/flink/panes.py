@@ -13,8 +13,10 @@ its buffer of the latest value per key (not on every update):
 
 - a **pane**: key ``{"attribute", "group_name", "model_id", "pane_seconds", "pane_start"}``,
   value ``n``, ``predicted_positive``, ``tp``, ``fp``, ``tn``, ``fn``, ``score_histogram``
-  (``[[label 0 counts per bin], [label 1 counts per bin]]``) and ``score_offsets`` (per bin, the
-  sum of the labeled scores' offsets from the bin's centre in micro-units): the fields of a
+  (``[[label 0 counts per bin], [label 1 counts per bin]]``), ``score_offsets`` (per bin, the
+  sum of the labeled scores' offsets from the bin's centre in micro-units) and
+  ``score_predictions`` (per bin, the predictions counted with a score, labeled or not): the
+  fields of a
   :class:`monitor.engine.counts.GroupCounts`;
 - the **progress** of a partition of the predictions topic: key ``{"partition", "progress"}``
   (``progress``: the predictions topic), value ``event_time`` (the largest event time, epoch
@@ -45,13 +47,14 @@ COUNT_SUMS = {
     "tn": "SUM(CASE WHEN decision = 0 AND label = 0 THEN 1 ELSE 0 END)",
     "fn": "SUM(CASE WHEN decision = 0 AND label = 1 THEN 1 ELSE 0 END)",
 }
-#: Three sums per bin in one aggregate: planning time and the aggregate's state grow with the bins
+#: Four sums per bin in one aggregate: planning time and the aggregate's state grow with the bins
 #: (100 bins run; the job's planning then takes 46 s instead of 25 s on a small machine).
 MAX_FLINK_SCORE_BINS = 100
 PROGRESS_COLUMNS = "CAST(NULL AS DOUBLE) AS event_time, CAST(NULL AS BIGINT) AS source_offset"
 NO_COUNTS = (
     "0 AS n, CAST(NULL AS INT) AS decision, CAST(NULL AS INT) AS label, "
-    "CAST(NULL AS INT) AS score_bin, CAST(0 AS BIGINT) AS score_offset"
+    "CAST(NULL AS INT) AS score_bin, CAST(0 AS BIGINT) AS score_offset, "
+    "CAST(NULL AS INT) AS prediction_bin"
 )
 
 
@@ -92,7 +95,7 @@ SELECT 0 AS n, {carried} FROM fairwatch_joined_labels;""",
 SELECT
   g.key_prefix || CAST(FLOOR(c.event_time / g.pane_seconds) * g.pane_seconds AS STRING) || '}}'
     AS record_key,
-  c.n, c.decision, c.label, c.score_bin, c.score_offset
+  c.n, c.decision, c.label, c.score_bin, c.score_offset, c.prediction_bin
 FROM fairwatch_scored AS c
 CROSS JOIN UNNEST({rows}) AS g (key_prefix, pane_seconds);""",
     ]
@@ -142,7 +145,7 @@ def score_views(bins: int) -> list[str]:
     if not 1 <= bins <= MAX_FLINK_SCORE_BINS:
         raise ValueError(
             f"engine.score_bins: the Flink job keeps at most {MAX_FLINK_SCORE_BINS} score bins "
-            f"(three sums per bin in one aggregate), got {bins}"
+            f"(four sums per bin in one aggregate), got {bins}"
         )
     width = double(float(bins))
     half = double(0.5)
@@ -163,7 +166,9 @@ def score_views(bins: int) -> list[str]:
 SELECT *,
   CASE WHEN RAND() < 2 THEN JSON_STRING(model_id) END AS model_json,
   CASE WHEN RAND() < 2 AND label IS NOT NULL AND score IS NOT NULL
-    THEN LEAST(CAST(score * {width} AS INT), {bins - 1}) END AS score_bin
+    THEN LEAST(CAST(score * {width} AS INT), {bins - 1}) END AS score_bin,
+  CASE WHEN RAND() < 2 AND n = 1 AND score IS NOT NULL
+    THEN LEAST(CAST(score * {width} AS INT), {bins - 1}) END AS prediction_bin
 FROM fairwatch_counted;""",
         f"""CREATE TEMPORARY VIEW fairwatch_offsets AS
 SELECT *, CASE WHEN RAND() < 2 THEN {scaled} END AS offset_scaled
@@ -204,6 +209,10 @@ def aggregate_columns(bins: int) -> list[str]:
         f"AS offsets_{b}"
         for b in range(bins)
     ]
+    columns += [
+        f"CAST(SUM(CASE WHEN prediction_bin = {b} THEN 1 ELSE 0 END) AS BIGINT) AS predictions_{b}"
+        for b in range(bins)
+    ]
     return [*columns, "MAX(event_time) AS event_time", "MAX(source_offset) AS source_offset"]
 
 
@@ -215,11 +224,13 @@ def pane_insert(config: MonitorConfig) -> str:
         for label in (0, 1)
     )
     offsets = ", ".join(f"offsets_{b}" for b in range(bins))
+    predictions = ", ".join(f"predictions_{b}" for b in range(bins))
     pane = "source_offset IS NULL"
     values = [f"CASE WHEN {pane} THEN {name} END AS {name}" for name in COUNT_SUMS]
     values += [
         f"CASE WHEN {pane} THEN ARRAY[{histogram}] END AS score_histogram",
         f"CASE WHEN {pane} THEN ARRAY[{offsets}] END AS score_offsets",
+        f"CASE WHEN {pane} THEN ARRAY[{predictions}] END AS score_predictions",
         "event_time",
         "source_offset",
     ]
@@ -234,7 +245,8 @@ FROM (
     record_key,
     {columns}
   FROM (
-    SELECT record_key, n, decision, label, score_bin, score_offset, {PROGRESS_COLUMNS}
+    SELECT record_key, n, decision, label, score_bin, score_offset, prediction_bin,
+      {PROGRESS_COLUMNS}
     FROM fairwatch_pane_rows
     UNION ALL
     SELECT * FROM fairwatch_progress_rows

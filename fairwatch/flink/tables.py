@@ -96,7 +96,7 @@ def sink_tables(config: MonitorConfig, job: JobOptions, group_id: str) -> str:
     }
     panes = {
         "connector": "upsert-kafka",
-        "topic": job.pane_topic,
+        "topic": job.pane_topic or config.kafka.pane_topic,
         **kafka_properties(config),
         "key.format": "raw",
         "value.format": "json",
@@ -125,6 +125,7 @@ CREATE TEMPORARY TABLE fairwatch_pane_counts (
   {counts},
   score_histogram ARRAY<ARRAY<BIGINT>>,
   score_offsets ARRAY<BIGINT>,
+  score_predictions ARRAY<BIGINT>,
   event_time DOUBLE,
   `offset` BIGINT,
   PRIMARY KEY (record_key) NOT ENFORCED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -17,6 +17,11 @@ class KafkaSettings(Section):
     predictions_topic: str = "predictions"
     labels_topic: str = "labels"
     dead_letter_topic: str = "fairwatch-dead-letter"
+    # What the daemon reads: the prediction and label events (``events``, it counts them itself),
+    # or the pane counts a counting tier (the Flink job of ``fairwatch flink render``) writes to
+    # ``pane_topic`` (``pane_counts``: it only evaluates them; docs/scaling.md).
+    mode: Literal["events", "pane_counts"] = "events"
+    pane_topic: str = "fairwatch-pane-counts"
     # Static group membership (group.instance.id): a restarted instance takes its partitions back
     # at once instead of waiting for the session of the crashed one to time out. Default:
     # derived from group_id, the host name and the state directory.

@@ -36,7 +36,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from monitor.config import KafkaSettings
@@ -68,12 +68,16 @@ class KafkaSource:
         instance_id: str,
         assignment_timeout: float = 60.0,
         interrupted: Flag | None = None,
+        topics: Sequence[str] | None = None,
+        consumer_settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.instance_id = instance_id
         # Set by interrupt() (or by the daemon, for a source in its consumer process).
         self._interrupted: Flag = interrupted if interrupted is not None else threading.Event()
-        self.topics = [settings.predictions_topic, settings.labels_topic]
+        # the prediction and label topics, unless told otherwise (the pane topic)
+        self.topics = list(topics or (settings.predictions_topic, settings.labels_topic))
+        self.consumer_settings = dict(consumer_settings or {})
         self.assignment_timeout = assignment_timeout
         self._consumer: Any = None
         # the next offset of each partition after the records handed out (resumed from)
@@ -114,6 +118,7 @@ class KafkaSource:
             "fetch_max_bytes": 64 * 1024 * 1024,
             "max_partition_fetch_bytes": 8 * 1024 * 1024,
             "reconnect_backoff_max_ms": 2000,
+            **self.consumer_settings,
             **kafka_client_settings(self.settings),
         }
         try:
@@ -141,11 +146,16 @@ class KafkaSource:
                 consumer.close(autocommit=False)
                 raise SourceError(
                     f"topic {topic!r} does not exist on {self.settings.bootstrap_servers}; "
-                    "create it (same partition count for predictions and labels)"
+                    + (
+                        "create it (same partition count for predictions and labels)"
+                        if len(self.topics) == 2
+                        else "is the counting job running? (docs/scaling.md)"
+                    )
                 )
             counts[topic] = len(partitions)
             self._all_partitions.update(KafkaTopicPartition(topic, p) for p in partitions)
-        log_co_partitioning(counts, self.topics)
+        if len(self.topics) == 2:
+            log_co_partitioning(counts, self.topics)
         self._subscribe(consumer)
         deadline = time.monotonic() + self.assignment_timeout
         while not self._started:

@@ -102,6 +102,19 @@ PARTITIONS_BECAME_IDLE = Metric(
     "counter",
     "Times a prediction partition was declared idle.",
 )
+PANES_UPDATED = Metric(
+    "fairwatch_pipeline_panes_updated_total",
+    "counter",
+    "Pane counts read from the pane topic that changed a pane (kafka.mode: pane_counts).",
+)
+PANES_IGNORED = Metric(
+    "fairwatch_pipeline_panes_ignored_total",
+    "counter",
+    "Pane counts read from the pane topic and not used, by reason (retired: older than the "
+    "state still holds; unknown_step, unknown_attribute: the job was rendered from another "
+    "configuration).",
+    ("reason",),
+)
 
 #: The pipeline's metrics, in the order they are reported.
 PIPELINE_METRICS: tuple[Metric, ...] = (
@@ -119,6 +132,8 @@ PIPELINE_METRICS: tuple[Metric, ...] = (
     WATERMARK,
     PARTITIONS_IDLE,
     PARTITIONS_BECAME_IDLE,
+    PANES_UPDATED,
+    PANES_IGNORED,
 )
 
 #: The daemon's metrics (what it does around the pipeline), in the order they are reported.

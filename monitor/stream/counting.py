@@ -148,6 +148,38 @@ class WindowCounts:
                 for window_start in windows_of_pane(spec, start):
                     self.changed.add((spec.name, model, window_start))
 
+    def set_row(
+        self,
+        model: str,
+        specs: Sequence[WindowSpec],
+        pane_start: float,
+        attribute: str,
+        group: str,
+        row: np.ndarray,
+    ) -> bool:
+        """Make ``row`` the counts of ``(attribute, group)`` in the pane of each of ``specs``
+        starting at ``pane_start`` (partition 0: counts read from a counting tier, which merged
+        the input partitions); returns whether any pane changed. Its windows are marked
+        changed."""
+        index = self.group_indexes.setdefault(model, GroupIndex())
+        position = index.row((attribute, group))
+        changed = False
+        for spec in specs:
+            key = (spec.name, model, pane_start, 0)
+            current = self.panes.matrix(key)
+            delta = np.zeros((position + 1, self.panes.width), dtype=np.int64)
+            delta[position] = row
+            if current is not None and current.shape[0] > position:
+                delta[position] -= current[position]
+            if not delta[position].any():
+                continue
+            changed = True
+            self.partitions.add(0)
+            self.panes.add(key, delta)
+            for window_start in windows_of_pane(spec, pane_start):
+                self.changed.add((spec.name, model, window_start))
+        return changed
+
     def evaluate(
         self, windows: Iterable[WindowKey], engine_config: EngineConfig
     ) -> list[WindowEvaluation]:

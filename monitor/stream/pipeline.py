@@ -74,6 +74,7 @@ from monitor.stream.decode import (
 )
 from monitor.stream.intake import Intake
 from monitor.stream.join import PendingStore
+from monitor.stream.pane_intake import PaneIntake, restore_held
 from monitor.stream.state import StateStore
 from monitor.stream.window import PaneCounts, Watermark, WindowKey
 from monitor.types import CounterSample, EvaluationFilter, EvaluationListener, TopicPartition
@@ -131,6 +132,18 @@ class Pipeline:
             label_horizon=config.label_horizon,
             max_clock_skew=config.pipeline.max_clock_skew,
         )
+        self.pane_intake: PaneIntake | None = None
+        if config.kafka.mode == "pane_counts":  # the events are counted by a counting tier
+            self.pane_intake = PaneIntake(
+                self.counts,
+                self.watermark,
+                self.counters,
+                self.positions,
+                label_horizon=config.label_horizon,
+                predictions_topic=config.kafka.predictions_topic,
+                pane_topic=config.kafka.pane_topic,
+                held=restore_held(snapshot.meta.get("held_progress")),
+            )
         self.unconfirmed: set[WindowKey] = set()
         self._handed_watermark = -math.inf
         self._refresh_gauges()
@@ -169,6 +182,8 @@ class Pipeline:
                 rejected = rejected + self.intake.refused(batch, rows, reason, topic)
         if len(batch.labels):
             self.intake.add_labels(batch.labels)
+        if batch.panes is not None and self.pane_intake is not None:
+            self.pane_intake.add(batch.panes)
         # (rejected before consumed: a reader of the counters that sees a batch consumed sees
         # its rejections too; counted once per topic and reason, not once per record)
         invalid = Counter((error.record.topic, error.reason) for error in rejected)
@@ -181,13 +196,21 @@ class Pipeline:
 
     def own_partitions(self, partitions: Iterable[TopicPartition]) -> None:
         """The input partitions this instance reads (from the source, once it started)."""
+        partitions = list(partitions)
         topic = self.config.kafka.predictions_topic
         self.watermark.own(partition for name, partition in partitions if name == topic)
+        if self.pane_intake is not None:
+            pane_topic = self.config.kafka.pane_topic
+            self.pane_intake.pane_partitions = {key for key in partitions if key[0] == pane_topic}
         self._refresh_gauges()
 
     def tick(self, now: float, lag: Mapping[TopicPartition, int]) -> None:
         """The wall clock is ``now`` and ``lag`` says which partitions have records left to
-        read: partitions silent for ``pipeline.idle_timeout`` stop holding event time back."""
+        read: partitions silent for ``pipeline.idle_timeout`` stop holding event time back.
+        In ``pane_counts`` mode, progress whose counts are all read is applied first (``lag``
+        of the predictions topic is then what the counting tier has left to read)."""
+        if self.pane_intake is not None:
+            self.pane_intake.release(lag)
         topic = self.config.kafka.predictions_topic
         self.watermark.tick(
             now, (partition for (name, partition), left in lag.items() if name == topic and left)
@@ -206,6 +229,12 @@ class Pipeline:
 
     def _check_layout(self, meta: Mapping[str, object], columns: list[str]) -> None:
         """The stored state must have been written with the same group columns."""
+        stored_mode = meta.get("mode", "events")
+        if meta.get("group_columns") is not None and stored_mode != self.config.kafka.mode:
+            raise StateMismatchError(
+                f"state_dir {self.store.path.parent} was written in kafka.mode {stored_mode}, "
+                f"the config now gives {self.config.kafka.mode}; start with a new state_dir"
+            )
         stored = meta.get("group_columns")
         if stored is not None and stored != columns:
             raise StateMismatchError(
@@ -286,7 +315,10 @@ class Pipeline:
         meta: dict[str, object] = {
             "windows": [spec.name for spec in self.counts.specs],
             "group_columns": self.counts.columns,
+            "mode": self.config.kafka.mode,
         }
+        if self.pane_intake is not None:
+            meta["held_progress"] = self.pane_intake.held_progress()
         if math.isfinite(self.watermark.event_time):
             meta["event_time"] = self.watermark.event_time
         meta["partition_event_times"] = {

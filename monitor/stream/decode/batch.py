@@ -4,11 +4,12 @@ ends (the next offset of each partition). Pure: records in, :class:`DecodedBatch
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from monitor.config import MonitorConfig
 from monitor.stream.decode.decoders import decode_labels, decode_predictions
 from monitor.stream.decode.events import Labels, Predictions
+from monitor.stream.decode.panes import PaneBatch, decode_panes
 from monitor.stream.decode.reasons import InvalidEvent
 from monitor.stream.decode.records import Record, RecordColumns, RecordRun
 from monitor.stream.decode.rules import DecodeRules, decode_rules
@@ -26,6 +27,8 @@ class DecodedBatch:
     positions: dict[TopicPartition, int]  # next offset per input partition
     # the prediction records decoded (``predictions.position`` indexes them)
     prediction_records: RecordColumns | None = None
+    # pane counts and progress (kafka.mode: pane_counts; then there are no events)
+    panes: PaneBatch | None = None
 
 
 def decode_batch(
@@ -105,7 +108,48 @@ class BatchDecoder:
         return decode_runs(runs, self.rules, self.predictions_topic, self.labels_topic)
 
 
+@dataclass(frozen=True)
+class PaneDecoder(BatchDecoder):
+    """Decodes the pane topic (``kafka.mode: pane_counts``): a batch without events, carrying
+    :attr:`DecodedBatch.panes`."""
+
+    pane_topic: str = ""
+    score_bins: int = 0
+
+    def records(self, records: Sequence[Record]) -> DecodedBatch:
+        mine = [record for record in records if record.topic == self.pane_topic]
+        positions: dict[TopicPartition, int] = {}
+        for record in mine:
+            key = (record.topic, record.partition)
+            positions[key] = max(positions.get(key, 0), record.offset + 1)
+        panes, rejected = decode_panes(mine, self.score_bins, self.predictions_topic)
+        empty = _decode(RecordColumns.of([]), RecordColumns.of([]), self.rules, {})  # no events
+        consumed = {self.pane_topic: len(mine)} if mine else {}
+        return replace(
+            empty, rejected=rejected, consumed=consumed, positions=positions, panes=panes
+        )
+
+    def runs(self, runs: Sequence[RecordRun]) -> DecodedBatch:
+        return self.records(
+            [
+                Record(topic, partition, offset, key, value)
+                for topic, partition, offsets, keys, values in runs
+                for offset, key, value in zip(offsets, keys, values, strict=True)
+            ]
+        )
+
+
 def batch_decoder(config: MonitorConfig) -> BatchDecoder:
-    """The decoder of the configured topics with the configured rules."""
+    """The decoder of the configured topics with the configured rules (of the pane topic in
+    ``kafka.mode: pane_counts``)."""
     kafka = config.kafka
-    return BatchDecoder(decode_rules(config), kafka.predictions_topic, kafka.labels_topic)
+    rules = decode_rules(config)
+    if kafka.mode == "pane_counts":
+        return PaneDecoder(
+            rules,
+            kafka.predictions_topic,
+            kafka.labels_topic,
+            pane_topic=kafka.pane_topic,
+            score_bins=config.engine.score_bins,
+        )
+    return BatchDecoder(rules, kafka.predictions_topic, kafka.labels_topic)

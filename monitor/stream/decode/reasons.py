@@ -43,6 +43,8 @@ class Reason(enum.StrEnum):
     # refused by the pipeline after decoding, by event time (monitor.stream.admission)
     TOO_LATE = "too_late"
     FUTURE_TIMESTAMP = "future_timestamp"
+    # a pane-topic record the evaluator cannot use (kafka.mode: pane_counts)
+    INVALID_PANE = "invalid_pane"
     # the decoder failed in a way it does not foresee (a fairwatch bug to report)
     DECODER_ERROR = "decoder_error"
 

@@ -94,7 +94,10 @@ def test_pane_counts_and_progress_share_one_aggregate_keyed_by_the_record_key() 
     assert """',"progress":"pre\\"ds"}'""" in text
     assert "MAX(event_time) AS event_time" in insert
     assert "MAX(source_offset) AS source_offset" in insert
-    assert insert.count("AS histogram_0_") == 10 and insert.count("AS offsets_") == 10
+    bins = config().engine.score_bins
+    for cells in ("histogram_0_", "histogram_1_", "offsets_", "predictions_"):
+        assert insert.count(f"AS {cells}") == bins, cells
+    assert "AS score_predictions" in insert
 
 
 def test_score_bins_beyond_the_job_limit_are_refused() -> None:

@@ -320,6 +320,7 @@ class PaneTopic:
                 row = [value[name] for name in COUNTS]
                 row += [*value["score_histogram"][0], *value["score_histogram"][1]]
                 row += value["score_offsets"]
+                row += value["score_predictions"]
                 before = self.panes.get(pane)  # type: ignore[arg-type]
                 if before is not None and any(b > a for b, a in zip(before, row[:6], strict=False)):
                     self.decreases.append((pane, before, row))  # type: ignore[arg-type]
