@@ -277,6 +277,12 @@ def _grow(matrix: np.ndarray, rows: int) -> np.ndarray:
 
 
 def counts_by_group(matrix: np.ndarray, index: GroupIndex) -> dict[tuple[str, str], GroupCounts]:
-    """The engine's input: ``(attribute, group) → GroupCounts`` for every non-empty row."""
-    nonempty = np.flatnonzero(matrix.any(axis=1))
-    return {index.keys[row]: GroupCounts.from_row(matrix[row]) for row in nonempty}
+    """The engine's input: ``(attribute, group) → GroupCounts`` for every non-empty row, in
+    the order of the keys (not of the rows, which follow arrival: the same counts give the same
+    evaluation, its seeded random draws included, whichever group came first)."""
+    nonempty = np.flatnonzero(matrix.any(axis=1)).tolist()
+    keys = index.keys
+    return {
+        keys[row]: GroupCounts.from_row(matrix[row])
+        for row in sorted(nonempty, key=keys.__getitem__)
+    }

@@ -52,22 +52,25 @@ SCORES: list[Any] = [
 
 
 def config_for(bootstrap: str, topics: dict[str, str]) -> MonitorConfig:
-    return MonitorConfig.model_validate(
-        {
-            "kafka": {
-                "bootstrap_servers": [bootstrap],
-                "predictions_topic": topics["predictions"],
-                "labels_topic": topics["labels"],
-                "dead_letter_topic": topics["dead_letters"],
-                "group_id": topics["predictions"],
-            },
-            "models": {"credit": {"threshold": 0.6}, "fraud": {}},
-            "sensitive": {"attributes": ["sex", "race"], "intersections": [["race", "sex"]]},
-            "windows": ["1h", "1d/1h", "15m"],
-            "label_horizon": "7d",
-            "embedded_sink": {"path": "unused.db"},
-        }
-    )
+    return MonitorConfig.model_validate(config_data(bootstrap, topics))
+
+
+def config_data(bootstrap: str, topics: dict[str, str]) -> dict[str, Any]:
+    """The configuration of the stream's job, as a ``fairwatch.yaml`` holds it."""
+    return {
+        "kafka": {
+            "bootstrap_servers": [bootstrap],
+            "predictions_topic": topics["predictions"],
+            "labels_topic": topics["labels"],
+            "dead_letter_topic": topics["dead_letters"],
+            "group_id": topics["predictions"],
+        },
+        "models": {"credit": {"threshold": 0.6}, "fraud": {}},
+        "sensitive": {"attributes": ["sex", "race"], "intersections": [["race", "sex"]]},
+        "windows": ["1h", "1d/1h", "15m"],
+        "label_horizon": "7d",
+        "embedded_sink": {"path": "unused.db"},
+    }
 
 
 def timestamp(index: int) -> Any:
