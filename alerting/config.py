@@ -8,9 +8,10 @@ are never in this section: receivers name the environment variables that hold th
 
 from __future__ import annotations
 
+import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Annotated, Any, Literal, get_args
 
@@ -23,7 +24,7 @@ from alerting.sequential import METRIC_RATES, DetectorSpec
 from monitor.config.durations import Duration, format_duration, parse_duration
 from monitor.config.errors import ConfigError, describe
 from monitor.config.sections import Section
-from monitor.config.windows import parse_window
+from monitor.config.windows import WindowSpec, parse_window
 
 Op = Literal[">", ">=", "<", "<="]
 _CONDITION = re.compile(
@@ -108,7 +109,12 @@ class Condition(Section):
 class ForSpec(Section):
     """How long a breach must hold before firing: a duration, consecutive breaching evaluations
     (``3 evaluations``) and/or breaching windows that do not overlap (``3 windows``: with a
-    sliding window, three windows of distinct data; the same as evaluations when tumbling)."""
+    sliding window, three windows of distinct data; the same as evaluations when tumbling).
+
+    A duration counts data that does not overlap too (:meth:`distinct_windows`): the first
+    breaching window and enough later ones, none overlapping the last one counted, to cover it.
+    ``N evaluations`` keeps its meaning (consecutive, overlapping evaluations of a sliding
+    window); :func:`overlap_warnings` says so when a rule uses it on a sliding window."""
 
     seconds: float = 0.0
     evaluations: int = 0
@@ -130,6 +136,17 @@ class ForSpec(Section):
                 "expected a duration (30s, 5m, 2h) or a count of windows ('3 evaluations': "
                 "consecutive evaluations; '3 windows': windows that do not overlap)"
             ) from None
+
+    def distinct_windows(self, window_seconds: float) -> int:
+        """How many breaching windows of ``window_seconds`` that do not overlap must come in a
+        row: ``windows``, and for a duration the first one plus as many as cover the duration
+        (on a ``1h`` or ``1h/5m`` window ``15m`` and ``1h`` need two, ``90m`` three). On a
+        tumbling window this is the duration's own count of windows."""
+        needed = self.windows
+        if self.seconds > 0 and window_seconds > 0:
+            later = math.ceil(self.seconds / window_seconds - 1e-9)
+            needed = max(needed, 1 + later)
+        return needed
 
 
 class Annotations(Section):
@@ -389,6 +406,29 @@ def parse_alerting_config(data: Mapping[str, Any] | None) -> AlertingConfig:
                 echo_input=False,
             )
         ) from None
+
+
+def overlap_warnings(config: AlertingConfig, windows: Sequence[WindowSpec]) -> list[str]:
+    """One warning per rule whose ``for: N evaluations`` (N above 1) counts evaluations of a
+    sliding window it selects: they overlap, so most of their data is the same. The form keeps
+    its meaning (older files); ``N windows`` or a duration counts distinct data."""
+    warnings = []
+    for index, rule in enumerate(config.rules):
+        count = rule.for_.evaluations
+        if count < 2 or rule.mode == "sequential":
+            continue
+        for spec in windows:
+            if not spec.sliding or not fnmatchcase(spec.name, rule.selector.window):
+                continue
+            held = format_duration(spec.size + (count - 1) * spec.step)
+            new = format_duration((count - 1) * spec.step)
+            warnings.append(
+                f"alerting.rules[{index}].for: {count} evaluations of the sliding window "
+                f"{spec.name} overlap: together they hold {held} of data, of which only {new} "
+                f"is new; write `for: {count} windows` for {count} windows of distinct data "
+                "(docs/alerting.md, Rules)"
+            )
+    return warnings
 
 
 def unset_secrets(config: AlertingConfig, environ: Mapping[str, str] | None = None) -> list[str]:

@@ -142,7 +142,9 @@ def observe(rules: Iterable[RuleConfig], evaluation: WindowEvaluation) -> list[O
                     min_group_n=disparity.min_group_n,
                     for_seconds=rule.for_.seconds,
                     for_evaluations=rule.for_.evaluations,
-                    for_windows=rule.for_.windows,
+                    for_windows=rule.for_.distinct_windows(
+                        evaluation.window_end - evaluation.window_start
+                    ),
                     groups=group_stats(evaluation.groups, disparity.attribute),
                     extremes=extremes(disparity),
                     small_groups=disparity.small_groups,

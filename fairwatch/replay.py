@@ -130,7 +130,11 @@ class ReplaySource:
     one. A
     record arriving after a gap in the stream (more than a cadence step past that moment) is
     left to the next poll, which returns nothing but moves the clock to its arrival, so that
-    the daemon's clock reads its arrival when it checks whether it is ahead of time.
+    the daemon's clock reads its arrival when it checks whether it is ahead of time. For the
+    same reason a poll hands out no record arriving more than ``horizon`` past the clock at its
+    start (``pipeline.max_clock_skew``: the daemon checks a prediction against the clock of its
+    last cycle, which is that clock): with long windows (a day) a poll would otherwise span
+    more than the skew allowed, and its last predictions would be refused as ahead of time.
 
     The daemon takes the records already decoded (:meth:`poll_decoded`, with the decoder it
     hands over, as from the consumer process of ``fairwatch run``): no record object is made for
@@ -146,6 +150,7 @@ class ReplaySource:
         predictions_topic: str = "predictions",
         labels_topic: str = "labels",
         speed: float | None = None,
+        horizon: float = math.inf,
         on_progress: Callable[[Progress], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         wall: Callable[[], float] = time.monotonic,
@@ -156,6 +161,7 @@ class ReplaySource:
         self.predictions_topic = predictions_topic
         self.labels_topic = labels_topic
         self.speed = speed
+        self.horizon = horizon
         self.on_progress = on_progress
         self._sleep = sleep
         self._wall = wall
@@ -252,7 +258,8 @@ class ReplaySource:
             self._started = self._wall()
         cursor = self._cursor
         moments = self.moments
-        if moments[cursor] > self.clock.now + self.cadence.every:
+        reach = self.clock.now + min(self.cadence.every, self.horizon)
+        if moments[cursor] > reach:
             self.clock.advance(moments[cursor])  # a gap: the clock reaches the next arrival
             self.report([])
             return []
@@ -265,7 +272,9 @@ class ReplaySource:
         upto = bisect.bisect_left(self._progress, boundary, lo=cursor) + 1
         # nothing arriving a step past the boundary: that one follows a gap (the next poll)
         within = bisect.bisect_right(moments, boundary + self.cadence.every, lo=cursor + 1)
-        upto = min(upto, within, cursor + max(1, max_records))
+        # nothing further past the clock than the daemon's check of event times allows
+        ahead = bisect.bisect_right(moments, self.clock.now + self.horizon, lo=cursor + 1)
+        upto = min(upto, within, ahead, cursor + max(1, max_records))
         if self.speed is not None:
             upto = min(upto, cursor + max(1, int(self.speed / 10)))
             wait = self._started + upto / self.speed - self._wall()

@@ -128,6 +128,7 @@ def simulated_run(
         predictions_topic=config.kafka.predictions_topic,
         labels_topic=config.kafka.labels_topic,
         speed=speed,
+        horizon=config.pipeline.max_clock_skew,
     )
     dead_letters = MemoryDeadLetters()
     try:

@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Every check ``fairwatch run`` makes before it starts (the same function), nothing else."""
-    config = load_or_report(args.file)
+    config = load_or_report(args.file, warn=True)
     if config is None:
         return EXIT_CONFIG
     sink = f"influxdb {config.influxdb.url}" if config.influxdb else "embedded sink"

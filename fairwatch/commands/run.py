@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     )
     for noisy in ("urllib3", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
-    config = load_or_report(args.config)
+    config = load_or_report(args.config, warn=True)
     if config is None:
         return EXIT_CONFIG
     # With the consumer in its own process, that process reports the cluster's state changes.

@@ -97,7 +97,10 @@ class InfluxReader:
             )
             time = record.get_time().timestamp()
             row = points.setdefault((tags, time), {**dict(tags), "time": time})
-            row[record.get_field()] = record.get_value()
+            value = record.get_value()
+            # a field cleared by a rewrite (monitor.sinks.points.influx_row): "", read as null
+            if value not in ("", None):
+                row[record.get_field()] = value
         return sorted(points.values(), key=lambda row: (row["time"], row.get("model_id", "")))
 
     def groups(self, model_id: str | None, since: float, until: float) -> list[Row]:

@@ -28,9 +28,9 @@ from monitor.sinks.points import GROUP_COUNT_FIELDS, RATES
 
 Row = Mapping[str, Any]
 #: What a disparity row says besides its value, interval, threshold, status and mode. Not
-#: ``small_groups``: InfluxDB keeps a field that a later write of the point omits, so once a
-#: window's groups have grown past the minimum size it would still name the groups that were
-#: small early on (the groups' own counts, in the same window, say how large they were).
+#: ``small_groups``: points written to InfluxDB before rewrites cleared it (``""``, see
+#: ``monitor.sinks.points.CLEARABLE_FIELDS``) can still name the groups that were small early
+#: in a window's life (the groups' own counts, in the same window, say how large they were).
 DETAIL_FIELDS = (
     "rate",
     "highest_group",

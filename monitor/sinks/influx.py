@@ -39,7 +39,7 @@ from monitor.sinks.counters import (
 from monitor.sinks.errors import SinkClosedError, SinkRejectedError, SinkUnavailableError
 from monitor.sinks.influx_writer import InfluxWriter
 from monitor.sinks.line_protocol import Identity, encode
-from monitor.sinks.points import Row, evaluation_rows, pipeline_rows
+from monitor.sinks.points import Row, evaluation_rows, influx_row, pipeline_rows
 from monitor.types import CounterSample
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class InfluxSink:
         """Buffer ``rows``; a row with the identity of a buffered one replaces it."""
         if not rows:
             return
-        encoded = [encode(row) for row in rows]
+        encoded = [encode(influx_row(row)) for row in rows]
         with self._cond:
             if self._closing:
                 raise SinkClosedError("the InfluxDB sink is closed")

@@ -14,7 +14,8 @@ same content. The schema (documented in ``docs/influxdb-schema.md``):
     fields ``value``, ``ci_low``, ``ci_high``, ``threshold``, ``highest_rate``, ``lowest_rate``;
     integer field ``min_group_n``; string fields ``status``, ``mode``, ``reference_group``,
     ``rate``, ``highest_group``, ``lowest_group`` and ``small_groups`` (names joined by ``", "``;
-    omitted when none); time = window end. The reference group and the extremes are fields, not
+    omitted when none, and written to InfluxDB as ``""``: see :data:`CLEARABLE_FIELDS`); time =
+    window end. The reference group and the extremes are fields, not
     tags: the most favoured group (the default reference) and the highest and lowest groups
     change from one evaluation of a window to the next, and as tags they would change the row's
     identity, leaving the earlier evaluation's row behind instead of replacing it.
@@ -92,6 +93,20 @@ FIELD_TYPES: dict[str, dict[str, type]] = {
     },
 }
 
+#: String fields a later evaluation of the same window may no longer have (the groups that were
+#: small early in a window's life have grown; the extremes of a disparity that is no longer
+#: computable). InfluxDB keeps a field that a rewrite of the point leaves out, so the InfluxDB
+#: sink writes each of them that a row lacks as ``""`` (:func:`influx_row`), which replaces the
+#: old value; readers take ``""`` as none. The embedded sink replaces whole rows and needs none.
+CLEARABLE_FIELDS: dict[str, tuple[str, ...]] = {
+    DISPARITY_MEASUREMENT: (
+        "reference_group",
+        "rate",
+        "highest_group",
+        "lowest_group",
+        "small_groups",
+    ),
+}
 #: Tag values must not be empty (InfluxDB drops empty tags, which would change a row's identity).
 EMPTY_TAG_VALUE = "(empty)"
 
@@ -114,6 +129,17 @@ class Row:
     def time_ns(self) -> int:
         """The time as integer nanoseconds, rounded to the microsecond (exact for epoch floats)."""
         return round(self.time * 1_000_000) * 1000
+
+
+def influx_row(row: Row) -> Row:
+    """``row`` as written to InfluxDB: each field of :data:`CLEARABLE_FIELDS` it lacks as ``""``,
+    so that rewriting a window replaces what an earlier evaluation of it said."""
+    clearable = CLEARABLE_FIELDS.get(row.measurement)
+    if not clearable or all(name in row.fields for name in clearable):
+        return row
+    fields: dict[str, FieldValue] = {name: "" for name in clearable if name not in row.fields}
+    fields.update(row.fields)
+    return Row(row.measurement, row.tags, fields, row.time)
 
 
 def _float_or_none(value: float | int | None) -> float | None:

@@ -101,6 +101,31 @@ def test_a_gap_moves_the_clock_before_the_next_record_is_handed_out() -> None:
     assert replay.is_idle()
 
 
+def test_a_poll_hands_out_nothing_further_past_the_clock_than_the_skew_allowed() -> None:
+    """With daily windows a poll runs to the prediction that closes the next day's window,
+    which can arrive more than a day (``pipeline.max_clock_skew``) after the clock the daemon
+    last ticked with; it would be refused as ``future_timestamp``. The poll stops short of it."""
+    p = "predictions"
+    arrivals = [0.0, 620.0, 30000.0, 60000.0, DAY + 700.0, DAY + 800.0]
+    clock = SimulatedTime(arrivals[0], 60.0)
+    events = RecordedEvents(
+        [p] * len(arrivals),
+        [None] * len(arrivals),
+        [b"{}"] * len(arrivals),
+        np.asarray(arrivals, dtype=np.float64),
+    )
+    replay = ReplaySource(events, clock, Cadence(DAY, 600.0), horizon=DAY)
+    polls = []
+    while not replay.is_idle():
+        before = clock.now
+        records = replay.poll(100, 0.0)
+        assert all(arrivals[record.offset] <= before + DAY for record in records)
+        polls.append((len(records), clock.now))
+    # the window of the first day closes for the rules at DAY + 600: without the horizon the
+    # third poll would run from 620 to DAY + 700, more than a day past its clock
+    assert polls == [(1, 0.0), (1, 620.0), (2, 60000.0), (1, DAY + 700.0), (1, DAY + 800.0)]
+
+
 def episodes(settings: MonitorConfig, events: RecordedEvents, judged_only: bool) -> Any:
     run = simulated_run(settings, events, sink=EmbeddedSink(":memory:"), judged_only=judged_only)
     run.run()

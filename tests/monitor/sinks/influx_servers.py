@@ -45,9 +45,10 @@ def read_rows(target: InfluxTarget, measurement: str, model_id: str) -> list[Row
                     )
                 )
                 time: datetime = record.get_time()
-                points.setdefault((tags, time.timestamp()), {})[record.get_field()] = (
-                    record.get_value()
-                )
+                fields = points.setdefault((tags, time.timestamp()), {})
+                # a field cleared by a rewrite ("": Flux reads it as null) is none, as in the report
+                if record.get_value() not in ("", None):
+                    fields[record.get_field()] = record.get_value()
     return [Row(measurement, dict(tags), fields, time) for (tags, time), fields in points.items()]
 
 

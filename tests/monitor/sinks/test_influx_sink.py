@@ -13,6 +13,7 @@ import httpx
 import pytest
 from influxdb_client.client.write_api import SYNCHRONOUS
 
+from monitor.engine.results import Disparity, WindowEvaluation
 from monitor.sinks.embedded import EmbeddedSink
 from monitor.sinks.errors import SinkRejectedError, SinkUnavailableError
 from monitor.sinks.influx import InfluxSink
@@ -90,6 +91,51 @@ def test_writing_a_window_again_overwrites_its_points(influx_target: InfluxTarge
         assert canonical(read_rows(influx_target, measurement, model)) == _expected(
             revised, measurement
         )
+
+
+def _small_groups_window(model: str, small: tuple[str, ...]) -> WindowEvaluation:
+    """One window's race parity, with ``small`` too small to be compared."""
+    parity = Disparity(
+        "race", "demographic_parity_difference", 0.2, 0.12, 0.28, 40 if small else 60, "breach",
+        0.1, rate="selection_rate", highest_group="Black", highest_rate=0.5,
+        lowest_group="White", lowest_rate=0.3, small_groups=small,
+    )  # fmt: skip
+    return WindowEvaluation(model, "1h", START, START + HOUR, (), (parity,))
+
+
+def test_a_rewritten_window_no_longer_names_a_group_that_was_small(
+    influx_target: InfluxTarget,
+) -> None:
+    """Early in a window's life a group is too small; once its labels are in it is compared.
+    InfluxDB keeps a field a rewrite leaves out: the sink writes ``small_groups`` as ``""``."""
+    model = f"sink-{uuid.uuid4().hex[:8]}"
+    sink = _sink(influx_target)
+    early = _small_groups_window(model, ("Asian",))
+    later = _small_groups_window(model, ())
+    sink.on_evaluations([early], now=0, watermark=0)
+    sink.flush()
+    (first,) = read_rows(influx_target, DISPARITY_MEASUREMENT, model)
+    assert first.fields["small_groups"] == "Asian"
+    sink.on_evaluations([later], now=1, watermark=1)
+    sink.flush()
+    sink.close()
+    (point,) = read_rows(influx_target, DISPARITY_MEASUREMENT, model)
+    assert "small_groups" not in point.fields and point.fields["min_group_n"] == 60
+    assert canonical([point]) == _expected([later], DISPARITY_MEASUREMENT)
+    # what the server holds: the field, empty (Flux reads an empty string as null), not "Asian"
+    # (a dashboard's table shows no small group)
+    flux = (
+        f'from(bucket: "{influx_target.bucket}") |> range(start: 1970-01-01T00:00:00Z) '
+        f'|> filter(fn: (r) => r._measurement == "{DISPARITY_MEASUREMENT}" and '
+        f'r.model_id == "{model}" and r._field == "small_groups")'
+    )
+    with influx_target.client() as client:
+        values = [
+            record.get_value()
+            for table in client.query_api().query(flux, org=influx_target.org)
+            for record in table.records
+        ]
+    assert len(values) == 1 and values[0] in ("", None)
 
 
 def test_pipeline_samples_are_written(influx_target: InfluxTarget) -> None:

@@ -12,6 +12,7 @@ from influxdb_client import Point, WritePrecision
 from monitor.engine.results import Disparity, WindowEvaluation
 from monitor.sinks.line_protocol import to_line_protocol
 from monitor.sinks.points import (
+    CLEARABLE_FIELDS,
     DISPARITY_MEASUREMENT,
     FIELD_TYPES,
     GROUP_MEASUREMENT,
@@ -19,6 +20,7 @@ from monitor.sinks.points import (
     RATES,
     Row,
     evaluation_rows,
+    influx_row,
     pipeline_rows,
 )
 from monitor.types import CounterSample
@@ -115,6 +117,40 @@ def test_disparity_rows_name_the_extremes_and_small_groups_as_fields() -> None:
         assert type(value) is FIELD_TYPES[DISPARITY_MEASUREMENT][name], name
     line = to_line_protocol(row)
     assert 'highest_group="African-American"' in line and "lowest_rate=0.235" in line
+
+
+def test_influxdb_gets_an_empty_value_for_each_field_a_rewrite_may_drop() -> None:
+    """A window's second evaluation without small groups must replace the first one's list in
+    InfluxDB, which keeps a field a rewrite leaves out: the row written there says ``""``."""
+    early = Disparity(
+        "sex", "demographic_parity_difference", 0.12, 0.05, 0.2, 20, "ok", 0.1,
+        rate="selection_rate", highest_group="Male", highest_rate=0.4, lowest_group="Female",
+        lowest_rate=0.28, small_groups=("Other",), reference_group="Male",
+    )  # fmt: skip
+    later = Disparity(
+        "sex", "demographic_parity_difference", 0.12, 0.05, 0.2, 40, "ok", 0.1,
+        rate="selection_rate", highest_group="Male", highest_rate=0.4, lowest_group="Female",
+        lowest_rate=0.28,
+    )  # fmt: skip
+    starved = Disparity(
+        "sex", "demographic_parity_difference", None, None, None, 3, "not_computable", 0.1
+    )
+    rows = [
+        evaluation_rows([WindowEvaluation("m", "1h", 0.0, 3600.0, (), (disparity,))])[0]
+        for disparity in (early, later, starved)
+    ]
+    assert influx_row(rows[0]) == rows[0]  # nothing missing: the row as it is
+    assert "small_groups" not in rows[1].fields  # the row itself says none, as before
+    written = influx_row(rows[1])
+    assert written.fields == {**rows[1].fields, "small_groups": "", "reference_group": ""}
+    assert written.identity() == rows[1].identity()
+    assert 'small_groups=""' in to_line_protocol(written)
+    cleared = influx_row(rows[2]).fields
+    assert all(cleared[name] == "" for name in CLEARABLE_FIELDS[DISPARITY_MEASUREMENT])
+    for measurement, names in CLEARABLE_FIELDS.items():  # strings only: "" is no type conflict
+        assert all(FIELD_TYPES[measurement][name] is str for name in names)
+    group_row = evaluation_rows([make_evaluation()])[0]
+    assert influx_row(group_row) is group_row  # group rows lose no field on a rewrite
 
 
 def test_extra_labels_become_tags_but_never_override_core_tags() -> None:
