@@ -87,14 +87,16 @@ def test_job_options_are_checked() -> None:
 
 
 def test_pane_counts_and_progress_share_one_aggregate_keyed_by_the_record_key() -> None:
-    text = render(config(kafka={"predictions_topic": 'pre"ds'}))
+    configured = config(kafka={"predictions_topic": 'pre"ds'})
+    text = render(configured)
     insert = text[text.index("INSERT INTO fairwatch_pane_counts") :]
     assert insert.count("GROUP BY") == 1 and "GROUP BY record_key" in insert
     # the progress key names the predictions topic, JSON-escaped inside a SQL literal
     assert """',"progress":"pre\\"ds"}'""" in text
     assert "MAX(event_time) AS event_time" in insert
     assert "MAX(source_offset) AS source_offset" in insert
-    assert insert.count("AS histogram_0_") == 10 and insert.count("AS offsets_") == 10
+    bins = configured.engine.score_bins  # a sum per bin and label, and per bin of offsets
+    assert insert.count("AS histogram_0_") == bins and insert.count("AS offsets_") == bins
 
 
 def test_score_bins_beyond_the_job_limit_are_refused() -> None:

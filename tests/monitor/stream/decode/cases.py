@@ -266,6 +266,7 @@ ACCEPTED_PREDICTIONS = [
     p("score-below-threshold", None, label=1, score=0.5999999999999999, prediction=...),
     p("score-exponent", None, label=1, score=F(b"1E0"), prediction=...),
     p("score-bin-edge", None, label=0, score=0.05, prediction=...),
+    p("score-inexact-bin-edge", None, label=1, score=0.58, prediction=...),  # 0.58·50 < 29
     p("score-0.1+0.2", None, label=1, score=0.1 + 0.2, prediction=...),
     p("score-null-with-prediction", None, score=None),
     p("prediction-true", None, prediction=True),
