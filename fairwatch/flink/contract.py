@@ -16,17 +16,22 @@ string, a lone UTF-16 surrogate escape), ``not_object``, ``missing_field``, ``wr
 ``±HH[[:]MM]``, impossible dates and times), ``unknown_model``, ``missing_attribute`` and
 ``future_timestamp`` (against the job's wall clock).
 
-What SQL cannot reproduce (the in-process decoder is the reference; a later step compares both
-contracts on the conformance cases):
+What SQL cannot reproduce (the in-process decoder is the reference;
+``tests/fairwatch/flink/integration/test_flink_contract.py`` runs the decoder's conformance cases
+through both and asserts each of these, case by case, as listed in its ``differences.py``):
 
 - JSON that Flink's parser reads differently: ``NaN``/``Infinity`` literals are ``invalid_json``
   here (``non_finite_score`` in-process); trailing data after the object (``{...} x``) is
-  accepted here; nesting limits differ (1,000 levels here, 1,024 in-process).
+  accepted here (the first value is read); nesting limits differ (1,000 levels here, 1,024
+  in-process).
 - A JSON ``null`` where a sensitive attribute should be is ``missing_attribute`` here
   (``wrong_type`` in-process): SQL's JSON functions do not tell ``null`` from absent.
 - RFC 3339 forms beyond the common ones above that Python's ``datetime.fromisoformat`` also
-  takes (basic format ``20240501T120000Z``, offsets with seconds), and dates before 1583 (the
-  SQL functions count in the Julian calendar there), are ``bad_timestamp`` or differ.
+  takes (basic format ``20240501T120000Z``, offsets with seconds, week dates) are
+  ``bad_timestamp``; dates before 1582-10-15 are read on the Julian calendar (the days the
+  Gregorian reform skipped are ``bad_timestamp``).
+- A duplicate ``prediction_id`` ahead of the clock is ``future_timestamp`` here (the clock is
+  checked before deduplication); in-process it is dropped as a duplicate.
 - ``too_late`` (event time before the watermark minus ``label_horizon``): the job has no
   retention floor of that kind; its state lives for the label horizon (see :mod:`.job`).
 - ``decoder_error`` does not exist here: SQL functions return NULL instead of failing.

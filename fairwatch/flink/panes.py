@@ -24,8 +24,9 @@ its buffer of the latest value per key (not on every update):
   ``offset`` (the last offset read from it, counted or rejected).
 
 The histogram is the in-process one (:func:`monitor.engine.counts.count_batch`), with the same
-floating-point operations: a labeled row with a score ``s`` falls in bin
-``min(int(s · bins), bins − 1)`` and adds ``rint((s − (b + ½) / bins) · 10⁶)`` (round half to
+floating-point operations: a labeled row with a score ``s`` falls in bin ``b`` with
+``b / bins <= s < (b + 1) / bins`` (1 in the last; :func:`monitor.engine.counts.layout.score_bin`)
+and adds ``rint((s − (b + ½) / bins) · 10⁶)`` (round half to
 even) to the bin's offset sum, so the integers are the ones counted in-process.
 """
 
@@ -160,16 +161,30 @@ def score_views(bins: int) -> list[str]:
         f"WHEN MOD(CAST({below} AS BIGINT), 2) = 0 THEN {below} "
         f"ELSE {below} + 1 END AS BIGINT)"
     )
+    # floor(s · bins), then corrected against the edges b / bins (monitor.engine.counts.layout.
+    # score_bin): 0.58 · 50 = 28.999… is bin 29, as 0.58 >= 29 / 50
+    edge = f"CAST(score_floor + {{}} AS DOUBLE) / {width}"
+    corrected = (
+        f"score_floor - CASE WHEN score < {edge.format(0)} THEN 1 ELSE 0 END "
+        f"+ CASE WHEN score >= {edge.format(1)} THEN 1 ELSE 0 END"
+    )
     # RAND() < 2 (always true) keeps Flink from inlining a column into each use of it
     return [
-        f"""CREATE TEMPORARY VIEW fairwatch_binned AS
+        f"""CREATE TEMPORARY VIEW fairwatch_floored AS
 SELECT *,
   CASE WHEN RAND() < 2 THEN JSON_STRING(model_id) END AS model_json,
-  CASE WHEN RAND() < 2 AND label IS NOT NULL AND score IS NOT NULL
-    THEN LEAST(CAST(score * {width} AS INT), {bins - 1}) END AS score_bin,
-  CASE WHEN RAND() < 2 AND n = 1 AND score IS NOT NULL
-    THEN LEAST(CAST(score * {width} AS INT), {bins - 1}) END AS prediction_bin
+  CASE WHEN RAND() < 2 AND score IS NOT NULL
+    THEN LEAST(GREATEST(CAST(score * {width} AS INT), 0), {bins - 1}) END AS score_floor
 FROM fairwatch_counted;""",
+        f"""CREATE TEMPORARY VIEW fairwatch_celled AS
+SELECT *, CASE WHEN RAND() < 2 THEN LEAST(GREATEST({corrected}, 0), {bins - 1}) END AS score_cell
+FROM fairwatch_floored;""",
+        # the labeled histogram's bin (a label counted), the predictions' (a prediction counted)
+        """CREATE TEMPORARY VIEW fairwatch_binned AS
+SELECT *,
+  CASE WHEN RAND() < 2 AND label IS NOT NULL THEN score_cell END AS score_bin,
+  CASE WHEN RAND() < 2 AND n = 1 THEN score_cell END AS prediction_bin
+FROM fairwatch_celled;""",
         f"""CREATE TEMPORARY VIEW fairwatch_offsets AS
 SELECT *, CASE WHEN RAND() < 2 THEN {scaled} END AS offset_scaled
 FROM fairwatch_binned;""",

@@ -87,14 +87,15 @@ def test_job_options_are_checked() -> None:
 
 
 def test_pane_counts_and_progress_share_one_aggregate_keyed_by_the_record_key() -> None:
-    text = render(config(kafka={"predictions_topic": 'pre"ds'}))
+    configured = config(kafka={"predictions_topic": 'pre"ds'})
+    text = render(configured)
     insert = text[text.index("INSERT INTO fairwatch_pane_counts") :]
     assert insert.count("GROUP BY") == 1 and "GROUP BY record_key" in insert
     # the progress key names the predictions topic, JSON-escaped inside a SQL literal
     assert """',"progress":"pre\\"ds"}'""" in text
     assert "MAX(event_time) AS event_time" in insert
     assert "MAX(source_offset) AS source_offset" in insert
-    bins = config().engine.score_bins
+    bins = configured.engine.score_bins
     for cells in ("histogram_0_", "histogram_1_", "offsets_", "predictions_"):
         assert insert.count(f"AS {cells}") == bins, cells
     assert "AS score_predictions" in insert

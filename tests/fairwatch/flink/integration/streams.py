@@ -22,6 +22,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from monitor.config import MonitorConfig
 from monitor.engine.counts import count_batch
+from monitor.engine.counts.layout import PREDICTIONS_BLOCK, block
 from monitor.engine.groups import intersection_group_name, intersection_name
 from monitor.stream.decode import Record, decode_labels, decode_predictions, decode_rules
 
@@ -202,15 +203,22 @@ class Stream:
                 time.sleep(pause)
         self.producer.flush()
 
-    def records(self) -> dict[str, list[Record]]:
-        """Every record sent, per topic, in partition and offset order."""
+    def ordered(self) -> list[Record]:
+        """Every record sent, in the order sent."""
         self.producer.flush()
-        out: dict[str, list[Record]] = defaultdict(list)
+        out = []
         for topic, (future, key, raw) in self.sent:
             meta = future.get(timeout=30)
-            out[topic].append(
+            out.append(
                 Record(topic, meta.partition, meta.offset, key.encode() if key else None, raw)
             )
+        return out
+
+    def records(self) -> dict[str, list[Record]]:
+        """Every record sent, per topic, in partition and offset order."""
+        out: dict[str, list[Record]] = defaultdict(list)
+        for record in self.ordered():
+            out[record.topic].append(record)
         for records in out.values():
             records.sort(key=lambda record: (record.partition, record.offset))
         return out
@@ -276,13 +284,22 @@ def expected(config: MonitorConfig, records: dict[str, list[Record]]) -> Expecte
     for record in records[config.kafka.predictions_topic]:
         offsets[record.partition] = max(offsets.get(record.partition, -1), record.offset)
     return Expected(
-        panes={pane: matrix[index].tolist() for pane, index in panes.items()},
+        panes={
+            pane: topic_row(matrix[index].tolist(), config.engine.score_bins)
+            for pane, index in panes.items()
+        },
         progress={p: (progress.get(p, math.nan), offset) for p, offset in offsets.items()},
         dead_letters=Counter(
             (error.record.topic, error.record.partition, error.record.offset, error.reason)
             for error in bad_predictions + bad_labels
         ),
     )
+
+
+def topic_row(row: list[int], score_bins: int) -> list[int]:
+    """A counts row as the pane topic carries it: the counts, the histogram, the score offsets
+    and the scored predictions per bin (the whole row)."""
+    return row[: block(score_bins, PREDICTIONS_BLOCK).stop]
 
 
 class PaneTopic:
@@ -361,10 +378,18 @@ def pane_differences(got: dict[PaneKey, list[int]], want: dict[PaneKey, list[int
     """An assertion message: the first panes that differ, missing or extra."""
     missing = {key: value for key, value in want.items() if got.get(key) != value}
     extra = [key for key in got if key not in want]
-    found = {key: got.get(key) for key in list(missing)[:3]}
+    cells = {
+        key: [
+            (column, found, wanted)
+            for column, (found, wanted) in enumerate(zip(got[key], value, strict=False))
+            if found != wanted
+        ]
+        for key, value in list(missing.items())[:5]
+        if key in got
+    }
     return (
-        f"{len(missing)} panes differ: {list(missing.items())[:3]}, got {found}; "
-        f"{len(extra)} not expected, e.g. {extra[:3]}"
+        f"{len(missing)} panes differ or are missing, e.g. {list(missing)[:5]}; "
+        f"(column, got, want): {cells}; {len(extra)} not expected, e.g. {extra[:3]}"
     )
 
 

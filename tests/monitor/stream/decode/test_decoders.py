@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import orjson
 import pytest
@@ -18,148 +19,49 @@ from monitor.stream.decode import (
     decode_labels,
     decode_predictions,
 )
-
-RULES = DecodeRules(
-    thresholds={"credit": 0.6},
-    known_models_only=True,
-    attributes=("sex",),
-    max_event_bytes=1024,
+from tests.monitor.stream.decode.cases import (
+    LABEL_CASES,
+    PREDICTION_CASES,
+    RULES,
+    Case,
+    predict,
 )
-GOOD = {
-    "prediction_id": "p1",
-    "model_id": "credit",
-    "timestamp": "2024-05-01T12:00:00Z",
-    "prediction": 1,
-    "sensitive": {"sex": "Female", "race": "Black"},
-}
 
 
 def record(value: bytes | None, topic: str = "predictions", offset: int = 7) -> Record:
     return Record(topic, 2, offset, b"key", value)
 
 
-def predict(**changes: object) -> bytes:
-    event = dict(GOOD)
-    for key, value in changes.items():
-        if value is ...:
-            event.pop(key)
-        else:
-            event[key] = value
-    return orjson.dumps(event, option=orjson.OPT_SERIALIZE_NUMPY)
+def _cases(cases: list[Case]) -> list[Any]:
+    return [pytest.param(case, id=case.name) for case in cases]
 
 
-BAD_PREDICTIONS = [
-    ("empty", None),
-    ("empty", b""),
-    ("oversized", predict(padding="x" * 2000)),
-    ("invalid_json", b'{"prediction_id": "p1",'),
-    ("invalid_json", b"\xff\xfe not utf-8"),
-    ("not_object", b"[1, 2, 3]"),
-    ("not_object", b'"just a string"'),
-    ("missing_field", predict(prediction_id=...)),
-    ("missing_field", predict(model_id=...)),
-    ("missing_field", predict(timestamp=...)),
-    ("missing_field", predict(prediction=...)),
-    ("missing_field", predict(sensitive=...)),
-    ("missing_field", predict(sensitive={})),
-    ("wrong_type", predict(prediction_id=12)),
-    ("wrong_type", predict(model_id=["credit"])),
-    ("wrong_type", predict(prediction="yes")),
-    ("wrong_type", predict(score="0.4")),
-    ("wrong_type", predict(sensitive="Female")),
-    ("wrong_type", predict(sensitive={"sex": 1})),
-    ("wrong_type", predict(sensitive=["sex"])),
-    ("wrong_type", predict(timestamp={"t": 1})),
-    ("empty_field", predict(prediction_id="")),
-    (
-        "non_finite_score",
-        b'{"prediction_id":"p","model_id":"credit","timestamp":1,"score":NaN,'
-        b'"sensitive":{"sex":"F"}}',
-    ),
-    (
-        "non_finite_score",
-        b'{"prediction_id":"p","model_id":"credit","timestamp":1,'
-        b'"score":Infinity,"sensitive":{"sex":"F"}}',
-    ),
-    ("score_out_of_range", predict(score=1.5)),
-    ("score_out_of_range", predict(score=-0.1)),
-    ("prediction_not_binary", predict(prediction=2)),
-    ("label_not_binary", predict(label=3)),
-    ("label_not_binary", predict(label=-1)),
-    ("bad_timestamp", predict(timestamp="yesterday")),
-    ("bad_timestamp", predict(timestamp="2024-05-01T12:00:00")),  # no offset
-    ("bad_timestamp", predict(timestamp=-5)),
-    ("bad_timestamp", predict(timestamp=True)),
-    ("unknown_model", predict(model_id="other")),
-    ("missing_attribute", predict(sensitive={"race": "Black"})),
-    # bad bytes anywhere in a message, even where no field is read, make it invalid JSON
-    ("invalid_json", predict(sensitive=orjson.Fragment(b'{"sex":"M\xa6"}'))),
-    ("invalid_json", predict(sensitive=orjson.Fragment(b'{"sex":"M","race":"\xa6"}'))),
-    ("invalid_json", predict(note=orjson.Fragment(b'"\xa6"'))),
-    ("invalid_json", predict(note=orjson.Fragment(b'{"\xff":1}'))),
-    ("invalid_json", predict(note=orjson.Fragment(b'"\xed\xa0\x80"'))),  # encoded surrogate
-    ("invalid_json", predict(prediction_id=orjson.Fragment(b'"\\ud800"'))),  # lone escape
-    ("invalid_json", predict(note=orjson.Fragment(b'["\\udc00", NaN]'))),
-    ("invalid_json", predict().decode().encode("utf-16")),
-    ("invalid_json", b"\xef\xbb\xbf" + predict()),  # a byte order mark
-    ("invalid_json", b" \t\r\n "),
-    ("invalid_json", predict(note=orjson.Fragment(b'"a\x00b"'))),  # raw control character
-    ("invalid_json", b"{" + b"1" * 900 + b"}"),
-    ("not_object", b"1" + b"0" * 900),
-    ("wrong_type", predict(prediction_id=orjson.Fragment(b"1" + b"0" * 400))),
-    ("wrong_type", predict(score=False)),
-    ("wrong_type", predict(sensitive=orjson.Fragment(b'{"sex":["M"]}'))),
-    ("bad_timestamp", predict(timestamp=orjson.Fragment(b"1" + b"0" * 400))),
-    ("bad_timestamp", predict(timestamp=orjson.Fragment(b"1e400"), score=orjson.Fragment(b"NaN"))),
-    ("bad_timestamp", predict(timestamp=orjson.Fragment(b"-Infinity"))),
-    ("bad_timestamp", predict(timestamp="2024-05-01T12:00:00\u202eZ")),
-    ("non_finite_score", predict(score=orjson.Fragment(b"1e400"))),
-    ("non_finite_score", predict(score=orjson.Fragment(b"1" + b"0" * 800))),
-    ("label_not_binary", predict(label=orjson.Fragment(b"1" + b"0" * 400))),
-    ("label_not_binary", predict(label=orjson.Fragment(b"NaN"))),
-    ("prediction_not_binary", predict(prediction=orjson.Fragment(b"-" + b"9" * 300))),
-]
-
-
-@pytest.mark.parametrize(("reason", "raw"), BAD_PREDICTIONS)
-def test_bad_prediction_is_rejected_with_its_reason_and_original_bytes(
-    reason: str, raw: bytes | None
-) -> None:
+@pytest.mark.parametrize("case", _cases([c for c in PREDICTION_CASES if c.reason]))
+def test_bad_prediction_is_rejected_with_its_reason_and_original_bytes(case: Case) -> None:
     good = record(predict(prediction_id="ok"), offset=1)
-    bad = record(raw)
+    bad = record(case.value)
     events, errors = decode_predictions([good, bad, good], RULES)
-    assert [error.reason for error in errors] == [reason]
-    assert errors[0].record is bad and errors[0].record.value == raw
+    assert [error.reason for error in errors] == [case.reason]
+    assert errors[0].record is bad and errors[0].record.value == case.value
     assert errors[0].detail
     assert len(events) == 2  # the good records around it are kept
 
 
-BAD_LABELS = [
-    ("invalid_json", b"{"),
-    ("not_object", b"1"),
-    ("missing_field", b'{"label": 1}'),
-    ("missing_field", b'{"prediction_id": "p"}'),
-    ("wrong_type", b'{"prediction_id": 5, "label": 1}'),
-    ("wrong_type", b'{"prediction_id": "p", "label": "1"}'),
-    ("label_not_binary", b'{"prediction_id": "p", "label": 0.5}'),
-    ("bad_timestamp", b'{"prediction_id": "p", "label": 1, "timestamp": "soon"}'),
-    ("oversized", b'{"prediction_id": "' + b"p" * 2000 + b'", "label": 1}'),
-    ("invalid_json", b'{"prediction_id": "p\xa6", "label": 1}'),
-    ("invalid_json", b'{"prediction_id": "p", "label": 1, "note": "\xa6"}'),
-    ("invalid_json", b'{"prediction_id": "\\ud800", "label": 1}'),
-    ("label_not_binary", b'{"prediction_id": "p", "label": 1' + b"0" * 400 + b"}"),
-    ("label_not_binary", b'{"prediction_id": "p", "label": NaN}'),
-    ("bad_timestamp", b'{"prediction_id": "p", "label": 1, "timestamp": 1e400}'),
-    ("wrong_type", b'{"prediction_id": ["p"], "label": 1}'),
-    ("wrong_type", b'{"prediction_id": "p", "label": {"value": 1}}'),
-]
+@pytest.mark.parametrize("case", _cases([c for c in PREDICTION_CASES if not c.reason]))
+def test_accepted_prediction_case_is_decoded_with_its_event_time(case: Case) -> None:
+    good = record(predict(prediction_id="ok"), offset=1)
+    events, errors = decode_predictions([good, record(case.value), good], RULES)
+    assert [error.reason for error in errors] == []
+    assert events.prediction_id[1] == orjson.loads(case.value or b"")["prediction_id"]
+    if case.time is not None:
+        assert events.timestamp[1] == pytest.approx(case.time, abs=1e-6)
 
 
-@pytest.mark.parametrize(("reason", "raw"), BAD_LABELS)
-def test_bad_label_is_rejected_with_its_reason(reason: str, raw: bytes) -> None:
-    labels, errors = decode_labels([record(raw, "labels")], RULES)
-    assert len(labels) == 0
-    assert [error.reason for error in errors] == [reason]
+@pytest.mark.parametrize("case", _cases(LABEL_CASES))
+def test_label_case_gets_the_decoders_verdict(case: Case) -> None:
+    labels, errors = decode_labels([record(case.value, "labels")], RULES)
+    assert len(labels) == (0 if case.reason else 1)
+    assert [error.reason for error in errors] == ([case.reason] if case.reason else [])
 
 
 def test_good_prediction_fields() -> None:
