@@ -78,8 +78,9 @@ def reference_ratios(
     group's row instead of leaving the former reference's behind. A ratio involving a group
     with fewer than ``min_group_size`` in the rate's denominator is reported with its value and
     interval, the small group named, and status ``not_computable``.
-    Without a reference group (configured but absent, or no group with enough predictions) the
-    attribute gets one ``not_computable`` ratio with ``group`` unset.
+    Without a reference group (configured but absent, or no group with enough predictions) each
+    group gets a ``not_computable`` ratio without a value (the rows a later evaluation with a
+    reference replaces).
     """
     attributes, names, matrix, segments = (
         table.attributes,
@@ -112,25 +113,28 @@ def reference_ratios(
             ref = references[position]
             if ref is None:
                 if len(group_names) >= 2:
-                    result[position].append(
+                    small_names = tuple(
+                        name
+                        for local, name in enumerate(group_names)
+                        if sizes[start + local] < minimum
+                    )
+                    result[position].extend(
                         Disparity(
                             attribute=attribute,
                             metric=metric,
                             value=None,
                             ci_low=None,
                             ci_high=None,
-                            min_group_n=min(sizes[start : start + len(group_names)]),
+                            min_group_n=int(sizes[start + local]),
                             status="not_computable",
                             threshold=threshold,
                             mode=config.mode,
+                            group=group,
                             reference_group=config.reference_groups.get(attribute),
                             rate=compared,
-                            small_groups=tuple(
-                                name
-                                for local, name in enumerate(group_names)
-                                if sizes[start + local] < minimum
-                            ),
+                            small_groups=small_names,
                         )
+                        for local, group in enumerate(group_names)
                     )
                 continue
             reference_name = group_names[ref - start]
