@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from fairwatch.app import build_daemon
     from fairwatch.commands._config import load_or_report
     from monitor.kafka.connection import install_connection_log
+    from monitor.stream.pipeline import StateMismatchError
     from monitor.stream.state import StateLockedError
 
     early_signals = _hold_stop_signals()
@@ -66,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
     except StateLockedError as error:
         print(f"fairwatch: refusing to start: {error}", file=sys.stderr)
         return EXIT_CONFLICT
+    except StateMismatchError as error:
+        print(f"fairwatch: invalid configuration: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     daemon.install_signal_handlers()  # before run(): starting may wait for the broker
     if early_signals:
         logging.getLogger(__name__).info(

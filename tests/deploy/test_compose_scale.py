@@ -113,7 +113,7 @@ def test_the_evaluator_config_passes_check_config_with_its_own_group() -> None:
     (mount,) = [v for v in evaluator["volumes"] if v.split(":")[1] == target]
     path = ROOT / mount.split(":")[0]
     text = path.read_text()
-    assert "mode: pane_counts" in text  # documented as coming, commented out until it lands
+    assert yaml.safe_load(text)["kafka"]["mode"] == "pane_counts"
     result = subprocess.run(
         [sys.executable, "-m", "fairwatch.cli", "check-config", str(path)],
         capture_output=True,

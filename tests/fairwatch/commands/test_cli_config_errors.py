@@ -445,3 +445,21 @@ def test_alert_labels_are_all_known_to_the_silence_check() -> None:
     )
     key = AlertKey("dp", "m", "sex", "demographic_parity_difference", "1h", "Female", "low_volume")
     assert set(alert_labels(rule, key, "warning")) <= {*ALERT_LABELS, "team"}
+
+
+def test_a_state_dir_of_the_other_kafka_mode_is_exit_2_before_kafka(tmp_path: Path) -> None:
+    """An events-mode state_dir given to an evaluator (kafka.mode: pane_counts): one line, no
+    traceback, before any connection (the broker here is unreachable)."""
+    from monitor.config import config_from_dict
+    from monitor.stream.pipeline import Pipeline
+    from monitor.stream.state import StateStore
+
+    events = base(tmp_path)
+    written = Pipeline(config_from_dict(events), StateStore(events["state_dir"]))
+    written.checkpoint()
+    written.close()
+    path = write(tmp_path, {**events, "kafka": {**events["kafka"], "mode": "pane_counts"}})
+    result = fairwatch("run", "--config", str(path))
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "written in kafka.mode events, the config now gives pane_counts" in line
