@@ -12,7 +12,8 @@ carrying the original bytes and a :class:`Reason`.
   :mod:`~monitor.stream.decode.json_text` for what orjson refuses;
 - :mod:`~monitor.stream.decode.fast`: the typed decoding of a whole batch (msgspec);
 - :mod:`~monitor.stream.decode.decoders`: one topic's records, through both paths;
-- :mod:`~monitor.stream.decode.batch`: a batch of both topics, and where it ends.
+- :mod:`~monitor.stream.decode.batch`: a batch of both topics, and where it ends;
+- :mod:`~monitor.stream.decode.panes`: records of the pane topic (``kafka.mode: pane_counts``).
 """
 
 from monitor.stream.decode.batch import (
