@@ -20,57 +20,62 @@ def dumps(value: dict[str, Any]) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
-def pane_values(pipeline: Pipeline) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(key, value) of every non-empty group of every pane the pipeline counted, its input
-    partitions merged, once per pane size (specifications of one step share panes)."""
-    counts = pipeline.counts
-    first_of_step: dict[float, str] = {}
-    for spec in counts.specs:
-        first_of_step.setdefault(float(spec.step), spec.name)
-    steps = {name: step for step, name in first_of_step.items()}
-    merged: dict[tuple[str, float, float], np.ndarray] = {}
-    for key in counts.panes:
+PaneKey = tuple[str, float, float, str, str]  # (model, pane size, pane start, attribute, group)
+
+
+def pane_rows(pipeline: Pipeline) -> dict[PaneKey, list[int]]:
+    """The pipeline's panes as the pane topic keys them: a row per group counted, summed over
+    the input partitions, once per pane size (specifications of one step share panes)."""
+    step_of: dict[str, float] = {}
+    for spec in pipeline.counts.specs:
+        if float(spec.step) not in step_of.values():
+            step_of[spec.name] = float(spec.step)
+    rows: dict[PaneKey, list[int]] = {}
+    for key in pipeline.panes:
         spec_name, model, start, _partition = key
-        if spec_name not in steps:
+        if spec_name not in step_of:
             continue
-        matrix = counts.panes.matrix(key)
+        matrix = pipeline.panes.matrix(key)
         assert matrix is not None
-        pane = (model, steps[spec_name], start)
-        total = merged.get(pane)
-        if total is None:
-            merged[pane] = matrix.copy()
-            continue
-        if total.shape[0] < matrix.shape[0]:
-            grown = np.zeros_like(matrix)
-            grown[: total.shape[0]] = total
-            total = merged[pane] = grown
-        total[: matrix.shape[0]] += matrix
-    out = []
-    for (model, step, start), matrix in sorted(merged.items()):
-        for row, (attribute, group) in enumerate(counts.group_indexes[model].keys):
-            if row >= matrix.shape[0] or not matrix[row].any():
+        groups = pipeline.counts.group_indexes[model].keys
+        for row, (attribute, group) in enumerate(groups[: matrix.shape[0]]):
+            if not matrix[row].any():
                 continue
-            group_counts = GroupCounts.from_row(matrix[row])
-            value: dict[str, Any] = {
-                "n": group_counts.n,
-                "predicted_positive": group_counts.predicted_positive,
-                "tp": group_counts.tp,
-                "fp": group_counts.fp,
-                "tn": group_counts.tn,
-                "fn": group_counts.fn,
-            }
-            if group_counts.score_histogram is not None:
-                value["score_histogram"] = [list(cells) for cells in group_counts.score_histogram]
-                value["score_offsets"] = list(group_counts.score_offsets or ())
-                value["score_predictions"] = list(group_counts.score_predictions or ())
-            key = {
-                "attribute": attribute,
-                "group_name": group,
-                "model_id": model,
-                "pane_seconds": step,
-                "pane_start": start,
-            }
-            out.append((key, value))
+            pane = (model, step_of[spec_name], start, attribute, group)
+            values = matrix[row].tolist()
+            before = rows.get(pane)
+            rows[pane] = (
+                values if before is None else [a + b for a, b in zip(before, values, strict=True)]
+            )
+    return rows
+
+
+def pane_values(pipeline: Pipeline) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(key, value) of every non-empty group of every pane the pipeline counted, as a job
+    writes them to the pane topic."""
+    out = []
+    for (model, step, start, attribute, group), row in sorted(pane_rows(pipeline).items()):
+        group_counts = GroupCounts.from_row(np.asarray(row, dtype=np.int64))
+        value: dict[str, Any] = {
+            "n": group_counts.n,
+            "predicted_positive": group_counts.predicted_positive,
+            "tp": group_counts.tp,
+            "fp": group_counts.fp,
+            "tn": group_counts.tn,
+            "fn": group_counts.fn,
+        }
+        if group_counts.score_histogram is not None:
+            value["score_histogram"] = [list(cells) for cells in group_counts.score_histogram]
+            value["score_offsets"] = list(group_counts.score_offsets or ())
+            value["score_predictions"] = list(group_counts.score_predictions or ())
+        key = {
+            "attribute": attribute,
+            "group_name": group,
+            "model_id": model,
+            "pane_seconds": step,
+            "pane_start": start,
+        }
+        out.append((key, value))
     return out
 
 

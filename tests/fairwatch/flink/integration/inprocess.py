@@ -20,7 +20,8 @@ from monitor.config import MonitorConfig
 from monitor.stream.decode import Record
 from monitor.stream.pipeline import Pipeline
 from monitor.stream.state import StateStore
-from tests.fairwatch.flink.integration.streams import Expected, PaneKey, expected, topic_row
+from tests.fairwatch.flink.integration.streams import Expected, PaneKey, expected
+from tests.monitor.stream.panes import pane_rows
 
 Position = tuple[str, int, int]  # (topic, partition, offset)
 
@@ -52,37 +53,11 @@ def run_pipeline(config: MonitorConfig, records: Sequence[Record], state_dir: Pa
         progress = pipeline.watermark.progress
         return Reference(
             reasons,
-            pane_rows(pipeline, config),
+            pane_rows(pipeline),
             {p: (progress.get(p, math.nan), offset) for p, offset in offsets.items()},
         )
     finally:
         pipeline.close()
-
-
-def pane_rows(pipeline: Pipeline, config: MonitorConfig) -> dict[PaneKey, list[int]]:
-    """The pipeline's panes as the pane topic keys them: one specification per pane size."""
-    step_of: dict[str, float] = {}
-    for spec in config.windows:
-        if spec.step not in step_of.values():
-            step_of[spec.name] = spec.step
-    rows: dict[PaneKey, list[int]] = {}
-    for key in pipeline.panes:
-        spec_name, model, start, _partition = key
-        if spec_name not in step_of:
-            continue
-        matrix = pipeline.panes.matrix(key)
-        assert matrix is not None
-        groups = pipeline.counts.group_indexes[model].keys
-        for row, (attribute, group) in enumerate(groups[: matrix.shape[0]]):
-            if not matrix[row].any():
-                continue
-            pane = (model, step_of[spec_name], start, attribute, group)
-            before = rows.get(pane)
-            values = topic_row(matrix[row].tolist(), config.engine.score_bins)
-            rows[pane] = (
-                values if before is None else [a + b for a, b in zip(before, values, strict=True)]
-            )
-    return rows
 
 
 def adjusted(

@@ -22,7 +22,6 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from monitor.config import MonitorConfig
 from monitor.engine.counts import count_batch
-from monitor.engine.counts.layout import PREDICTIONS_BLOCK, block
 from monitor.engine.groups import intersection_group_name, intersection_name
 from monitor.stream.decode import Record, decode_labels, decode_predictions, decode_rules
 
@@ -284,22 +283,13 @@ def expected(config: MonitorConfig, records: dict[str, list[Record]]) -> Expecte
     for record in records[config.kafka.predictions_topic]:
         offsets[record.partition] = max(offsets.get(record.partition, -1), record.offset)
     return Expected(
-        panes={
-            pane: topic_row(matrix[index].tolist(), config.engine.score_bins)
-            for pane, index in panes.items()
-        },
+        panes={pane: matrix[index].tolist() for pane, index in panes.items()},
         progress={p: (progress.get(p, math.nan), offset) for p, offset in offsets.items()},
         dead_letters=Counter(
             (error.record.topic, error.record.partition, error.record.offset, error.reason)
             for error in bad_predictions + bad_labels
         ),
     )
-
-
-def topic_row(row: list[int], score_bins: int) -> list[int]:
-    """A counts row as the pane topic carries it: the counts, the histogram, the score offsets
-    and the scored predictions per bin (the whole row)."""
-    return row[: block(score_bins, PREDICTIONS_BLOCK).stop]
 
 
 class PaneTopic:
