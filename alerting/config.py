@@ -179,7 +179,9 @@ class RuleConfig(Section):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     selector: Selector = Selector()
     condition: Condition
-    mode: Literal["point", "confident", "sequential"] = "point"
+    # omitted: sequential where the rule can be (a difference above a threshold on one tumbling
+    # window, every group), else point (docs/alerting.md, "Which mode")
+    mode: Literal["point", "confident", "sequential"] | None = None
     for_: ForSpec = Field(default=ForSpec(), alias="for")
     arl: Duration | None = None
     resolve_arl: Duration | None = None
@@ -213,6 +215,13 @@ class RuleConfig(Section):
                     f"clear_threshold {clear:g} must be {side} the threshold {threshold:g} "
                     "(it resolves the alert once the value is back past it)"
                 )
+        if self.mode is None:
+            try:
+                self._check_sequential()
+            except ValueError:
+                object.__setattr__(self, "mode", "point")
+            else:
+                object.__setattr__(self, "mode", "sequential")
         if self.mode == "sequential":
             self._check_sequential()
         else:

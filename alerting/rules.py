@@ -235,7 +235,7 @@ class Alert:
             threshold=0.0 if low_volume else rule.condition.threshold,
             op="<" if low_volume else rule.condition.op,
             clear_threshold=None if low_volume else rule.clear,
-            mode=rule.mode,
+            mode=rule.mode or "point",
             group=key.group,
             kind=key.kind,
             fingerprint=state.fingerprint,

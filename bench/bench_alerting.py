@@ -4,8 +4,8 @@ Traffic: two groups A and B, each with a Poisson(100) number of predictions per 
 group B selects at the base rate, group A at base + gap. The rule: ``demographic_parity_difference
 > 0.10``, ``clear_threshold: 0.07``.
 
-* ``sequential``: a rule with that condition and the defaults a new user gets (``mode:
-  sequential``, a 5m tumbling window, ``arl`` 30d, ``resolve_arl`` 1d, no ``for``). The
+* ``sequential``: a rule with that condition and the defaults a new user gets (no ``mode``,
+  which on a 5m tumbling window is ``sequential``; ``arl`` 30d, ``resolve_arl`` 1d, no ``for``). The
   simulation runs ``alerting.sequential``'s own functions (e-values, detector steps, alarm and
   resolve statistics) for a batch of independent streams at once, with the levels the rule's
   config gives; a check first replays one stream through ``rules.observe`` and
@@ -64,21 +64,23 @@ Rates = Callable[[int], tuple[float, float]]  # step -> (rate of A, rate of B)
 
 
 def sequential_rule() -> RuleConfig:
-    """The rule a new user writes: the condition, the clear threshold, mode and window."""
+    """The rule a new user writes: the condition, the clear threshold and the window; the mode
+    is left out, so it is the default (sequential, for this rule)."""
     config = parse_alerting_config(
         {
             "rules": [
                 {
-                    "name": "dp-sequential",
+                    "name": "dp-default",
                     "selector": {"window": "5m"},
                     "condition": f"demographic_parity_difference > {THRESHOLD}",
                     "clear_threshold": CLEAR,
-                    "mode": "sequential",
                 }
             ]
         }
     )
-    return config.rules[0]
+    rule = config.rules[0]
+    assert rule.mode == "sequential", rule.mode
+    return rule
 
 
 @dataclass

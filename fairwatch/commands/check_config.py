@@ -29,4 +29,15 @@ def run(args: argparse.Namespace) -> int:
         f"windows {', '.join(spec.name for spec in config.windows)}, {sink}, "
         f"alerting {'on' if config.alerting else 'off'}"
     )
+    if config.kafka.mode == "pane_counts":
+        print(f"  kafka.mode pane_counts: evaluates the pane topic {config.kafka.pane_topic}")
+    if config.alerting is not None:
+        from fairwatch.app import validate
+
+        for rule in validate(config).rules:
+            chosen = "set" if "mode" in rule.model_fields_set else "default"
+            print(
+                f"  rule {rule.name}: mode {rule.mode} ({chosen}), metric "
+                f"{rule.selector.metric}, window {rule.selector.window}"
+            )
     return 0
