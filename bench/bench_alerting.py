@@ -5,7 +5,8 @@ group B selects at the base rate, group A at base + gap. The rule: ``demographic
 > 0.10``, ``clear_threshold: 0.07``.
 
 * ``sequential``: a rule with that condition and the defaults a new user gets (no ``mode``,
-  which on a 5m tumbling window is ``sequential``; ``arl`` 30d, ``resolve_arl`` 1d, no ``for``). The
+  which on a 5m tumbling window is ``sequential``; ``arl`` 12h, ``resolve_arl`` 1d, no
+  ``for``; ``--arl 30d`` for the stricter setting). The
   simulation runs ``alerting.sequential``'s own functions (e-values, detector steps, alarm and
   resolve statistics) for a batch of independent streams at once, with the levels the rule's
   config gives; a check first replays one stream through ``rules.observe`` and
@@ -63,21 +64,18 @@ FIXES = (0.05, 0.0)
 Rates = Callable[[int], tuple[float, float]]  # step -> (rate of A, rate of B)
 
 
-def sequential_rule() -> RuleConfig:
+def sequential_rule(arl: str | None = None) -> RuleConfig:
     """The rule a new user writes: the condition, the clear threshold and the window; the mode
-    is left out, so it is the default (sequential, for this rule)."""
-    config = parse_alerting_config(
-        {
-            "rules": [
-                {
-                    "name": "dp-default",
-                    "selector": {"window": "5m"},
-                    "condition": f"demographic_parity_difference > {THRESHOLD}",
-                    "clear_threshold": CLEAR,
-                }
-            ]
-        }
-    )
+    is left out, so it is the default (sequential, for this rule); ``arl`` when given."""
+    rule: dict[str, object] = {
+        "name": "dp-default",
+        "selector": {"window": "5m"},
+        "condition": f"demographic_parity_difference > {THRESHOLD}",
+        "clear_threshold": CLEAR,
+    }
+    if arl is not None:
+        rule["arl"] = arl
+    config = parse_alerting_config({"rules": [rule]})
     rule = config.rules[0]
     assert rule.mode == "sequential", rule.mode
     return rule
@@ -347,19 +345,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--months", type=int, default=60, help="simulated months per gap")
     parser.add_argument("--changes", type=int, default=400, help="change points per jump")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--arl", help="the sequential rule's arl (default: the rule's default, 12h): the trade-off"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
-    rule = sequential_rule()
+    rule = sequential_rule(args.arl)
     spec = rule.detector()
+    arl_days = spec.alarm_level * STEP / 86400
     transitions = cross_check(rule, args.seed)
     arms = 2 * len(spec.lambdas)
     print(
-        f"sequential rule (defaults): 5m tumbling window, arl 30d = {spec.alarm_level:,.0f} steps, "
+        f"sequential rule: 5m tumbling window, arl {arl_days:g}d = {spec.alarm_level:,.0f} steps, "
         f"resolve_arl 1d = {spec.resolve_level:,.0f} steps, λ {spec.lambdas}, {arms} arms\n"
         f"  guarantee: whenever every gap is at or below {THRESHOLD}, the mean time to a false "
-        f"alarm is at least {spec.alarm_level:,.0f} steps (30 days): at most 1 per 30 days on "
-        "average, however long it runs;\n"
+        f"alarm is at least {spec.alarm_level:,.0f} steps ({arl_days:g} days): at most "
+        f"{30 / arl_days:g} per 30 days on average, however long it runs;\n"
         f"  a firing alert resolves while a gap is still at or above {CLEAR} at most once per "
         f"{spec.resolve_level:,.0f} steps (1 day) on average\n"
         f"  cross-check: rules.observe + lifecycle.evaluate on 4 streams × 2 days = the batch "
@@ -388,8 +390,9 @@ def main(argv: list[str] | None = None) -> None:
             limit = information(base, jump)
             lorden = math.log(spec.alarm_level) / limit * STEP / 3600
             print(
-                f"  jump 0.05 → {jump:.2f}: {limit:.2f} nats per step; an ARL of 30 days needs "
-                f"about log(8640)/{limit:.2f} = {lorden:.1f} h on average (Lorden)"
+                f"  jump 0.05 → {jump:.2f}: {limit:.2f} nats per step; an ARL of {arl_days:g} "
+                f"days needs about log({spec.alarm_level:,.0f})/{limit:.2f} = {lorden:.1f} h on "
+                "average (Lorden)"
             )
             for name, make in modes:
                 found, early, missed = delays(make, base, jump, args.changes, args.seed + 7)

@@ -259,7 +259,7 @@ def test_statistic_is_capped_and_finite() -> None:
 def test_defaults_convert_durations_to_steps_of_the_window() -> None:
     spec = sequential_rule().detector()
     assert (spec.threshold, spec.clear) == (0.10, 0.07)
-    assert (spec.alarm_level, spec.resolve_level) == (8640.0, 288.0)  # 30d and 1d of 5m steps
+    assert (spec.alarm_level, spec.resolve_level) == (144.0, 288.0)  # 12h and 1d of 5m steps
 
 
 def test_monitors_multiply_the_alarm_level() -> None:
