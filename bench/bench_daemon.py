@@ -102,6 +102,11 @@ def bare_rate(bootstrap: str, topic: str, partitions: int, count: int) -> float:
 def bench_config(tmp: Path, bootstrap: str, topics: list[str], **changes: Any) -> Any:
     from monitor.config import config_from_dict
 
+    return config_from_dict(bench_data(tmp, bootstrap, topics, **changes))
+
+
+def bench_data(tmp: Path, bootstrap: str, topics: list[str], **changes: Any) -> dict[str, Any]:
+    """The benchmarks' configuration, as a ``fairwatch.yaml`` holds it."""
     data: dict[str, Any] = {
         "kafka": {
             "bootstrap_servers": bootstrap,
@@ -119,7 +124,7 @@ def bench_config(tmp: Path, bootstrap: str, topics: list[str], **changes: Any) -
         "health": {"host": "127.0.0.1", "port": 0},
     }
     data.update(changes)
-    return config_from_dict(data)
+    return data
 
 
 def daemon_rate(bootstrap: str, topics: list[str], count: int) -> float:
