@@ -18,6 +18,7 @@ Only the pane topic's offsets are committed to Kafka (the predictions topic's be
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,9 +55,10 @@ class PaneTopicSource(KafkaSource):
     def start(self, positions: Mapping[TopicPartition, int]) -> None:
         from kafka import TopicPartition as KafkaTopicPartition
 
+        started = time.monotonic()
         super().start(positions)
         topic = self.settings.predictions_topic
-        partitions = self._consumer.partitions_for_topic(topic)
+        partitions = self._topic_partitions(topic, started + self.settings.startup_timeout)
         if not partitions:
             self.close()
             raise SourceError(

@@ -135,13 +135,15 @@ class KafkaSource:
         :class:`SourceError` or, after :meth:`interrupt`, :class:`StartInterrupted`.
         """
         from kafka import TopicPartition as KafkaTopicPartition
+        from kafka.errors import KafkaError
 
         self._handed_out = dict(positions)
+        started = time.monotonic()
         consumer = self._connect()
         self._consumer = consumer
         counts = {}
         for topic in self.topics:
-            partitions = consumer.partitions_for_topic(topic)
+            partitions = self._topic_partitions(topic, started + self.settings.startup_timeout)
             if not partitions:
                 consumer.close(autocommit=False)
                 raise SourceError(
@@ -165,7 +167,15 @@ class KafkaSource:
             # Positions are not advanced here: records seen now are fetched again later. Once
             # the rebalance has begun, the join is waited for REJOIN_WAIT at a time.
             wait = 0.2 if self._unassigned_since is None else REJOIN_WAIT
-            consumer.poll(timeout_ms=int(wait * 1000), max_records=1, update_offsets=False)
+            try:
+                consumer.poll(timeout_ms=int(wait * 1000), max_records=1, update_offsets=False)
+            except (KafkaError, OSError) as error:  # the cluster went away: wait for it
+                connection_failed(f"poll failed: {error}")
+                if time.monotonic() > deadline:
+                    self.close(timeout=5.0)
+                    raise KafkaUnreachableError(unreachable_message(self.settings)) from None
+                time.sleep(min(wait, 0.5))
+                continue
             if consumer.assignment() and not self._owns_all:
                 message = conflict_message(
                     self.settings.group_id,
@@ -183,6 +193,26 @@ class KafkaSource:
                     f"no partitions assigned by consumer group {self.settings.group_id!r} "
                     f"within {self.assignment_timeout:.0f}s"
                 )
+
+    def _topic_partitions(self, topic: str, deadline: float) -> set[int] | None:
+        """The partitions of ``topic``, asking again while the cluster does not answer (it may
+        go away right after the connection was made) until ``deadline`` (monotonic): then
+        :class:`KafkaUnreachableError`; after :meth:`interrupt`, :class:`StartInterrupted`."""
+        from kafka.errors import KafkaError
+
+        while True:
+            try:
+                partitions: set[int] | None = self._consumer.partitions_for_topic(topic)
+                return partitions
+            except (KafkaError, OSError) as error:
+                connection_failed(f"metadata of {topic} failed: {error}")
+                if self._interrupted.is_set():
+                    self.close(timeout=5.0)
+                    raise StartInterrupted("stop requested while the cluster was away") from None
+                if time.monotonic() > deadline:
+                    self.close(timeout=5.0)
+                    raise KafkaUnreachableError(unreachable_message(self.settings)) from None
+                time.sleep(0.5)
 
     def _subscribe(self, consumer: Any) -> None:
         from kafka.consumer.subscription_state import ConsumerRebalanceListener
