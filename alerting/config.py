@@ -8,7 +8,6 @@ are never in this section: receivers name the environment variables that hold th
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -17,11 +16,12 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
+from alerting.for_spec import ForSpec
 from alerting.receivers import ReceiverConfig
 from alerting.receivers.advice_topic import ADVICE_RECEIVER, AdviceConfig
 from alerting.receivers.retraining import RetrainingConfig
 from alerting.sequential import METRIC_RATES, DetectorSpec
-from monitor.config.durations import Duration, format_duration, parse_duration
+from monitor.config.durations import Duration, format_duration
 from monitor.config.errors import ConfigError, describe
 from monitor.config.sections import Section
 from monitor.config.windows import WindowSpec, parse_window
@@ -30,8 +30,6 @@ Op = Literal[">", ">=", "<", "<="]
 _CONDITION = re.compile(
     r"^\s*(?:([A-Za-z_][\w*?\[\]]*)\s+)?(>=|<=|>|<)\s*(-?\d+(?:\.\d*)?(?:e-?\d+)?)\s*$"
 )
-_FOR_COUNT = re.compile(r"^\s*(\d+)\s*(evaluations?|evals?|windows?)\s*$")
-_FOR_UNIT = {"evaluation": "evaluations", "eval": "evaluations", "window": "windows"}
 _GLOB = re.compile(r"[*?\[\]]")
 # The ``type`` of each receiver config: pydantic names it in the location of a receiver's errors.
 RECEIVER_TYPES: tuple[str, ...] = tuple(
@@ -107,49 +105,6 @@ class Condition(Section):
     @property
     def upward(self) -> bool:
         return self.op in (">", ">=")
-
-
-class ForSpec(Section):
-    """How long a breach must hold before firing: a duration, consecutive breaching evaluations
-    (``3 evaluations``) and/or breaching windows that do not overlap (``3 windows``: with a
-    sliding window, three windows of distinct data; the same as evaluations when tumbling).
-
-    A duration counts data that does not overlap too (:meth:`distinct_windows`): the first
-    breaching window and enough later ones, none overlapping the last one counted, to cover it.
-    ``N evaluations`` keeps its meaning (consecutive, overlapping evaluations of a sliding
-    window); :func:`overlap_warnings` says so when a rule uses it on a sliding window."""
-
-    seconds: float = 0.0
-    evaluations: int = 0
-    windows: int = 0
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            return data
-        if isinstance(data, str):
-            match = _FOR_COUNT.match(data)
-            if match:
-                return {_FOR_UNIT[match.group(2).rstrip("s")]: int(match.group(1))}
-        try:
-            return {"seconds": parse_duration(data)}
-        except ValueError:
-            raise ValueError(
-                "expected a duration (30s, 5m, 2h) or a count of windows ('3 evaluations': "
-                "consecutive evaluations; '3 windows': windows that do not overlap)"
-            ) from None
-
-    def distinct_windows(self, window_seconds: float) -> int:
-        """How many breaching windows of ``window_seconds`` that do not overlap must come in a
-        row: ``windows``, and for a duration the first one plus as many as cover the duration
-        (on a ``1h`` or ``1h/5m`` window ``15m`` and ``1h`` need two, ``90m`` three). On a
-        tumbling window this is the duration's own count of windows."""
-        needed = self.windows
-        if self.seconds > 0 and window_seconds > 0:
-            later = math.ceil(self.seconds / window_seconds - 1e-9)
-            needed = max(needed, 1 + later)
-        return needed
 
 
 class Annotations(Section):
